@@ -1,0 +1,294 @@
+"""Domain values shared by every layer: statuses, check results, alerts, commands and replies.
+
+Everything here is a frozen dataclass or an enum; no dicts cross module boundaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """One vocabulary for every source (Atlassian Statuspage's, plus `unknown`)."""
+
+    OPERATIONAL = "operational"
+    DEGRADED = "degraded_performance"
+    PARTIAL = "partial_outage"
+    MAJOR = "major_outage"
+    MAINTENANCE = "under_maintenance"
+    UNKNOWN = "unknown"
+
+    @property
+    def rank(self) -> int:
+        """Severity order used to pick the worst status: unknown < operational < maintenance < … < major."""
+        return _RANK[self]
+
+    @property
+    def is_outage(self) -> bool:
+        """True for the statuses that open an incident (maintenance and unknown do not)."""
+        return self in (Status.DEGRADED, Status.PARTIAL, Status.MAJOR)
+
+    @property
+    def label(self) -> str:
+        """Human wording, e.g. 'partial outage'."""
+        return _LABEL[self]
+
+
+_RANK = {
+    Status.UNKNOWN: -1,
+    Status.OPERATIONAL: 0,
+    Status.MAINTENANCE: 1,
+    Status.DEGRADED: 2,
+    Status.PARTIAL: 3,
+    Status.MAJOR: 4,
+}
+_LABEL = {
+    Status.OPERATIONAL: "operational",
+    Status.DEGRADED: "degraded performance",
+    Status.PARTIAL: "partial outage",
+    Status.MAJOR: "major outage",
+    Status.MAINTENANCE: "under maintenance",
+    Status.UNKNOWN: "unknown",
+}
+
+
+def worst(statuses: "list[Status] | tuple[Status, ...]") -> Status:
+    """The most severe status of a collection (operational when empty)."""
+    return max(statuses, key=lambda s: s.rank, default=Status.OPERATIONAL)
+
+
+class MonitorKind(StrEnum):
+    HTTP = "http"
+    STATUSPAGE = "statuspage"
+
+
+# ---------------------------------------------------------------- checks
+
+
+@dataclass(frozen=True)
+class ComponentReading:
+    """What one check saw of one component."""
+
+    name: str
+    status: Status
+    detail: str = ""
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderIncident:
+    """An unresolved incident as the provider's status page reports it."""
+
+    id: str
+    title: str
+    status: str  # investigating / identified / monitoring / ...
+    impact: str  # none / minor / major / critical / maintenance
+    latest_update: str = ""
+    updated_at: datetime | None = None
+    url: str | None = None
+    components: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One poll of one monitor. `readable=False` means the source could not be read: status unknown."""
+
+    monitor: str
+    at: datetime
+    readable: bool
+    components: tuple[ComponentReading, ...] = ()
+    incidents: tuple[ProviderIncident, ...] = ()
+    detail: str = ""
+    latency_ms: float | None = None
+
+
+# ---------------------------------------------------------------- alerts
+
+
+class AlertKind(StrEnum):
+    OPENED = "opened"  # an incident opened: post a new parent message
+    UPDATED = "updated"  # components joined/recovered, severity or provider incident changed
+    REMINDER = "reminder"  # still open after the reminder interval
+    RESOLVED = "resolved"  # every component operational and no provider incident
+    SOURCE_UNREADABLE = "source_unreadable"  # the monitor's source cannot be read (not an outage)
+    SOURCE_READABLE = "source_readable"  # it can be read again
+    NETWORK_DOWN = "network_down"  # the bot itself cannot reach the network
+    NETWORK_UP = "network_up"
+
+
+@dataclass(frozen=True)
+class AffectedComponent:
+    name: str
+    status: Status
+    since: datetime
+    flapping: bool = False
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A snapshot of an incident (or a notice) at the moment something changed; adapters render it."""
+
+    kind: AlertKind
+    incident_id: str
+    monitor: str
+    severity: Status
+    at: datetime
+    started_at: datetime
+    components: tuple[AffectedComponent, ...] = ()
+    total_components: int = 0
+    provider_incidents: tuple[ProviderIncident, ...] = ()
+    resolved_at: datetime | None = None
+    change: str = ""  # one short line saying what changed, for the thread
+
+    @property
+    def duration(self) -> timedelta:
+        """How long the incident lasted (or has lasted, at `at`)."""
+        return (self.resolved_at or self.at) - self.started_at
+
+    @property
+    def is_notice(self) -> bool:
+        """Notices are about the bot's ability to see, not about the monitored service."""
+        return self.kind in (
+            AlertKind.SOURCE_UNREADABLE,
+            AlertKind.SOURCE_READABLE,
+            AlertKind.NETWORK_DOWN,
+            AlertKind.NETWORK_UP,
+        )
+
+
+# ---------------------------------------------------------------- delivery
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The platform accepted the message; `ref` is its id (Slack ts, Discord message id)."""
+
+    ref: str
+    thread_ref: str | None = None  # Discord: the thread created from the message, when known
+
+
+@dataclass(frozen=True)
+class SendError:
+    """The platform refused or could not be reached; the outbox decides what to do with it."""
+
+    reason: str
+    retryable: bool
+    retry_after: float | None = None  # seconds, when the platform said
+    message_gone: bool = False  # the parent was deleted: re-post it fresh
+
+
+SendResult = Sent | SendError
+
+
+# ---------------------------------------------------------------- commands
+
+
+class CommandKind(StrEnum):
+    OVERVIEW = "overview"  # /status
+    TARGET = "target"  # /status <monitor or component>
+    INCIDENTS = "incidents"  # /status incidents [N], /incidents
+    UPTIME = "uptime"  # /uptime [target] [window]
+    HELP = "help"
+
+
+@dataclass(frozen=True)
+class Command:
+    kind: CommandKind
+    target: str | None = None
+    limit: int = 5
+    window: timedelta | None = None
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ComponentView:
+    monitor: str
+    name: str
+    status: Status
+    since: datetime | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    id: str
+    monitor: str
+    severity: Status
+    started_at: datetime
+    resolved_at: datetime | None
+    components: tuple[str, ...]
+    title: str = ""  # the provider's incident title, when there was one
+
+    def duration(self, now: datetime) -> timedelta:
+        return (self.resolved_at or now) - self.started_at
+
+
+@dataclass(frozen=True)
+class Uptime:
+    window: timedelta
+    percent: float | None  # None: no data in the window
+    incidents: int = 0
+    mttr: timedelta | None = None  # mean time to recovery of incidents resolved in the window
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Answer to `/status`."""
+
+    now: datetime
+    monitors: int
+    problems: tuple[ComponentView, ...]  # every non-operational component, grouped by monitor
+    open_incidents: tuple[IncidentView, ...]
+    unreadable: tuple[str, ...] = ()  # monitors whose source cannot be read
+
+    @property
+    def all_operational(self) -> bool:
+        return not self.problems and not self.open_incidents and not self.unreadable
+
+
+@dataclass(frozen=True)
+class TargetReport:
+    """Answer to `/status <monitor or component>` and `/uptime <target>`."""
+
+    now: datetime
+    name: str
+    monitor: str
+    is_monitor: bool
+    status: Status
+    since: datetime | None
+    uptime: tuple[Uptime, ...]
+    incidents: tuple[IncidentView, ...]
+    components: tuple[ComponentView, ...] = ()  # for a monitor: its non-operational components
+
+
+@dataclass(frozen=True)
+class IncidentList:
+    """Answer to `/status incidents [N]` and `/incidents`."""
+
+    now: datetime
+    incidents: tuple[IncidentView, ...]
+    target: str | None = None
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UptimeReport:
+    """Answer to `/uptime` without a target: every monitor over one window."""
+
+    now: datetime
+    window: timedelta
+    rows: tuple[tuple[str, Uptime], ...] = ()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Help text, or a short error with suggestions ('did you mean')."""
+
+    message: str
+    suggestions: tuple[str, ...] = field(default_factory=tuple)
+    is_error: bool = False
+
+
+Reply = Overview | TargetReport | IncidentList | UptimeReport | Usage
