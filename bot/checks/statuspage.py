@@ -1,0 +1,353 @@
+"""Atlassian Statuspage v2 (and incident.io's compatible /api/v2) source: a pure parser and a thin fetcher.
+
+A source that cannot be read gives `readable=False` (status unknown), which is NOT an outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from bot.checks.client import REQUEST_FAILURES, describe_failure, format_size
+from bot.config import StatuspageMonitor
+from bot.model import CheckResult, ComponentReading, ProviderIncident, Status
+
+SUMMARY_PATH = "/api/v2/summary.json"
+UNRESOLVED_PATH = "/api/v2/incidents/unresolved.json"
+
+STATUS_MAP: dict[str, Status] = {
+    "operational": Status.OPERATIONAL,
+    "degraded_performance": Status.DEGRADED,
+    "partial_outage": Status.PARTIAL,
+    "major_outage": Status.MAJOR,
+    "full_outage": Status.MAJOR,  # incident.io's word for it
+    "under_maintenance": Status.MAINTENANCE,
+}
+CLOSED_INCIDENT_STATUSES = frozenset({"resolved", "postmortem", "completed"})
+# Scheduled maintenances show through the components' under_maintenance status, not as incidents.
+MAINTENANCE_STATUSES = frozenset({"scheduled", "in_progress", "verifying"})
+NO_COMPONENTS_PLACEHOLDER = "no components were affected by this update."
+MISSING_DETAIL = "not on the page (renamed or removed?)"
+UPDATE_MAX_CHARS = 500
+
+
+# ---------------------------------------------------------------- pure parsing
+
+
+class _Unreadable(Exception):
+    """Internal: the payload is not a status page we understand (turned into readable=False)."""
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    id: str | None
+    name: str  # unique on this page: "Group / Name" when two leaves share a name
+    leaf_name: str
+    group: str | None
+    status: Status
+    detail: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.group} / {self.leaf_name}" if self.group else self.leaf_name
+
+
+def parse_statuspage(
+    *,
+    monitor: str,
+    summary: bytes,
+    unresolved: bytes | None,
+    components_filter: tuple[str, ...],
+    at: datetime,
+) -> CheckResult:
+    """Pure: summary.json (+ incidents/unresolved.json when it could be read) → one CheckResult."""
+    try:
+        doc = _load_object(summary)
+        leaves = _leaves(doc)
+    except _Unreadable as exc:
+        return CheckResult(monitor=monitor, at=at, readable=False, detail=str(exc))
+
+    wanted = {name.casefold() for name in components_filter}
+    readings = _readings(leaves, components_filter, wanted)
+
+    notes: list[str] = []
+    raw_incidents: list[Any] | None = None
+    if unresolved is not None:
+        try:
+            raw_incidents = _incident_list(_load_object(unresolved))
+        except _Unreadable as exc:
+            notes.append(f"unresolved.json: {exc}; incidents from summary.json")
+    if raw_incidents is None:
+        try:
+            raw_incidents = _incident_list(doc, optional=True)
+        except _Unreadable:
+            raw_incidents = []
+            notes.append("incidents unreadable")
+
+    incidents = _incidents(raw_incidents, leaves, wanted)
+    return CheckResult(
+        monitor=monitor,
+        at=at,
+        readable=True,
+        components=readings,
+        incidents=incidents,
+        detail="; ".join(notes),
+    )
+
+
+def _load_object(payload: bytes) -> dict[str, Any]:
+    if payload.lstrip()[:1] == b"<":
+        raise _Unreadable("HTML page, expected JSON")
+    try:
+        doc = json.loads(payload)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise _Unreadable("invalid JSON") from None
+    if not isinstance(doc, dict):
+        raise _Unreadable("unexpected JSON shape: not an object")
+    return doc
+
+
+def _leaves(doc: dict[str, Any]) -> list[_Leaf]:
+    raw = doc.get("components")
+    if not isinstance(raw, list):
+        raise _Unreadable("unexpected JSON shape: no components list")
+    if not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in raw):
+        raise _Unreadable("unexpected JSON shape: a component without a name")
+
+    group_names = {str(c.get("id")): c["name"].strip() for c in raw if c.get("group") is True}
+    leaves: list[_Leaf] = []
+    for c in raw:
+        if c.get("group") is True:
+            continue
+        raw_status = c.get("status")
+        status = STATUS_MAP.get(raw_status, Status.UNKNOWN) if isinstance(raw_status, str) else Status.UNKNOWN
+        detail = (
+            "" if status is not Status.UNKNOWN else f"unrecognised status '{_short(str(raw_status), 40)}'"
+        )
+        group_id = c.get("group_id")
+        leaf_name = c["name"].strip()
+        leaves.append(
+            _Leaf(
+                id=None if c.get("id") is None else str(c["id"]),
+                name=leaf_name,
+                leaf_name=leaf_name,
+                group=group_names.get(str(group_id)) if group_id is not None else None,
+                status=status,
+                detail=detail,
+            )
+        )
+    counts: dict[str, int] = {}
+    for leaf in leaves:
+        counts[leaf.leaf_name.casefold()] = counts.get(leaf.leaf_name.casefold(), 0) + 1
+    return [
+        replace(leaf, name=leaf.full_name) if counts[leaf.leaf_name.casefold()] > 1 else leaf
+        for leaf in leaves
+    ]
+
+
+def _passes(leaf: _Leaf, wanted: set[str]) -> bool:
+    return leaf.leaf_name.casefold() in wanted or leaf.full_name.casefold() in wanted
+
+
+def _readings(
+    leaves: list[_Leaf], components_filter: tuple[str, ...], wanted: set[str]
+) -> tuple[ComponentReading, ...]:
+    kept = [leaf for leaf in leaves if not wanted or _passes(leaf, wanted)]
+    readings = [ComponentReading(name=x.name, status=x.status, detail=x.detail, group=x.group) for x in kept]
+    seen_keys = {key for leaf in kept for key in (leaf.leaf_name.casefold(), leaf.full_name.casefold())}
+    for name in dict.fromkeys(components_filter):  # keeps the filter's order, drops repeats
+        if name.casefold() not in seen_keys:
+            readings.append(ComponentReading(name=name, status=Status.UNKNOWN, detail=MISSING_DETAIL))
+            seen_keys.add(name.casefold())
+    return tuple(readings)
+
+
+def _incident_list(doc: dict[str, Any], *, optional: bool = False) -> list[Any]:
+    raw = doc.get("incidents")
+    if raw is None and optional:
+        return []  # OpenAI's all-clear summary has no `incidents` key at all
+    if not isinstance(raw, list):
+        raise _Unreadable("unexpected JSON shape: no incidents list")
+    return raw
+
+
+def _incidents(raw: list[Any], leaves: list[_Leaf], wanted: set[str]) -> tuple[ProviderIncident, ...]:
+    by_id = {leaf.id: leaf for leaf in leaves if leaf.id is not None}
+    out: list[ProviderIncident] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        status = str(item.get("status") or "").strip().lower()
+        impact = str(item.get("impact") or "none").strip().lower()
+        if status in CLOSED_INCIDENT_STATUSES or status in MAINTENANCE_STATUSES or impact == "maintenance":
+            continue
+        latest = _latest_update(item.get("incident_updates"))
+        named = _incident_components(item, latest, by_id)
+        if wanted and named and not any(_named_passes(n, leaf, wanted) for n, leaf in named):
+            continue
+        shortlink = item.get("shortlink")
+        out.append(
+            ProviderIncident(
+                id=str(item.get("id") or ""),
+                title=_short(str(item.get("name") or "(untitled incident)"), 200),
+                status=status or "unknown",
+                impact=impact,
+                latest_update=_short(_clean(str(latest.get("body") or "")), UPDATE_MAX_CHARS)
+                if latest
+                else "",
+                updated_at=_timestamp(item.get("updated_at")) or (_update_time(latest) if latest else None),
+                url=shortlink if isinstance(shortlink, str) and shortlink else None,
+                components=tuple(dict.fromkeys(n for n, _ in named)),
+            )
+        )
+    return tuple(out)
+
+
+def _incident_components(
+    item: dict[str, Any], latest: dict[str, Any] | None, by_id: dict[str, _Leaf]
+) -> list[tuple[str, _Leaf | None]]:
+    """Names the incident attributes to itself: its `components`, else the latest update's affected ones."""
+    listed = item.get("components")
+    source: Iterable[Any] = listed if isinstance(listed, list) and listed else ()
+    id_key = "id"
+    if not source and latest is not None:
+        affected = latest.get("affected_components")
+        source = affected if isinstance(affected, list) else ()
+        id_key = "code"
+    named: list[tuple[str, _Leaf | None]] = []
+    for c in source:
+        if not isinstance(c, dict):
+            continue
+        leaf = by_id.get(str(c.get(id_key))) if c.get(id_key) is not None else None
+        if leaf is not None:
+            named.append((leaf.name, leaf))
+            continue
+        name = c.get("name")
+        if isinstance(name, str) and name.strip() and name.strip().casefold() != NO_COMPONENTS_PLACEHOLDER:
+            named.append((name.strip(), None))
+    return named
+
+
+def _named_passes(name: str, leaf: _Leaf | None, wanted: set[str]) -> bool:
+    return _passes(leaf, wanted) if leaf is not None else name.casefold() in wanted
+
+
+def _latest_update(updates: Any) -> dict[str, Any] | None:
+    candidates = [u for u in updates if isinstance(u, dict)] if isinstance(updates, list) else []
+    if not candidates:
+        return None
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return max(
+        candidates,
+        key=lambda u: (_update_time(u) or oldest, _timestamp(u.get("created_at")) or oldest),
+    )
+
+
+def _update_time(update: dict[str, Any]) -> datetime | None:
+    return _timestamp(update.get("display_at")) or _timestamp(update.get("created_at"))
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _clean(text: str) -> str:
+    """Trim, and collapse runs of blank lines (bodies are Markdown-ish with \\r\\n)."""
+    text = text.replace("\r\n", "\n").strip()
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# ---------------------------------------------------------------- the fetching shell
+
+
+@dataclass(frozen=True)
+class Fetched:
+    body: bytes
+
+
+@dataclass(frozen=True)
+class FetchFailed:
+    detail: str
+
+
+async def check_statuspage(
+    monitor: StatuspageMonitor, *, client: httpx.AsyncClient, now: Callable[[], datetime]
+) -> CheckResult:
+    """Fetch summary.json and incidents/unresolved.json concurrently (each within monitor.timeout) and parse."""
+    at = now()
+    base = monitor.url.rstrip("/")
+    started = time.perf_counter()
+    summary, unresolved = await asyncio.gather(
+        fetch_json(client, base + SUMMARY_PATH, timeout=monitor.timeout, max_bytes=monitor.max_body_bytes),
+        fetch_json(client, base + UNRESOLVED_PATH, timeout=monitor.timeout, max_bytes=monitor.max_body_bytes),
+    )
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    if isinstance(summary, FetchFailed):
+        return CheckResult(
+            monitor=monitor.name, at=at, readable=False, detail=summary.detail, latency_ms=latency_ms
+        )
+    result = parse_statuspage(
+        monitor=monitor.name,
+        summary=summary.body,
+        unresolved=unresolved.body if isinstance(unresolved, Fetched) else None,
+        components_filter=monitor.components,
+        at=at,
+    )
+    if result.readable and isinstance(unresolved, FetchFailed):
+        note = f"unresolved.json: {unresolved.detail}; incidents from summary.json"
+        result = replace(result, detail="; ".join(filter(None, (note, result.detail))))
+    return replace(result, latency_ms=latency_ms)
+
+
+async def fetch_json(
+    client: httpx.AsyncClient, url: str, *, timeout: float, max_bytes: int
+) -> Fetched | FetchFailed:
+    """GET one JSON document: its bytes, or why it could not be read. `timeout` bounds the whole fetch."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await _fetch(client, url, timeout=timeout, max_bytes=max_bytes)
+    except REQUEST_FAILURES as exc:
+        return FetchFailed(describe_failure(exc, timeout=timeout))
+
+
+async def _fetch(
+    client: httpx.AsyncClient, url: str, *, timeout: float, max_bytes: int
+) -> Fetched | FetchFailed:
+    headers = {"Accept": "application/json"}
+    async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+        is_html = "html" in response.headers.get("content-type", "").lower()
+        redirected = " after a redirect" if response.history else ""
+        if response.status_code >= 300:
+            kind = " (HTML page)" if is_html else ""
+            return FetchFailed(f"HTTP {response.status_code}{kind}{redirected}")
+        if is_html:
+            return FetchFailed(f"HTTP {response.status_code} (HTML page, expected JSON){redirected}")
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_bytes:
+            return FetchFailed(f"body over {format_size(max_bytes)}")
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                return FetchFailed(f"body over {format_size(max_bytes)}")
+        return Fetched(bytes(body))
