@@ -1,0 +1,463 @@
+"""Discord bot mode: a discord.py client on the gateway for slash commands, REST for alerts and threads.
+
+Shaped after discord.py's examples/advanced_startup.py: dependencies go to the client's constructor,
+async set-up (gateway discovery, command sync) happens in `setup_hook`, the token is given to `start()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+
+from adapters.discord.render import (
+    mention_for,
+    render_alert,
+    render_change,
+    render_reply,
+    thread_name,
+)
+from bot.chat import CommandHandler
+from bot.commands import MAX_LIMIT, MAX_TEXT, WINDOWS, clean, parse_window
+from bot.config import DiscordConfig
+from bot.model import Alert, Command, CommandKind, Reply, SendError, SendResult, Sent, Usage
+
+Names = Callable[[], Awaitable[list[str]]]
+Clock = Callable[[], datetime]
+
+READY_TIMEOUT = 30.0
+MAX_RATELIMIT_WAIT = 30.0  # longer 429 waits come back as SendError(retry_after) for the outbox to schedule
+AUTOCOMPLETE_MAX = 25  # https://discord.com/developers/docs/interactions/application-commands#autocomplete
+CHOICE_NAME_MAX = 100
+THREAD_ARCHIVE_MINUTES = 1440
+
+# JSON error codes: https://discord.com/developers/docs/topics/opcodes-and-status-codes#json
+THREAD_ALREADY_EXISTS = 160004
+CANNOT_ACT_ON_CHANNEL_TYPE = 50024
+UNKNOWN_MESSAGE = 10008
+
+SEND_PERMISSIONS = "View Channel, Send Messages and Embed Links"
+THREAD_PERMISSIONS = "Create Public Threads and Send Messages in Threads"
+
+_SINCE = re.compile(r"^(\d{1,4})([hdw])$")
+
+
+# ---------------------------------------------------------------- pure command building
+
+
+def parse_since(text: str, now: datetime) -> datetime | None:
+    """'24h' / '7d' / '2w' → that long before `now`; 'YYYY-MM-DD' or an ISO time → that instant (UTC if naive)."""
+    text = clean(text).lower()
+    match = _SINCE.match(text)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        span = {"h": timedelta(hours=amount), "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
+        return now - span
+    try:
+        at = datetime.fromisoformat(text.upper() if "t" in text else text)
+    except ValueError:
+        return None
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at if at <= now else None
+
+
+def build_command(
+    name: str,
+    *,
+    now: datetime,
+    target: str | None = None,
+    limit: int | None = None,
+    since: str | None = None,
+    window: str | None = None,
+) -> Command | Usage:
+    """A slash command's options → a Command, or a short Usage error for bad input."""
+    wanted = clean(target) if target else ""
+    if len(wanted) > MAX_TEXT:
+        return Usage(f"That target is too long ({len(wanted)} characters).", is_error=True)
+    target_or_none = wanted or None
+    if name == "status":
+        return Command(CommandKind.TARGET, target=target_or_none) if target_or_none else Command(CommandKind.OVERVIEW)
+    if name == "incidents":
+        if limit is not None and not 1 <= limit <= MAX_LIMIT:
+            return Usage(f"`limit` must be a number from 1 to {MAX_LIMIT}.", is_error=True)
+        when = None
+        if since:
+            when = parse_since(since, now)
+            if when is None:
+                return Usage(
+                    "`since` takes a span like `24h`, `7d`, `30d` or a past date like `2024-09-17`.", is_error=True
+                )
+        return Command(CommandKind.INCIDENTS, target=target_or_none, limit=limit or 5, since=when)
+    if name == "uptime":
+        span = None
+        if window:
+            span = parse_window(window)
+            if span is None:
+                return Usage(f"`window` is one of {', '.join(WINDOWS)}.", is_error=True)
+        return Command(CommandKind.UPTIME, target=target_or_none, window=span)
+    return Usage(f"Unknown command /{name[:32]}.", is_error=True)
+
+
+def matching_names(names: list[str], typed: str) -> list[str]:
+    """Autocomplete: names containing what was typed (prefix matches first), at most 25."""
+    wanted = typed.casefold().strip()
+    hits = [n for n in names if wanted in n.casefold() and len(n) <= CHOICE_NAME_MAX]
+    hits.sort(key=lambda n: (not n.casefold().startswith(wanted), n.casefold()))
+    return hits[:AUTOCOMPLETE_MAX]
+
+
+# ---------------------------------------------------------------- the discord.py client
+
+
+class _Client(discord.Client):
+    """discord.Client with our slash commands; dependencies come through the constructor."""
+
+    def __init__(
+        self,
+        *,
+        answer: Callable[[str, discord.Interaction, dict[str, object]], Awaitable[None]],
+        names: Names | None,
+        guild_id: int | None,
+        discover_gateway: bool,
+        log: logging.Logger,
+    ) -> None:
+        # No gateway intents: slash commands arrive as INTERACTION_CREATE whatever the intents, and
+        # alerts go through REST, so the bot needs no privileged (or any) intents.
+        super().__init__(intents=discord.Intents.none(), max_ratelimit_timeout=MAX_RATELIMIT_WAIT)
+        self.tree = app_commands.CommandTree(self)
+        self._answer = answer
+        self._names = names
+        self._guild_id = guild_id
+        self._discover_gateway = discover_gateway
+        self._log = log
+        self.gateway_url: yarl.URL | None = None
+
+    async def setup_hook(self) -> None:
+        if self._discover_gateway:
+            _shards, url, _limits = await self.http.get_bot_gateway()
+            self.gateway_url = yarl.URL(url)
+            # discord.py connects to the class attribute DiscordWebSocket.DEFAULT_GATEWAY (and falls back to
+            # it when a session is invalidated); only AutoShardedClient asks /gateway/bot. Setting it is
+            # the one hook that covers first connect and re-identify; resumes use READY's
+            # resume_gateway_url. The adapter sets it only when DISCORD_API_URL is configured and restores
+            # it on stop.
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self.gateway_url
+        for command in self._commands():
+            self.tree.add_command(command)
+        self.tree.on_error = self._on_tree_error
+        guild = discord.Object(id=self._guild_id) if self._guild_id else None
+        if guild:
+            self.tree.copy_global_to(guild=guild)
+        try:
+            synced = await self.tree.sync(guild=guild)
+            self._log.info("discord: %d slash commands synced %s", len(synced), f"to guild {guild.id}" if guild else "globally")
+        except discord.Forbidden:
+            self._log.error(
+                "discord: cannot register slash commands: invite the bot with the applications.commands scope"
+            )
+        except discord.HTTPException as exc:
+            self._log.error("discord: slash command sync failed (%s %s); alerts still work", exc.status, exc.text[:200])
+
+    def _commands(self) -> list[app_commands.Command]:
+        answer = self._answer
+
+        @app_commands.command(name="status", description="Overall state, or one monitor or component")
+        @app_commands.describe(target="A monitor or component name")
+        async def status(interaction: discord.Interaction, target: str | None = None) -> None:
+            await answer("status", interaction, {"target": target})
+
+        @app_commands.command(name="incidents", description="Recent incidents with start, duration and components")
+        @app_commands.describe(
+            target="A monitor or component name",
+            limit=f"How many (1–{MAX_LIMIT}, default 5)",
+            since="A span like 24h, 7d, 30d, or a date like 2024-09-17",
+        )
+        async def incidents(
+            interaction: discord.Interaction,
+            target: str | None = None,
+            limit: app_commands.Range[int, 1, MAX_LIMIT] | None = None,
+            since: str | None = None,
+        ) -> None:
+            await answer("incidents", interaction, {"target": target, "limit": limit, "since": since})
+
+        @app_commands.command(name="uptime", description="Uptime % and mean time to recovery")
+        @app_commands.describe(target="A monitor or component name", window="Over how long (default 24h for all)")
+        @app_commands.choices(window=[app_commands.Choice(name=w, value=w) for w in WINDOWS])
+        async def uptime(interaction: discord.Interaction, target: str | None = None, window: str | None = None) -> None:
+            await answer("uptime", interaction, {"target": target, "window": window})
+
+        commands = [status, incidents, uptime]
+        if self._names is not None:
+            for command in commands:
+                command.autocomplete("target")(self._complete)
+        return commands
+
+    async def _complete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        assert self._names is not None
+        try:
+            names = await self._names()
+        except Exception:
+            self._log.exception("discord: autocomplete names failed")
+            return []
+        return [app_commands.Choice(name=n, value=n) for n in matching_names(names, current)]
+
+    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """A bad option that discord.py itself rejected: answer with the short usage, privately."""
+        self._log.info("discord: command error: %s", type(error).__name__)
+        if not interaction.response.is_done():
+            embeds = render_reply(Usage("That option is not valid.", is_error=True))
+            await interaction.response.send_message(embeds=embeds, ephemeral=True)
+
+
+# ---------------------------------------------------------------- the adapter
+
+
+class DiscordAdapter:
+    """ChatAdapter for a Discord bot: alerts as embeds edited in place, changes in a thread, slash commands."""
+
+    name = "discord"
+    threads = True
+    # Discord allows 5 messages per 5 s per channel; 0.5 s keeps a burst (post + thread + reply) quick
+    # while discord.py's bucket handling absorbs the rest.
+    pace = 0.5
+
+    def __init__(
+        self,
+        *,
+        config: DiscordConfig,
+        log: logging.Logger | None = None,
+        names: Names | None = None,
+        clock: Clock | None = None,
+        ready_timeout: float = READY_TIMEOUT,
+    ) -> None:
+        if not config.bot_token:
+            raise ValueError("DiscordAdapter needs config.bot_token")
+        self._config = config
+        self._log = log or logging.getLogger("downwatch.discord")
+        self._names = names
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._ready_timeout = ready_timeout
+        self._handler: CommandHandler | None = None
+        self._client: _Client | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._saved: tuple[str, yarl.URL] | None = None
+        self._threads: dict[str, str] = {}  # parent ref → thread id, known to exist
+        self._no_threads: set[str] = set()  # channels where threads cannot be used
+        self._logged: set[tuple[str, str]] = set()  # (channel, problem) already logged once
+
+    def __repr__(self) -> str:
+        return f"DiscordAdapter(guild_id={self._config.guild_id!r}, api_url={self._config.api_url!r})"
+
+    @property
+    def client(self) -> discord.Client | None:
+        """The underlying discord.py client once started (tests and diagnostics)."""
+        return self._client
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self, handler: CommandHandler) -> None:
+        """Log in, sync the slash commands and connect to the gateway in the background; wait until ready."""
+        self._handler = handler
+        if self._config.api_url:
+            # discord.py builds every REST URL (bot and interaction webhooks alike) from the class
+            # attribute Route.BASE; there is no per-client setting. Only set when DISCORD_API_URL is
+            # configured (proxies, the local fake in tests), restored by stop().
+            self._saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+            discord.http.Route.BASE = self._config.api_url.rstrip("/")
+        self._client = _Client(
+            answer=self._answer,
+            names=self._names,
+            guild_id=self._config.guild_id,
+            discover_gateway=bool(self._config.api_url),
+            log=self._log,
+        )
+        token = self._config.bot_token
+        assert token is not None
+        self._task = asyncio.create_task(self._client.start(token), name="discord-gateway")
+        ready = asyncio.create_task(self._client.wait_until_ready())
+        done, _ = await asyncio.wait({self._task, ready}, timeout=self._ready_timeout, return_when=asyncio.FIRST_COMPLETED)
+        if ready in done:
+            user = self._client.user
+            self._log.info("discord: connected as %s (%s)", user, user.id if user else "?")
+            return
+        ready.cancel()
+        if self._task in done:
+            exc = self._task.exception()
+            if isinstance(exc, discord.LoginFailure):
+                self._log.error("discord: login failed: check DISCORD_BOT_TOKEN")
+            else:
+                self._log.error("discord: the client stopped while connecting: %s", type(exc).__name__)
+        else:
+            self._log.warning("discord: gateway not ready after %.0fs; still trying in the background", self._ready_timeout)
+
+    async def stop(self) -> None:
+        """Close the gateway cleanly and undo the API URL override."""
+        if self._client is not None:
+            await self._client.close()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                pass
+            except Exception as exc:  # the client already failed at start; it was logged then
+                self._log.debug("discord: client task ended with %s", type(exc).__name__)
+        if self._saved is not None:
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved
+            self._saved = None
+
+    # ------------------------------------------------------------ slash commands
+
+    async def _answer(self, name: str, interaction: discord.Interaction, options: dict[str, object]) -> None:
+        """Validate options (usage reply, private), then defer and follow up with the handler's answer."""
+        command = build_command(name, now=self._clock(), **options)  # type: ignore[arg-type]
+        if isinstance(command, Usage):
+            await interaction.response.send_message(embeds=render_reply(command), ephemeral=True)
+            return
+        # Always defer: answers read SQLite and can take longer than Discord's 3 s window; one
+        # extra request is cheaper than a failed interaction.
+        await interaction.response.defer(thinking=True)
+        reply: Reply
+        try:
+            assert self._handler is not None
+            reply = await self._handler(command)
+        except Exception:
+            self._log.exception("discord: /%s failed", name)
+            reply = Usage("Something went wrong answering that; it has been logged.", is_error=True)
+        await interaction.followup.send(embeds=render_reply(reply), allowed_mentions=discord.AllowedMentions.none())
+
+    # ------------------------------------------------------------ alerts
+
+    def _channel(self, channel: str | int) -> discord.PartialMessageable:
+        assert self._client is not None
+        return self._client.get_partial_messageable(int(channel))
+
+    def _once(self, channel: str, problem: str, message: str, *args: object) -> None:
+        if (channel, problem) not in self._logged:
+            self._logged.add((channel, problem))
+            self._log.error(message, *args)
+
+    def _failure(self, exc: Exception, *, channel: str, action: str, editing: bool = False) -> SendError:
+        """Map a discord.py / network failure to a SendError (never includes the token)."""
+        if isinstance(exc, discord.NotFound):
+            if editing or exc.code == UNKNOWN_MESSAGE:
+                return SendError(reason=f"{action}: message not found", retryable=False, message_gone=True)
+            self._once(channel, "notfound", "discord: channel %s not found (wrong id, or the bot cannot see it)", channel)
+            return SendError(reason=f"{action}: channel not found", retryable=False)
+        if isinstance(exc, discord.Forbidden):
+            self._once(
+                channel, "forbidden",
+                "discord: missing permissions in channel %s (%s); grant the bot %s there",
+                channel, exc.text[:100], SEND_PERMISSIONS,
+            )
+            return SendError(reason=f"{action}: forbidden ({exc.code})", retryable=False)
+        if isinstance(exc, discord.DiscordServerError):
+            return SendError(reason=f"{action}: Discord server error {exc.status}", retryable=True)
+        if isinstance(exc, discord.RateLimited):
+            return SendError(reason=f"{action}: rate limited", retryable=True, retry_after=exc.retry_after)
+        if isinstance(exc, discord.HTTPException):
+            if exc.status == 429:
+                return SendError(reason=f"{action}: rate limited", retryable=True)
+            return SendError(reason=f"{action}: HTTP {exc.status} ({exc.code}) {exc.text[:100]}", retryable=False)
+        return SendError(reason=f"{action}: cannot reach Discord ({type(exc).__name__})", retryable=True)
+
+    _NETWORK = (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError)
+
+    def _connected(self) -> SendError | None:
+        if self._client is None or self._client.is_closed() or self._client.user is None:
+            return SendError(reason="discord client not connected", retryable=True)
+        return None
+
+    async def post(self, channel: str, alert: Alert, *, mention: str | None = None) -> SendResult:
+        if (error := self._connected()) is not None:
+            return error
+        content, allowed = mention_for(mention)
+        allowed_mentions = discord.AllowedMentions.none()
+        if allowed.get("roles"):
+            allowed_mentions = discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(int(allowed["roles"][0]))])
+        elif allowed.get("parse"):
+            allowed_mentions = discord.AllowedMentions(everyone=True, users=False, roles=False)
+        try:
+            message = await self._channel(channel).send(
+                content=content, embed=render_alert(alert), allowed_mentions=allowed_mentions
+            )
+        except self._NETWORK as exc:
+            return self._failure(exc, channel=channel, action="post")
+        return Sent(ref=str(message.id))
+
+    async def edit(self, channel: str, ref: str, alert: Alert) -> SendResult:
+        if (error := self._connected()) is not None:
+            return error
+        if not ref.isdigit():
+            return SendError(reason="invalid message ref", retryable=False, message_gone=True)
+        try:
+            await self._channel(channel).get_partial_message(int(ref)).edit(
+                embed=render_alert(alert), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except self._NETWORK as exc:
+            return self._failure(exc, channel=channel, action="edit", editing=True)
+        return Sent(ref=ref, thread_ref=self._threads.get(ref))
+
+    async def reply(self, channel: str, ref: str, alert: Alert) -> SendResult:
+        if (error := self._connected()) is not None:
+            return error
+        if not ref.isdigit():
+            return SendError(reason="invalid message ref", retryable=False, message_gone=True)
+        text = render_change(alert)
+        if channel not in self._no_threads:
+            thread = await self._thread(channel, ref, alert)
+            if isinstance(thread, SendError):
+                return thread
+            if thread is not None:
+                try:
+                    message = await self._channel(thread).send(content=text, allowed_mentions=discord.AllowedMentions.none())
+                    return Sent(ref=str(message.id), thread_ref=thread)
+                except discord.Forbidden:
+                    self._threads_unavailable(channel, "cannot send in the thread")
+                except self._NETWORK as exc:
+                    return self._failure(exc, channel=channel, action="thread reply")
+        try:
+            reference = discord.MessageReference(message_id=int(ref), channel_id=int(channel), fail_if_not_exists=False)
+            message = await self._channel(channel).send(
+                content=text, reference=reference, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except self._NETWORK as exc:
+            return self._failure(exc, channel=channel, action="reply")
+        return Sent(ref=str(message.id))
+
+    async def _thread(self, channel: str, ref: str, alert: Alert) -> str | SendError | None:
+        """The thread started from parent `ref` (created when missing); None when threads are unavailable."""
+        if ref in self._threads:
+            return self._threads[ref]
+        assert self._client is not None
+        try:
+            data = await self._client.http.start_thread_with_message(
+                int(channel), int(ref), name=thread_name(alert), auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
+            thread = str(data["id"])
+        except discord.HTTPException as exc:
+            if exc.code == THREAD_ALREADY_EXISTS:
+                thread = ref  # a thread started from a message has the message's id
+            elif isinstance(exc, discord.Forbidden) or exc.code == CANNOT_ACT_ON_CHANNEL_TYPE:
+                self._threads_unavailable(channel, exc.text[:100])
+                return None
+            else:
+                return self._failure(exc, channel=channel, action="create thread")
+        except self._NETWORK as exc:
+            return self._failure(exc, channel=channel, action="create thread")
+        self._threads[ref] = thread
+        return thread
+
+    def _threads_unavailable(self, channel: str, why: str) -> None:
+        self._no_threads.add(channel)
+        self._once(
+            channel, "threads",
+            "discord: cannot use threads in channel %s (%s); grant the bot %s. Replying in the channel meanwhile.",
+            channel, why, THREAD_PERMISSIONS,
+        )
