@@ -54,7 +54,7 @@ _LABEL = {
 }
 
 
-def worst(statuses: "list[Status] | tuple[Status, ...]") -> Status:
+def worst(statuses: list[Status] | tuple[Status, ...]) -> Status:
     """The most severe status of a collection (operational when empty)."""
     return max(statuses, key=lambda s: s.rank, default=Status.OPERATIONAL)
 

@@ -1,0 +1,73 @@
+"""Frozen dataclasses ↔ JSON-ready values, driven by type hints (for the engine state and outbox rows)."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from datetime import datetime, timedelta
+from enum import Enum
+from functools import cache
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def encode(value: Any) -> Any:
+    """A dataclass (or any supported value) as plain JSON-ready data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (tuple, list)):
+        return [encode(v) for v in value]
+    return value
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def decode(kind: Any, data: Any) -> Any:
+    """The inverse of `encode` for the declared type `kind`."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        if data is None:
+            return None
+        if len(args) == 1:
+            return decode(args[0], data)
+        for arg in args:  # unions of dataclasses are not used in stored data; first match wins
+            try:
+                return decode(arg, data)
+            except (TypeError, ValueError, KeyError):
+                continue
+        raise ValueError(f"cannot decode {data!r} as {kind}")
+    if origin is tuple:
+        args = typing.get_args(kind)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(decode(args[0], v) for v in data)
+        return tuple(decode(a, v) for a, v in zip(args, data, strict=True))
+    if dataclasses.is_dataclass(kind):
+        hints = _hints(kind)  # type: ignore[arg-type]
+        names = {f.name for f in dataclasses.fields(kind)}
+        return kind(**{k: decode(hints[k], v) for k, v in data.items() if k in names})
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind(data)
+    if kind is datetime:
+        return datetime.fromisoformat(data)
+    if kind is timedelta:
+        return timedelta(seconds=data)
+    if kind is float and isinstance(data, int):
+        return float(data)
+    return data
+
+
+def load(cls: type[T], data: Any) -> T:
+    """Typed wrapper around `decode` for a dataclass."""
+    return typing.cast(T, decode(cls, data))

@@ -1,0 +1,424 @@
+"""The state engine: previous state + one check result + now → new state + alerts. Pure: no I/O, no clock.
+
+Rules (see README "How alerts are decided"):
+- A component's confirmed status changes only after `failures_before_alert` consecutive observations of a
+  worse status, or `successes_before_recovery` of a better one. `unknown` observations change nothing.
+- An incident belongs to a monitor: it opens when a confirmed component is in outage or the provider reports
+  an unresolved incident, stays ONE incident while either holds, and resolves when neither does.
+- A component that changes confirmed status more than `flap_threshold` times in `flap_window` is flapping:
+  reported once, keeps the incident open, and is trusted again after `flap_settle` seconds of stability.
+- A source that cannot be read is reported once as "source unreadable" (after the failure threshold) and
+  once when readable again; it is never an outage.
+- No previous state (first run) seeds silently; an incident found then is recorded but not announced
+  unless it later worsens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.config import Policy
+from bot.model import (
+    AffectedComponent,
+    Alert,
+    AlertKind,
+    CheckResult,
+    ComponentReading,
+    ProviderIncident,
+    Status,
+    worst,
+)
+from bot.text import format_duration
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    name: str
+    status: Status  # confirmed
+    since: datetime  # confirmed since (the first observation of this status)
+    observed: Status  # the last observation, unknown included
+    detail: str = ""
+    group: str | None = None
+    candidate: Status | None = None  # a different status being counted towards confirmation
+    candidate_since: datetime | None = None
+    streak: int = 0
+    changes: tuple[datetime, ...] = ()  # confirmed changes inside the flap window
+    flapping: bool = False
+
+
+@dataclass(frozen=True)
+class IncidentState:
+    id: str
+    started_at: datetime
+    severity: Status
+    announced: bool
+    last_notified: datetime
+    affected: tuple[tuple[str, Status], ...] = ()  # as last reported
+    provider: tuple[tuple[str, str, str], ...] = ()  # (id, status, latest_update) as last reported
+    flapping: tuple[str, ...] = ()  # components reported as flapping
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class MonitorState:
+    monitor: str
+    components: tuple[ComponentState, ...] = ()
+    incident: IncidentState | None = None
+    incidents: tuple[ProviderIncident, ...] = ()  # the provider's unresolved incidents, last readable poll
+    readable: bool = True
+    unreadable_streak: int = 0
+    readable_streak: int = 0
+    unreadable_notified: bool = False
+    unreadable_since: datetime | None = None
+    source_detail: str = ""
+    checked_at: datetime | None = None
+
+    def component(self, name: str) -> ComponentState | None:
+        for c in self.components:
+            if c.name == name:
+                return c
+        return None
+
+
+@dataclass(frozen=True)
+class ObservedChange:
+    """A component's observed status changed: one row for the status log (uptime is computed from it)."""
+
+    component: str
+    status: Status
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Step:
+    state: MonitorState
+    alerts: tuple[Alert, ...] = ()
+    observed: tuple[ObservedChange, ...] = ()
+    opened: IncidentState | None = None  # an incident record to create
+    closed: IncidentState | None = None  # an incident record to close (resolved_at = now)
+
+
+_IMPACT = {"critical": Status.MAJOR, "major": Status.MAJOR, "minor": Status.DEGRADED}
+
+
+def provider_severity(incident: ProviderIncident) -> Status:
+    """A provider incident's impact in our vocabulary (none/unknown impacts count as degraded)."""
+    return _IMPACT.get(incident.impact, Status.DEGRADED)
+
+
+def step(prev: MonitorState | None, result: CheckResult, now: datetime, policy: Policy) -> Step:
+    """Advance one monitor's state by one check result."""
+    if prev is None:
+        return _seed(result, now)
+    if not result.readable:
+        return _unreadable(prev, result, now, policy)
+    components, observed = _advance_components(prev, result.components, now, policy)
+    state = replace(
+        prev,
+        components=components,
+        incidents=result.incidents,
+        readable=True,
+        unreadable_streak=0,
+        source_detail=result.detail,
+        checked_at=now,
+    )
+    alerts: list[Alert] = []
+    if prev.unreadable_notified:
+        streak = prev.readable_streak + 1
+        if streak >= policy.successes_before_recovery:
+            alerts.append(_notice(AlertKind.SOURCE_READABLE, state, now, prev.unreadable_since or now,
+                                  "source readable again"))
+            state = replace(state, unreadable_notified=False, unreadable_since=None, readable_streak=0)
+        else:
+            state = replace(state, readable_streak=streak)
+    else:
+        state = replace(state, unreadable_since=None, readable_streak=0)
+    incident_step = _advance_incident(state, now, policy)
+    return Step(
+        state=incident_step.state,
+        alerts=tuple(alerts) + incident_step.alerts,
+        observed=observed,
+        opened=incident_step.opened,
+        closed=incident_step.closed,
+    )
+
+
+# ---------------------------------------------------------------- seeding and unreadable sources
+
+
+def _seed(result: CheckResult, now: datetime) -> Step:
+    """First ever check: adopt what is seen as the confirmed state, silently."""
+    components = tuple(
+        ComponentState(name=r.name, status=r.status, since=now, observed=r.status, detail=r.detail, group=r.group)
+        for r in result.components
+    )
+    state = MonitorState(
+        monitor=result.monitor,
+        components=components,
+        incidents=result.incidents,
+        readable=result.readable,
+        unreadable_streak=0 if result.readable else 1,
+        unreadable_since=None if result.readable else now,
+        source_detail=result.detail,
+        checked_at=now,
+    )
+    observed = tuple(ObservedChange(c.name, c.status, now) for c in components)
+    if _active(state):
+        incident = _new_incident(state, now, announced=False)
+        return Step(state=replace(state, incident=incident), observed=observed, opened=incident)
+    return Step(state=state, observed=observed)
+
+
+def _unreadable(prev: MonitorState, result: CheckResult, now: datetime, policy: Policy) -> Step:
+    streak = prev.unreadable_streak + 1
+    state = replace(
+        prev,
+        readable=False,
+        unreadable_streak=streak,
+        readable_streak=0,
+        unreadable_since=prev.unreadable_since or now,
+        source_detail=result.detail,
+        checked_at=now,
+    )
+    if streak >= policy.failures_before_alert and not prev.unreadable_notified:
+        state = replace(state, unreadable_notified=True)
+        since = state.unreadable_since or now
+        return Step(state=state, alerts=(_notice(AlertKind.SOURCE_UNREADABLE, state, now, since, result.detail),))
+    return Step(state=state)
+
+
+def _notice(kind: AlertKind, state: MonitorState, now: datetime, since: datetime, detail: str) -> Alert:
+    return Alert(
+        kind=kind,
+        incident_id=f"{state.monitor}#source@{since.isoformat()}",
+        monitor=state.monitor,
+        severity=Status.UNKNOWN,
+        at=now,
+        started_at=since,
+        resolved_at=now if kind is AlertKind.SOURCE_READABLE else None,
+        total_components=len(state.components),
+        change=detail,
+    )
+
+
+# ---------------------------------------------------------------- components
+
+
+def _advance_components(
+    prev: MonitorState, readings: tuple[ComponentReading, ...], now: datetime, policy: Policy
+) -> tuple[tuple[ComponentState, ...], tuple[ObservedChange, ...]]:
+    out: list[ComponentState] = []
+    observed: list[ObservedChange] = []
+    for reading in readings:
+        old = prev.component(reading.name)
+        if old is None:
+            # A component that appears later starts operational and earns any outage through the threshold.
+            old = ComponentState(name=reading.name, status=Status.OPERATIONAL, since=now,
+                                 observed=Status.OPERATIONAL, group=reading.group)
+            if reading.status is not Status.OPERATIONAL:
+                old = replace(old, observed=Status.UNKNOWN)
+        new = _advance_component(old, reading, now, policy)
+        if new.observed is not old.observed:
+            observed.append(ObservedChange(new.name, new.observed, now))
+        out.append(new)
+    return tuple(out), tuple(observed)
+
+
+def _advance_component(old: ComponentState, reading: ComponentReading, now: datetime, policy: Policy) -> ComponentState:
+    seen = reading.status
+    c = replace(old, observed=seen, detail=reading.detail or (old.detail if seen is Status.UNKNOWN else ""),
+                group=reading.group)
+    if seen is Status.UNKNOWN:
+        return _settle(c, now, policy)
+    if seen is c.status:
+        return _settle(replace(c, candidate=None, candidate_since=None, streak=0), now, policy)
+    if seen is c.candidate:
+        c = replace(c, streak=c.streak + 1)
+    else:
+        c = replace(c, candidate=seen, candidate_since=now, streak=1)
+    better = seen.rank < c.status.rank
+    needed = policy.successes_before_recovery if better else policy.failures_before_alert
+    if c.streak >= max(1, needed):
+        horizon = now - timedelta(seconds=policy.flap_window)
+        changes = tuple(t for t in c.changes if t > horizon) + (now,)
+        c = replace(c, status=seen, since=c.candidate_since or now, candidate=None, candidate_since=None,
+                    streak=0, changes=changes)
+        if len(changes) > policy.flap_threshold:
+            c = replace(c, flapping=True)
+    return _settle(c, now, policy)
+
+
+def _settle(c: ComponentState, now: datetime, policy: Policy) -> ComponentState:
+    """A flapping component is trusted again once its status has held for `flap_settle` seconds."""
+    if c.flapping and c.candidate is None and (now - c.since).total_seconds() >= policy.flap_settle:
+        return replace(c, flapping=False, changes=())
+    return c
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def _active(state: MonitorState) -> bool:
+    return any(c.status.is_outage or c.flapping for c in state.components) or bool(state.incidents)
+
+
+def _affected(state: MonitorState) -> tuple[tuple[str, Status], ...]:
+    return tuple((c.name, c.status) for c in state.components if c.status.is_outage or c.flapping)
+
+
+def _provider_key(state: MonitorState) -> tuple[tuple[str, str, str], ...]:
+    return tuple((i.id, i.status, i.latest_update) for i in state.incidents)
+
+
+def _severity(state: MonitorState) -> Status:
+    statuses = [c.status for c in state.components if c.status.is_outage]
+    statuses += [provider_severity(i) for i in state.incidents]
+    return worst(statuses) if statuses else Status.DEGRADED
+
+
+def _new_incident(state: MonitorState, now: datetime, *, announced: bool) -> IncidentState:
+    starts = [c.since for c in state.components if c.status.is_outage]
+    started = min(starts, default=now)
+    return IncidentState(
+        id=f"{state.monitor}@{started.isoformat()}",
+        started_at=started,
+        severity=_severity(state),
+        announced=announced,
+        last_notified=now,
+        affected=_affected(state),
+        provider=_provider_key(state),
+        flapping=tuple(c.name for c in state.components if c.flapping),
+        title=state.incidents[0].title if state.incidents else "",
+    )
+
+
+def snapshot(state: MonitorState, incident: IncidentState, kind: AlertKind, now: datetime, change: str) -> Alert:
+    """The Alert a renderer needs: the incident as it stands now."""
+    return Alert(
+        kind=kind,
+        incident_id=incident.id,
+        monitor=state.monitor,
+        severity=incident.severity,
+        at=now,
+        started_at=incident.started_at,
+        components=tuple(
+            AffectedComponent(name=c.name, status=c.status, since=c.since, flapping=c.flapping)
+            for c in state.components
+            if c.status.is_outage or c.flapping
+        ),
+        total_components=len(state.components),
+        provider_incidents=state.incidents,
+        resolved_at=now if kind is AlertKind.RESOLVED else None,
+        change=change,
+    )
+
+
+@dataclass(frozen=True)
+class _IncidentStep:
+    state: MonitorState
+    alerts: tuple[Alert, ...] = ()
+    opened: IncidentState | None = None
+    closed: IncidentState | None = None
+
+
+def _advance_incident(state: MonitorState, now: datetime, policy: Policy) -> _IncidentStep:
+    incident = state.incident
+    active = _active(state)
+    if incident is None:
+        if not active:
+            return _IncidentStep(state)
+        new = _new_incident(state, now, announced=True)
+        state = replace(state, incident=new)
+        alert = snapshot(state, new, AlertKind.OPENED, now, _opening_line(state))
+        return _IncidentStep(state, (alert,), opened=new)
+    if not active:
+        closed = replace(incident, last_notified=now)
+        state = replace(state, incident=None)
+        if not incident.announced:
+            return _IncidentStep(state, closed=closed)
+        line = f"Recovered after {format_duration(now - incident.started_at)}"
+        return _IncidentStep(state, (snapshot(state, closed, AlertKind.RESOLVED, now, line),), closed=closed)
+    severity = _severity(state)
+    affected = _affected(state)
+    provider = _provider_key(state)
+    flapping = tuple(c.name for c in state.components if c.flapping)
+    line = _change_line(incident, affected, provider, flapping, severity, state)
+    updated = replace(incident, severity=severity, affected=affected, provider=provider, flapping=flapping,
+                      title=incident.title or (state.incidents[0].title if state.incidents else ""))
+    if not line:
+        due = policy.reminder_interval and incident.announced and (
+            (now - incident.last_notified).total_seconds() >= policy.reminder_interval)
+        if due:
+            updated = replace(updated, last_notified=now)
+            state = replace(state, incident=updated)
+            reminder = f"Still ongoing after {format_duration(now - incident.started_at)}"
+            return _IncidentStep(state, (snapshot(state, updated, AlertKind.REMINDER, now, reminder),))
+        return _IncidentStep(replace(state, incident=updated))
+    if not incident.announced:
+        # Seeded silently at start-up: announce only if it got worse than what was already there.
+        worse = severity.rank > incident.severity.rank or bool({n for n, _ in affected} - {n for n, _ in incident.affected})
+        if not worse:
+            return _IncidentStep(replace(state, incident=updated))
+        updated = replace(updated, announced=True, last_notified=now)
+        state = replace(state, incident=updated)
+        return _IncidentStep(state, (snapshot(state, updated, AlertKind.OPENED, now, line),))
+    updated = replace(updated, last_notified=now)
+    state = replace(state, incident=updated)
+    return _IncidentStep(state, (snapshot(state, updated, AlertKind.UPDATED, now, line),))
+
+
+def _opening_line(state: MonitorState) -> str:
+    affected = _affected(state)
+    if affected:
+        return f"{len(affected)} of {len(state.components)} components affected"
+    if state.incidents:
+        return f"Provider reports: {state.incidents[0].title}"
+    return "Incident opened"
+
+
+def _change_line(
+    incident: IncidentState,
+    affected: tuple[tuple[str, Status], ...],
+    provider: tuple[tuple[str, str, str], ...],
+    flapping: tuple[str, ...],
+    severity: Status,
+    state: MonitorState,
+) -> str:
+    """One short line saying what changed since the last report ('' when nothing did)."""
+    parts: list[str] = []
+    before = dict(incident.affected)
+    now_map = dict(affected)
+    quiet = set(incident.flapping) & set(flapping)  # already reported as flapping: their changes are noise
+    joined = [n for n in now_map if n not in before and n not in quiet]
+    left = [n for n in before if n not in now_map and n not in quiet]
+    changed = [n for n in now_map if n in before and before[n] is not now_map[n] and n not in quiet]
+    if joined:
+        parts.append(_names(joined, now_map) + " joined")
+    if changed:
+        parts.append("; ".join(f"{n}: {before[n].label} → {now_map[n].label}" for n in changed[:5]))
+    if left:
+        parts.append(", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "") + " recovered")
+    new_flapping = [n for n in flapping if n not in incident.flapping]
+    if new_flapping:
+        parts.append(", ".join(new_flapping) + " flapping (changing state repeatedly; updates paused)")
+    old_ids = {p[0]: p for p in incident.provider}
+    for inc in state.incidents:
+        if inc.id not in old_ids:
+            parts.append(f"provider incident: {inc.title} ({inc.status})")
+        elif old_ids[inc.id] != (inc.id, inc.status, inc.latest_update):
+            parts.append(f"provider update: {inc.title} — {inc.status}")
+    new_ids = {p[0] for p in provider}
+    for pid, _status, _upd in incident.provider:
+        if pid not in new_ids:
+            parts.append("provider incident resolved")
+    if severity is not incident.severity and not changed and not joined:
+        parts.append(f"severity {incident.severity.label} → {severity.label}")
+    if parts and (joined or left):
+        parts.append(f"{len(affected)} of {len(state.components)} components affected")
+    return "; ".join(parts)
+
+
+def _names(names: list[str], statuses: dict[str, Status]) -> str:
+    shown = ", ".join(f"{n} ({statuses[n].label})" for n in names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")

@@ -1,0 +1,210 @@
+"""Delivery: which messages an alert needs (pure `plan`), and the Sender that drains the outbox.
+
+The engine decides once; a failed delivery never undoes the decision. Rows stay pending until the
+platform accepts them, in order per incident and channel (a parent before its thread replies), with
+one worker per platform so a platform that is down never delays another.
+
+The one window where a message can be sent twice: the platform accepted a POST/REPLY but the process
+died before `mark_sent` committed (a few milliseconds). The row is then sent again after restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.chat import ChatAdapter
+from bot.clock import Clock
+from bot.config import Route
+from bot.model import Alert, AlertKind, SendError, SendResult, Sent, Status
+from bot.store import Delivery, Op, OutboxRow, RowState, Store
+
+MAX_BACKOFF = 300.0  # seconds: the longest wait between two tries when the platform gives no hint
+MAX_RETRY_AFTER = 3600.0
+
+_OPS = {
+    AlertKind.OPENED: (Op.POST,),
+    AlertKind.UPDATED: (Op.EDIT, Op.REPLY),
+    AlertKind.REMINDER: (Op.REPLY,),
+    AlertKind.RESOLVED: (Op.EDIT, Op.REPLY),
+    AlertKind.SOURCE_UNREADABLE: (Op.POST,),
+    AlertKind.SOURCE_READABLE: (Op.EDIT, Op.REPLY),
+    AlertKind.NETWORK_DOWN: (Op.POST,),
+    AlertKind.NETWORK_UP: (Op.EDIT, Op.REPLY),
+}
+
+
+def plan(alerts: Iterable[Alert], routes: Iterable[Route]) -> list[Delivery]:
+    """The outbox rows for these alerts on these routes. Mentions go with major outages only."""
+    routes = tuple(routes)
+    out: list[Delivery] = []
+    for alert in alerts:
+        for route in routes:
+            for op in _OPS[alert.kind]:
+                mention = route.mention if (op is Op.POST and alert.severity is Status.MAJOR) else None
+                out.append(Delivery(platform=route.platform, channel=route.channel, op=op, alert=alert,
+                                    mention=mention))
+    return out
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait after `attempts` failed tries when the platform gave no Retry-After."""
+    return min(MAX_BACKOFF, 2.0 ** max(0, attempts))
+
+
+@dataclass
+class _PlatformHealth:
+    failing: bool = False
+    hold_until: datetime | None = None
+
+
+class Sender:
+    """Drains the outbox through the chat adapters, with retries, pacing and per-platform isolation."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        adapters: Mapping[str, ChatAdapter],
+        clock: Clock,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self._store = store
+        self._adapters = dict(adapters)
+        self._clock = clock
+        self._log = log or logging.getLogger("downwatch.outbox")
+        self._last_sent: dict[tuple[str, str], datetime] = {}
+        self._health = {name: _PlatformHealth() for name in self._adapters}
+        self._wake = {name: asyncio.Event() for name in self._adapters}
+
+    def wake(self) -> None:
+        """New rows were committed: deliver them now rather than at the next tick."""
+        for event in self._wake.values():
+            event.set()
+
+    async def deliver_all(self) -> int:
+        """One pass over every platform (tests and the demo drive the sender this way)."""
+        results = await asyncio.gather(*(self.deliver_due(p) for p in self._adapters))
+        return sum(results)
+
+    async def deliver_due(self, platform: str) -> int:
+        """One pass: deliver the head row of every incident+channel that is due. Returns rows settled."""
+        adapter = self._adapters[platform]
+        health = self._health[platform]
+        later_edits: set[tuple[str, str]] = set()
+        for row in reversed(self._store.pending(platform)):
+            key = (row.incident_id, row.channel)
+            if row.op is Op.EDIT and key in later_edits:
+                self._store.mark_done(row, RowState.SUPERSEDED)  # a newer edit shows a newer snapshot
+                continue
+            if row.op is Op.EDIT:
+                later_edits.add(key)
+        settled = 0
+        for row in self._heads(platform):
+            now = self._clock.now()
+            if health.hold_until and now < health.hold_until:
+                break
+            if row.next_at > now.timestamp():
+                continue
+            last = self._last_sent.get((platform, row.channel))
+            if last is not None and (now - last).total_seconds() < adapter.pace:
+                continue
+            if await self._deliver(adapter, row):
+                settled += 1
+        return settled
+
+    def next_due(self, platform: str) -> float | None:
+        """Seconds until something of this platform may be due (None: nothing pending)."""
+        rows = self._heads(platform)
+        if not rows:
+            return None
+        now = self._clock.now()
+        waits = [row.next_at - now.timestamp() for row in rows]
+        hold = self._health[platform].hold_until
+        if hold:
+            waits.append((hold - now).total_seconds())
+        return max(0.0, min(waits))
+
+    def _heads(self, platform: str) -> list[OutboxRow]:
+        """The first pending row of each incident+channel: later rows wait for it (order per thread)."""
+        heads: dict[tuple[str, str], OutboxRow] = {}
+        for row in self._store.pending(platform):
+            heads.setdefault((row.incident_id, row.channel), row)
+        return list(heads.values())
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set: one worker per platform."""
+        await asyncio.gather(*(self._worker(p, stop) for p in self._adapters))
+
+    async def _worker(self, platform: str, stop: asyncio.Event) -> None:
+        wake = self._wake[platform]
+        while not stop.is_set():
+            try:
+                await self.deliver_due(platform)
+            except Exception:  # a bug here must not stop delivery for good
+                self._log.exception("outbox: %s worker error", platform)
+            wait = self.next_due(platform)
+            pace = self._adapters[platform].pace
+            timeout = 5.0 if wait is None else min(5.0, max(wait, pace, 0.05))
+            wake.clear()
+            waiter = asyncio.ensure_future(wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopper.cancel()
+
+    async def _deliver(self, adapter: ChatAdapter, row: OutboxRow) -> bool:
+        """Try one row; True when it is settled (sent, failed for good, or skipped)."""
+        store = self._store
+        parent = store.parent_ref(row.incident_id, row.platform, row.channel)
+        if not adapter.threads and row.op is Op.EDIT:
+            store.mark_done(row, RowState.SUPERSEDED, "platform cannot edit: the reply posts the change")
+            return True
+        result: SendResult
+        new_parent: str | None = None
+        if row.op is Op.POST or parent is None or not adapter.threads:
+            result = await adapter.post(row.channel, row.alert, mention=row.mention)
+            if isinstance(result, Sent) and adapter.threads:
+                new_parent = result.ref
+        elif row.op is Op.EDIT:
+            result = await adapter.edit(row.channel, parent, row.alert)
+        else:
+            result = await adapter.reply(row.channel, parent, row.alert)
+        if isinstance(result, SendError) and result.message_gone:
+            self._log.warning("%s: the message for %s in %s was deleted; posting it again",
+                              row.platform, row.alert.monitor, row.channel)
+            result = await adapter.post(row.channel, row.alert, mention=row.mention)
+            if isinstance(result, Sent):
+                new_parent = result.ref
+        return self._settle(adapter, row, result, new_parent)
+
+    def _settle(self, adapter: ChatAdapter, row: OutboxRow, result: SendResult, new_parent: str | None) -> bool:
+        now = self._clock.now()
+        health = self._health[row.platform]
+        if isinstance(result, Sent):
+            self._store.mark_sent(row, ref=result.ref, parent=new_parent, now=now)
+            self._last_sent[(row.platform, row.channel)] = now
+            if health.failing:
+                health.failing = False
+                self._log.info("%s: delivering again", row.platform)
+            health.hold_until = None
+            return True
+        if result.retryable:
+            wait = result.retry_after if result.retry_after is not None else backoff(row.attempts)
+            wait = min(max(wait, 0.0), MAX_RETRY_AFTER)
+            until = now + timedelta(seconds=wait)
+            self._store.mark_retry(row, next_at=until, error=result.reason)
+            if result.retry_after is not None or "429" in result.reason or "rate" in result.reason.lower():
+                health.hold_until = until
+            if not health.failing:
+                health.failing = True
+                self._log.warning("%s: delivery failing (%s); alerts stay queued and are retried",
+                                  row.platform, result.reason)
+            return False
+        self._store.mark_done(row, RowState.FAILED, result.reason)
+        self._log.error("%s: %s in channel %s was refused for good: %s", row.platform, row.op.value,
+                        row.channel, result.reason)
+        return True

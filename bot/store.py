@@ -1,0 +1,470 @@
+"""Storage: the only module that imports sqlite_utils. One transaction per check = state + incident + outbox.
+
+Times are stored as REAL epoch seconds (UTC). Schema changes are sqlite-utils Migrations recorded in
+the database itself. WAL mode with synchronous=NORMAL: a committed transaction survives `kill -9`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from bot.codec import encode, load
+from bot.engine import MonitorState, Step
+from bot.model import (
+    Alert,
+    CheckResult,
+    ComponentView,
+    IncidentView,
+    Status,
+    Uptime,
+)
+
+migrations = Migrations("downwatch")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE monitors (
+            name TEXT PRIMARY KEY, kind TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1,
+            state TEXT, checked_at REAL, first_seen REAL, readable INTEGER NOT NULL DEFAULT 1,
+            unreadable INTEGER NOT NULL DEFAULT 0, detail TEXT NOT NULL DEFAULT '')"""
+    )
+    db.execute(
+        """CREATE TABLE components (
+            monitor TEXT NOT NULL, name TEXT NOT NULL, grp TEXT, status TEXT NOT NULL, since REAL,
+            observed TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '', PRIMARY KEY (monitor, name))"""
+    )
+    db.execute(
+        """CREATE TABLE status_log (
+            id INTEGER PRIMARY KEY, monitor TEXT NOT NULL, component TEXT NOT NULL,
+            ts REAL NOT NULL, status TEXT NOT NULL)"""
+    )
+    db.execute("CREATE INDEX status_log_component_ts ON status_log (monitor, component, ts)")
+    db.execute("CREATE INDEX status_log_ts ON status_log (ts)")
+    db.execute(
+        """CREATE TABLE checks (
+            id INTEGER PRIMARY KEY, monitor TEXT NOT NULL, ts REAL NOT NULL, status TEXT NOT NULL,
+            latency_ms REAL, detail TEXT NOT NULL DEFAULT '')"""
+    )
+    db.execute("CREATE INDEX checks_monitor_ts ON checks (monitor, ts)")
+    db.execute("CREATE INDEX checks_ts ON checks (ts)")
+    db.execute(
+        """CREATE TABLE rollups (
+            monitor TEXT NOT NULL, hour REAL NOT NULL, probes INTEGER NOT NULL, ok INTEGER NOT NULL,
+            latency_sum REAL NOT NULL DEFAULT 0, latency_max REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (monitor, hour))"""
+    )
+    db.execute(
+        """CREATE TABLE incidents (
+            id TEXT PRIMARY KEY, monitor TEXT NOT NULL, started_at REAL NOT NULL, resolved_at REAL,
+            severity TEXT NOT NULL, title TEXT NOT NULL DEFAULT '', components TEXT NOT NULL DEFAULT '[]',
+            announced INTEGER NOT NULL)"""
+    )
+    db.execute("CREATE INDEX incidents_started ON incidents (started_at)")
+    db.execute("CREATE INDEX incidents_monitor_started ON incidents (monitor, started_at)")
+    db.execute("CREATE INDEX incidents_open ON incidents (resolved_at) WHERE resolved_at IS NULL")
+    db.execute(
+        """CREATE TABLE incident_components (
+            incident_id TEXT NOT NULL, monitor TEXT NOT NULL, component TEXT NOT NULL, started_at REAL NOT NULL,
+            PRIMARY KEY (incident_id, component))"""
+    )
+    db.execute("CREATE INDEX incident_components_by_component ON incident_components (monitor, component, started_at)")
+    db.execute(
+        """CREATE TABLE timeline (
+            id INTEGER PRIMARY KEY, incident_id TEXT NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL,
+            text TEXT NOT NULL)"""
+    )
+    db.execute("CREATE INDEX timeline_incident ON timeline (incident_id, ts)")
+    db.execute(
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY, incident_id TEXT NOT NULL, platform TEXT NOT NULL, channel TEXT NOT NULL,
+            op TEXT NOT NULL, alert TEXT NOT NULL, mention TEXT, state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, created_at REAL NOT NULL,
+            sent_at REAL, ref TEXT, error TEXT NOT NULL DEFAULT '')"""
+    )
+    db.execute("CREATE INDEX outbox_pending ON outbox (platform, id) WHERE state = 'pending'")
+    db.execute(
+        """CREATE TABLE messages (
+            incident_id TEXT NOT NULL, platform TEXT NOT NULL, channel TEXT NOT NULL, ref TEXT NOT NULL,
+            PRIMARY KEY (incident_id, platform, channel))"""
+    )
+
+
+def ts(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+class Op(StrEnum):
+    POST = "post"  # a new parent message
+    EDIT = "edit"  # rewrite the parent
+    REPLY = "reply"  # a line in the parent's thread
+
+
+class RowState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message to deliver: written to the outbox with the state change that caused it."""
+
+    platform: str
+    channel: str
+    op: Op
+    alert: Alert
+    mention: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    incident_id: str
+    platform: str
+    channel: str
+    op: Op
+    alert: Alert
+    mention: str | None
+    attempts: int
+    next_at: float
+
+
+class Store:
+    """Reads and writes downwatch's SQLite history."""
+
+    def __init__(self, *, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: str) -> Store:
+        """Open (creating if needed) the database file, in WAL mode, with migrations applied."""
+        db = Database(path) if path != ":memory:" else Database(memory=True)
+        if path != ":memory:":
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        migrations.apply(db)
+        return cls(db=db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def integrity(self) -> str:
+        return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    # ------------------------------------------------------------ monitors and engine state
+
+    def sync_monitors(self, monitors: Iterable[tuple[str, str]], now: datetime) -> None:
+        """Mark exactly these (name, kind) monitors as active; history of removed ones is kept."""
+        with self.db.atomic():
+            self.db.execute("UPDATE monitors SET active = 0")
+            for name, kind in monitors:
+                self.db.execute(
+                    "INSERT INTO monitors (name, kind, active, first_seen) VALUES (?, ?, 1, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET active = 1, kind = excluded.kind",
+                    [name, kind, ts(now)],
+                )
+
+    def load_states(self) -> dict[str, MonitorState]:
+        rows = self.db.execute("SELECT name, state FROM monitors WHERE state IS NOT NULL").fetchall()
+        return {name: load(MonitorState, json.loads(state)) for name, state in rows}
+
+    def commit(
+        self,
+        *,
+        prev: MonitorState | None,
+        step: Step,
+        result: CheckResult,
+        deliveries: Sequence[Delivery],
+        probe: bool,
+    ) -> None:
+        """Persist one check's consequences atomically: state, history, incident and outbox rows."""
+        state = step.state
+        now = ts(result.at)
+        db = self.db
+        with db.atomic():
+            db.execute(
+                "UPDATE monitors SET state = ?, checked_at = ?, readable = ?, unreadable = ?, detail = ? "
+                "WHERE name = ?",
+                [json.dumps(encode(state)), now, int(state.readable), int(state.unreadable_notified),
+                 state.source_detail[:500], state.monitor],
+            )
+            old = {c.name: c for c in prev.components} if prev else {}
+            for c in state.components:
+                o = old.get(c.name)
+                if o is None or (o.status, o.since, o.observed, o.detail, o.group) != (
+                    c.status, c.since, c.observed, c.detail, c.group
+                ):
+                    db.execute(
+                        "INSERT OR REPLACE INTO components (monitor, name, grp, status, since, observed, detail) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [state.monitor, c.name, c.group, c.status.value, ts(c.since), c.observed.value,
+                         c.detail[:500]],
+                    )
+            gone = set(old) - {c.name for c in state.components}
+            for name in gone:
+                db.execute("DELETE FROM components WHERE monitor = ? AND name = ?", [state.monitor, name])
+            if step.observed:
+                db.conn.executemany(
+                    "INSERT INTO status_log (monitor, component, ts, status) VALUES (?, ?, ?, ?)",
+                    [(state.monitor, o.component, ts(o.at), o.status.value) for o in step.observed],
+                )
+            if probe:
+                reading = result.components[0] if result.components else None
+                status = reading.status if reading else Status.UNKNOWN
+                latency = result.latency_ms or 0.0
+                db.execute(
+                    "INSERT INTO checks (monitor, ts, status, latency_ms, detail) VALUES (?, ?, ?, ?, ?)",
+                    [state.monitor, now, status.value, result.latency_ms, (reading.detail if reading else "")[:300]],
+                )
+                db.execute(
+                    "INSERT INTO rollups (monitor, hour, probes, ok, latency_sum, latency_max) "
+                    "VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT(monitor, hour) DO UPDATE SET "
+                    "probes = probes + 1, ok = ok + excluded.ok, latency_sum = latency_sum + excluded.latency_sum, "
+                    "latency_max = MAX(latency_max, excluded.latency_max)",
+                    [state.monitor, now - now % 3600, int(status is Status.OPERATIONAL), latency, latency],
+                )
+            self._write_incident(step, now)
+            for alert in step.alerts:
+                db.execute(
+                    "INSERT INTO timeline (incident_id, ts, kind, text) VALUES (?, ?, ?, ?)",
+                    [alert.incident_id, ts(alert.at), alert.kind.value, alert.change[:500]],
+                )
+            if deliveries:
+                db.conn.executemany(
+                    "INSERT INTO outbox (incident_id, platform, channel, op, alert, mention, next_at, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(d.alert.incident_id, d.platform, d.channel, d.op.value, json.dumps(encode(d.alert)),
+                      d.mention, now, now) for d in deliveries],
+                )
+
+    def _write_incident(self, step: Step, now: float) -> None:
+        db = self.db
+        incident = step.state.incident
+        if step.closed is not None:
+            db.execute("UPDATE incidents SET resolved_at = ? WHERE id = ?", [now, step.closed.id])
+        if step.opened is not None:
+            o = step.opened
+            db.execute(
+                "INSERT OR IGNORE INTO incidents (id, monitor, started_at, severity, title, components, announced) "
+                "VALUES (?, ?, ?, ?, ?, '[]', ?)",
+                [o.id, step.state.monitor, ts(o.started_at), o.severity.value, o.title, int(o.announced)],
+            )
+        if incident is not None and (step.alerts or step.opened is not None):
+            names = [n for n, _ in incident.affected]
+            row = db.execute("SELECT components FROM incidents WHERE id = ?", [incident.id]).fetchone()
+            known = json.loads(row[0]) if row else []
+            merged = known + [n for n in names if n not in known]
+            db.execute(
+                "UPDATE incidents SET severity = ?, title = ?, components = ?, announced = ? WHERE id = ?",
+                [incident.severity.value, incident.title, json.dumps(merged), int(incident.announced),
+                 incident.id],
+            )
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO incident_components (incident_id, monitor, component, started_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(incident.id, step.state.monitor, n, ts(incident.started_at)) for n in names],
+            )
+
+    # ------------------------------------------------------------ outbox
+
+    def pending(self, platform: str, *, limit: int = 500) -> list[OutboxRow]:
+        """Pending rows of one platform in order; the sender takes the head row of each incident+channel."""
+        rows = self.db.execute(
+            "SELECT id, incident_id, platform, channel, op, alert, mention, attempts, next_at FROM outbox "
+            "WHERE state = 'pending' AND platform = ? ORDER BY id LIMIT ?",
+            [platform, limit],
+        ).fetchall()
+        return [
+            OutboxRow(id=r[0], incident_id=r[1], platform=r[2], channel=r[3], op=Op(r[4]),
+                      alert=load(Alert, json.loads(r[5])), mention=r[6], attempts=r[7], next_at=r[8])
+            for r in rows
+        ]
+
+    def parent_ref(self, incident_id: str, platform: str, channel: str) -> str | None:
+        row = self.db.execute(
+            "SELECT ref FROM messages WHERE incident_id = ? AND platform = ? AND channel = ?",
+            [incident_id, platform, channel],
+        ).fetchone()
+        return row[0] if row else None
+
+    def mark_sent(self, row: OutboxRow, *, ref: str | None, parent: str | None, now: datetime) -> None:
+        """Record delivery; `parent` (when given) becomes the message later edits and replies go to."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, ref = ?, attempts = attempts + 1, error = '' "
+                "WHERE id = ?",
+                [ts(now), ref, row.id],
+            )
+            if parent is not None:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO messages (incident_id, platform, channel, ref) VALUES (?, ?, ?, ?)",
+                    [row.incident_id, row.platform, row.channel, parent],
+                )
+
+    def mark_retry(self, row: OutboxRow, *, next_at: datetime, error: str) -> None:
+        self.db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_at = ?, error = ? WHERE id = ?",
+            [ts(next_at), error[:300], row.id],
+        )
+
+    def mark_done(self, row: OutboxRow, state: RowState, error: str = "") -> None:
+        self.db.execute("UPDATE outbox SET state = ?, error = ? WHERE id = ?", [state.value, error[:300], row.id])
+
+    def outbox_rows(self) -> list[dict[str, object]]:
+        """Every outbox row (diagnostics and tests)."""
+        return [dict(r) for r in self.db["outbox"].rows_where(order_by="id")]
+
+    # ------------------------------------------------------------ history reads (bot.commands.History)
+
+    def monitor_names(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM monitors WHERE active = 1 ORDER BY name")]
+
+    def component_views(self, monitor: str | None = None) -> list[ComponentView]:
+        sql = (
+            "SELECT c.monitor, c.name, c.status, c.since, c.detail FROM components c "
+            "JOIN monitors m ON m.name = c.monitor WHERE m.active = 1"
+        )
+        args: list[object] = []
+        if monitor is not None:
+            sql += " AND c.monitor = ?"
+            args.append(monitor)
+        sql += " ORDER BY c.monitor, c.grp, c.name"
+        return [
+            ComponentView(monitor=r[0], name=r[1], status=Status(r[2]), since=dt(r[3]), detail=r[4])
+            for r in self.db.execute(sql, args)
+        ]
+
+    def unreadable_monitors(self) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT name FROM monitors WHERE active = 1 AND unreadable = 1 ORDER BY name")]
+
+    def _incident_views(self, sql: str, args: list[object]) -> list[IncidentView]:
+        return [
+            IncidentView(id=r[0], monitor=r[1], started_at=dt(r[2]) or datetime.min, resolved_at=dt(r[3]),
+                         severity=Status(r[4]), title=r[5], components=tuple(json.loads(r[6])))
+            for r in self.db.execute(sql, args)
+        ]
+
+    _INCIDENT_COLUMNS = "i.id, i.monitor, i.started_at, i.resolved_at, i.severity, i.title, i.components"
+
+    def open_incidents(self) -> list[IncidentView]:
+        return self._incident_views(
+            f"SELECT {self._INCIDENT_COLUMNS} FROM incidents i JOIN monitors m ON m.name = i.monitor "
+            "WHERE i.resolved_at IS NULL AND m.active = 1 ORDER BY i.started_at",
+            [],
+        )
+
+    def recent_incidents(
+        self, *, limit: int, monitor: str | None = None, component: str | None = None,
+        since: datetime | None = None,
+    ) -> list[IncidentView]:
+        after = ts(since) if since else float("-inf")
+        if component is not None and monitor is not None:
+            return self._incident_views(
+                f"SELECT {self._INCIDENT_COLUMNS} FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id "
+                "WHERE ic.monitor = ? AND ic.component = ? AND ic.started_at >= ? ORDER BY ic.started_at DESC LIMIT ?",
+                [monitor, component, after, limit],
+            )
+        if monitor is not None:
+            return self._incident_views(
+                f"SELECT {self._INCIDENT_COLUMNS} FROM incidents i WHERE i.monitor = ? AND i.started_at >= ? "
+                "ORDER BY i.started_at DESC LIMIT ?",
+                [monitor, after, limit],
+            )
+        return self._incident_views(
+            f"SELECT {self._INCIDENT_COLUMNS} FROM incidents i WHERE i.started_at >= ? "
+            "ORDER BY i.started_at DESC LIMIT ?",
+            [after, limit],
+        )
+
+    def uptime(self, *, monitor: str, component: str | None, window: timedelta, now: datetime) -> Uptime:
+        """Share of observed time that was fully operational (maintenance and unknown time excluded)."""
+        end = ts(now)
+        start = end - window.total_seconds()
+        resolved = self.db.execute(
+            "SELECT COUNT(*), AVG(resolved_at - started_at) FROM incidents WHERE monitor = ? "
+            "AND resolved_at IS NOT NULL AND resolved_at >= ? AND resolved_at <= ?",
+            [monitor, start, end],
+        ).fetchone()
+        opened = self.db.execute(
+            "SELECT COUNT(*) FROM incidents WHERE monitor = ? AND started_at >= ? AND started_at <= ?",
+            [monitor, start, end],
+        ).fetchone()[0]
+        mttr = timedelta(seconds=resolved[1]) if resolved[0] else None
+        if component is None:
+            percent = self._monitor_uptime(monitor, start, end)
+        else:
+            percent = self._component_uptime(monitor, component, start, end)
+        return Uptime(window=window, percent=percent, incidents=opened, mttr=mttr)
+
+    def _component_uptime(self, monitor: str, component: str, start: float, end: float) -> float | None:
+        before = self.db.execute(
+            "SELECT ts, status FROM status_log WHERE monitor = ? AND component = ? AND ts < ? "
+            "ORDER BY ts DESC LIMIT 1",
+            [monitor, component, start],
+        ).fetchone()
+        rows = self.db.execute(
+            "SELECT ts, status FROM status_log WHERE monitor = ? AND component = ? AND ts >= ? AND ts <= ? "
+            "ORDER BY ts",
+            [monitor, component, start, end],
+        ).fetchall()
+        points = ([(start, before[1])] if before else []) + [(t, s) for t, s in rows]
+        up = known = 0.0
+        for (t, status), nxt in zip(points, [p[0] for p in points[1:]] + [end], strict=True):
+            span = max(0.0, nxt - t)
+            if status in (Status.UNKNOWN.value, Status.MAINTENANCE.value):
+                continue
+            known += span
+            if status == Status.OPERATIONAL.value:
+                up += span
+        return None if known <= 0 else 100.0 * up / known
+
+    def _monitor_uptime(self, monitor: str, start: float, end: float) -> float | None:
+        row = self.db.execute("SELECT first_seen FROM monitors WHERE name = ?", [monitor]).fetchone()
+        if not row or row[0] is None or row[0] >= end:
+            return None
+        begin = max(start, row[0])
+        down = self.db.execute(
+            "SELECT COALESCE(SUM(MIN(COALESCE(resolved_at, ?), ?) - MAX(started_at, ?)), 0) FROM incidents "
+            "WHERE monitor = ? AND started_at < ? AND (resolved_at IS NULL OR resolved_at > ?)",
+            [end, end, begin, monitor, end, begin],
+        ).fetchone()[0]
+        total = end - begin
+        return None if total <= 0 else max(0.0, 100.0 * (1 - down / total))
+
+    # ------------------------------------------------------------ retention
+
+    def prune(self, now: datetime, *, retention_days: int, rollup_days: int, chunk: int = 1000) -> int:
+        """Delete raw checks and delivered outbox rows past retention, in small chunks; returns rows deleted."""
+        cutoff = ts(now) - retention_days * 86400
+        deleted = 0
+        statements = [
+            ("DELETE FROM checks WHERE id IN (SELECT id FROM checks WHERE ts < ? LIMIT ?)", cutoff),
+            ("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state != 'pending' AND created_at < ? "
+             "LIMIT ?)", cutoff),
+            ("DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE hour < ? LIMIT ?)",
+             ts(now) - rollup_days * 86400),
+        ]
+        for sql, limit_ts in statements:
+            while True:
+                with self.db.atomic():
+                    n = self.db.execute(sql, [limit_ts, chunk]).rowcount
+                deleted += max(0, n)
+                if n < chunk:
+                    break
+        return deleted

@@ -1,0 +1,20 @@
+"""Small pure wording helpers shared by every renderer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+
+def format_duration(delta: timedelta) -> str:
+    """'45s', '12m', '1h 12m', '3d 4h' — the two largest units, never negative."""
+    seconds = max(0, int(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
