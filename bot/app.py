@@ -1,0 +1,100 @@
+"""The composition root: the one place that names concrete adapters and builds and closes everything."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from typing import TextIO
+
+import httpx
+
+from adapters.console import ConsoleAdapter
+from bot import commands
+from bot.chat import ChatAdapter, CommandHandler
+from bot.checks.client import make_client
+from bot.clock import Clock, SystemClock
+from bot.config import Config, DiscordMode, SlackMode
+from bot.model import Command, Reply
+from bot.outbox import Sender
+from bot.schedule import build_scheduler
+from bot.store import Store
+from bot.watch import Watcher
+
+log = logging.getLogger("downwatch")
+
+
+def build_adapters(config: Config, *, stream: TextIO | None = None) -> dict[str, ChatAdapter]:
+    """The chat adapters the config enables (Slack and Discord are imported only when used)."""
+    adapters: dict[str, ChatAdapter] = {}
+    if config.console:
+        adapters["console"] = ConsoleAdapter(stream=stream)
+    if config.slack is not None:
+        if config.slack.mode is SlackMode.WEBHOOK:
+            from adapters.slack.webhook import SlackWebhookAdapter
+
+            adapters["slack"] = SlackWebhookAdapter(config=config.slack)
+        else:
+            from adapters.slack.adapter import SlackAdapter
+
+            adapters["slack"] = SlackAdapter(config=config.slack)
+    if config.discord is not None:
+        if config.discord.mode is DiscordMode.WEBHOOK:
+            from adapters.discord.webhook import DiscordWebhookAdapter
+
+            adapters["discord"] = DiscordWebhookAdapter(config=config.discord)
+        else:
+            from adapters.discord.adapter import DiscordAdapter
+
+            adapters["discord"] = DiscordAdapter(config=config.discord)
+    return adapters
+
+
+def command_handler(store: Store, clock: Clock) -> CommandHandler:
+    """The async handler every chat adapter calls with a parsed Command."""
+
+    async def handle(command: Command) -> Reply:
+        return commands.handle(command, history=store, now=clock.now())
+
+    return handle
+
+
+async def run(
+    config: Config,
+    *,
+    stop: asyncio.Event,
+    clock: Clock | None = None,
+    adapters: Mapping[str, ChatAdapter] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Run the bot until `stop` is set, then close everything in reverse order."""
+    clock = clock or SystemClock()
+    async with AsyncExitStack() as stack:
+        store = Store.open(config.database)
+        stack.callback(store.close)
+        store.sync_monitors(((m.name, m.kind.value) for m in config.monitors), clock.now())
+        client = await stack.enter_async_context(make_client(transport=transport))
+        chat = dict(adapters) if adapters is not None else build_adapters(config, stream=stream)
+        sender = Sender(store=store, adapters=chat, clock=clock)
+        watcher = Watcher(monitors=config.monitors, store=store, client=client, clock=clock, on_commit=sender.wake)
+        handler = command_handler(store, clock)
+        for name, adapter in chat.items():
+            try:
+                await adapter.start(handler)
+            except Exception as exc:  # one platform failing to connect never blocks the others
+                log.error("%s: could not start (%s); its alerts stay queued", name, type(exc).__name__)
+            stack.push_async_callback(adapter.stop)
+
+        async def housekeeping() -> None:
+            deleted = store.prune(clock.now(), retention_days=config.retention_days, rollup_days=config.rollup_days)
+            if deleted:
+                log.info("retention: deleted %d old rows", deleted)
+
+        scheduler = build_scheduler(monitors=config.monitors, poll=watcher.poll, housekeeping=housekeeping,
+                                    start=clock.now())
+        scheduler.start()
+        stack.callback(scheduler.shutdown, wait=False)
+        log.info("watching %d monitors; alerts to %s", len(config.monitors), ", ".join(chat) or "nowhere")
+        await sender.run(stop)

@@ -1,0 +1,70 @@
+"""`downwatch demo`: the real pipeline against a simulated OpenAI-like status page on 127.0.0.1.
+
+No tokens, no config: a temporary SQLite file, console output. The provider goes degraded, then the
+outage spreads and worsens, then it recovers; then the demo prints what /status would answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from typing import TextIO
+
+from adapters.console import ConsoleAdapter, render_reply
+from bot import app, commands
+from bot.clock import SystemClock
+from bot.config import Config, Policy, Route, StatuspageMonitor
+from bot.model import Command, CommandKind
+from bot.simulator import Phase, SimulatedProvider
+from bot.store import Store
+
+MONITOR = "OpenAI (simulated)"
+SCRIPT = (  # (phase, seconds it lasts)
+    (Phase.OPERATIONAL, 4.0),
+    (Phase.DEGRADED, 6.0),
+    (Phase.MAJOR, 6.0),
+    (Phase.RECOVERED, 5.0),
+)
+
+
+async def demo(*, stream: TextIO | None = None, interval: float = 1.0, speed: float = 1.0) -> int:
+    """Run the scripted outage; returns the process exit code."""
+    out = stream or sys.stdout
+    clock = SystemClock()
+    with tempfile.TemporaryDirectory(prefix="downwatch-demo-") as folder:
+        database = os.path.join(folder, "demo.db")
+        async with SimulatedProvider() as sim:
+            monitor = StatuspageMonitor(
+                name=MONITOR, url=sim.url, interval=interval, timeout=min(0.8, interval * 0.8),
+                policy=Policy(failures_before_alert=2, successes_before_recovery=2),
+                routes=(Route("console", "console"),),
+            )
+            config = Config(path="(demo)", database=database, monitors=(monitor,))
+            print(f"downwatch demo: watching a simulated status page at {sim.url} every {interval:g} s "
+                  f"(alert after 2 bad polls, recover after 2 good ones)\n", file=out, flush=True)
+            stop = asyncio.Event()
+            runner = asyncio.create_task(
+                app.run(config, stop=stop, clock=clock, adapters={"console": ConsoleAdapter(stream=out)})
+            )
+            for phase, seconds in SCRIPT:
+                sim.set_phase(phase)
+                print(f"\n--- provider now: {phase.value} ---", file=out, flush=True)
+                await asyncio.sleep(seconds / speed)
+            stop.set()
+            await runner
+        store = Store.open(database)
+        try:
+            now = clock.now()
+            print("\n--- /status ---", file=out)
+            print(render_reply(commands.handle(Command(CommandKind.OVERVIEW), history=store, now=now)), file=out)
+            print(f"\n--- /status {MONITOR} ---", file=out)
+            print(render_reply(commands.handle(Command(CommandKind.TARGET, target=MONITOR), history=store,
+                                               now=now)), file=out)
+            print("\n--- /status incidents ---", file=out)
+            print(render_reply(commands.handle(Command(CommandKind.INCIDENTS), history=store, now=now)), file=out)
+            opened = [r for r in store.outbox_rows() if r["state"] == "sent"]
+        finally:
+            store.close()
+    return 0 if opened else 1
