@@ -1,0 +1,232 @@
+"""Slack as a ChatAdapter in bot modes (Socket Mode or HTTP mode), on slack-bolt's AsyncApp.
+
+Alerts go out through one AsyncWebClient (chat.postMessage / chat.update); /status comes in through Bolt,
+acknowledged first and answered through the response_url. Failures come back as SendError values.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Mapping
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.errors import classify, hint
+from adapters.slack.render import render_alert, render_apology, render_change, render_reply
+from bot.chat import CommandHandler
+from bot.commands import parse_text
+from bot.config import SlackConfig, SlackMode
+from bot.model import Alert, Reply, SendError, SendResult, Sent, Usage
+
+EVENTS_PATH = "/slack/events"
+REQUEST_TIMEOUT = 15  # seconds per Web API call; the outbox retries, so fail fast rather than hang
+
+
+class SlackAdapter:
+    """Posts alerts with the Web API and answers the slash command, in Socket Mode or HTTP mode."""
+
+    name = "slack"
+    threads = True
+    pace = 1.0  # chat.postMessage: about one message per second per channel
+
+    def __init__(
+        self,
+        *,
+        config: SlackConfig,
+        client: AsyncWebClient | None = None,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self._config = config
+        self._log = log or logging.getLogger("downwatch.slack")
+        self._owns_client = client is None
+        # No retry handlers: slack_sdk's would sleep inside the call; the outbox owns retries and pacing.
+        self.client = client or AsyncWebClient(
+            token=config.bot_token,
+            base_url=config.api_url,
+            timeout=REQUEST_TIMEOUT,
+            retry_handlers=[],
+            logger=self._log.getChild("web"),
+        )
+        self.app = AsyncApp(
+            name="downwatch",
+            client=self.client,
+            # Pass it explicitly (even empty): AsyncApp would otherwise read SLACK_SIGNING_SECRET itself.
+            signing_secret=config.signing_secret or "",
+            # Socket Mode requests are not signed; HTTP mode requests must be.
+            request_verification_enabled=config.mode is SlackMode.HTTP,
+            logger=self._log.getChild("bolt"),
+        )
+        self._handler: CommandHandler | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None  # HTTP mode: the port actually bound (useful with port 0)
+
+    def __repr__(self) -> str:
+        return f"SlackAdapter(mode={self._config.mode.value}, channel={self._config.channel!r})"
+
+    # ------------------------------------------------------------ sending
+
+    async def post(self, channel: str, alert: Alert, *, mention: str | None = None) -> SendResult:
+        """chat.postMessage of the alert's parent message; `Sent.ref` is its ts."""
+        text, blocks = render_alert(alert, mention=mention)
+        return await self._call(
+            "chat.postMessage", channel,
+            self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
+                                         unfurl_media=False),
+        )
+
+    async def edit(self, channel: str, ref: str, alert: Alert) -> SendResult:
+        """chat.update of parent `ref` with the alert's current snapshot (no mention: it would not ping)."""
+        text, blocks = render_alert(alert)
+        return await self._call(
+            "chat.update", channel, self.client.chat_update(channel=channel, ts=ref, text=text, blocks=blocks),
+            editing=True,
+        )
+
+    async def reply(self, channel: str, ref: str, alert: Alert) -> SendResult:
+        """chat.postMessage in the thread of parent `ref`, carrying the alert's change line."""
+        text, blocks = render_change(alert)
+        return await self._call(
+            "chat.postMessage", channel,
+            self.client.chat_postMessage(channel=channel, thread_ts=ref, text=text, blocks=blocks,
+                                         unfurl_links=False, unfurl_media=False),
+        )
+
+    async def _call(
+        self, method: str, channel: str, call: Awaitable[Any], *, editing: bool = False
+    ) -> SendResult:
+        try:
+            response = await call
+        except SlackApiError as error:
+            status, code, headers = _unpack(error.response)
+            result = classify(status=status, error=code, headers=headers, editing=editing)
+            self._report(method, channel, result, code)
+            return result
+        except (aiohttp.ClientError, TimeoutError, OSError, SlackClientError) as error:
+            # Only the exception type: its text may carry request details, and never the token anyway.
+            result = SendError(f"cannot reach Slack ({type(error).__name__})", retryable=True)
+            self._report(method, channel, result, None)
+            return result
+        ts = response.get("ts")
+        if not isinstance(ts, str):
+            result = SendError(f"{method} answered without a ts", retryable=False)
+            self._report(method, channel, result, None)
+            return result
+        return Sent(ref=ts)
+
+    def _report(self, method: str, channel: str, error: SendError, code: str | None) -> None:
+        """One log line per refusal, naming the channel and what to do; never the token."""
+        advice = hint(code, channel)
+        suffix = f": {advice}" if advice else ""
+        if error.retryable:
+            wait = f", Slack asked to wait {error.retry_after:g}s" if error.retry_after is not None else ""
+            self._log.warning("Slack %s to %s failed, will retry (%s%s)", method, channel, error.reason, wait)
+        elif error.message_gone:
+            self._log.warning("Slack %s in %s: %s; a fresh message will be posted", method, channel, error.reason)
+        else:
+            self._log.error("Slack %s to %s refused (%s)%s", method, channel, error.reason, suffix)
+
+    # ------------------------------------------------------------ commands
+
+    async def start(self, handler: CommandHandler) -> None:
+        """Register the slash command, then connect (Socket Mode) or listen on host:port (HTTP mode)."""
+        self._handler = handler
+        self.app.command(self._config.command)(self._on_command)
+        if self._config.mode is SlackMode.HTTP:
+            await self._serve_http()
+        elif self._config.mode is SlackMode.SOCKET:
+            await self._connect_socket()
+
+    async def _on_command(self, ack: Any, command: Mapping[str, Any], respond: Any) -> None:
+        """Bolt listener: acknowledge first (Slack's 3 s limit), then answer via the response_url."""
+        await ack()
+        text, blocks = await self.answer(str(command.get("text") or ""))
+        response_type = "ephemeral" if self._config.ephemeral else "in_channel"
+        try:
+            result = await respond(text=text, blocks=blocks, response_type=response_type)
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as error:
+            self._log.warning("could not deliver the %s answer (%s)", self._config.command, type(error).__name__)
+            return
+        status = getattr(result, "status_code", 200)
+        if status != 200:
+            self._log.warning("Slack refused the %s answer (HTTP %s)", self._config.command, status)
+
+    async def answer(self, text: str) -> tuple[str, list[dict[str, Any]]]:
+        """Parse the command text, ask the handler, render the Reply; an exception becomes a short apology."""
+        parsed = parse_text(text)
+        if isinstance(parsed, Usage):
+            return render_reply(parsed)
+        if self._handler is None:
+            return render_apology()
+        try:
+            reply: Reply = await self._handler(parsed)
+            return render_reply(reply)
+        except Exception:  # a bug in the handler: log it with its trace, show the user a short line
+            self._log.exception("the %s command failed", self._config.command)
+            return render_apology()
+
+    async def _serve_http(self) -> None:
+        """Serve /slack/events with Bolt's aiohttp adapter on the running loop, without blocking."""
+        web_app = web.Application()
+        web_app.router.add_post(EVENTS_PATH, self._on_http)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._config.host, self._config.port)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else self._config.port
+        self._log.info("Slack HTTP mode: listening on %s:%s%s", self._config.host, self.port, EVENTS_PATH)
+
+    async def _on_http(self, request: web.Request) -> web.Response:
+        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def _connect_socket(self) -> None:
+        """Open the Socket Mode websocket (non-blocking); a refusal is logged, not raised."""
+        self._socket = AsyncSocketModeHandler(self.app, self._config.app_token or "", logger=self._log.getChild("socket"))
+        try:
+            await self._socket.connect_async()
+        except SlackApiError as error:
+            status, code, _ = _unpack(error.response)
+            self._log.error(
+                "Slack Socket Mode could not connect (%s): check SLACK_APP_TOKEN (an xapp- app-level token with "
+                "the connections:write scope, and Socket Mode enabled); %s will not answer",
+                code or f"HTTP {status}", self._config.command,
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError, SlackClientError) as error:
+            self._log.error("Slack Socket Mode could not connect (%s); %s will not answer",
+                            type(error).__name__, self._config.command)
+
+    async def stop(self) -> None:
+        """Close the websocket or the HTTP listener, then the Web API client's session when we own it."""
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        session = getattr(self.client, "session", None)
+        if self._owns_client and session is not None and not session.closed:
+            await session.close()
+
+
+def _unpack(response: Any) -> tuple[int | None, str | None, dict[str, str]]:
+    """(HTTP status, Slack error code, headers) from a SlackApiError's response.
+
+    Usually an AsyncSlackResponse; an aiohttp ClientResponse when the body claimed JSON but was not.
+    """
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    data = getattr(response, "data", None)
+    code = data.get("error") if isinstance(data, dict) else None
+    headers: dict[str, str] = {}
+    for key, value in (getattr(response, "headers", None) or {}).items():
+        headers[str(key)] = value[0] if isinstance(value, list) and value else str(value)
+    return (status if isinstance(status, int) else None), (code if isinstance(code, str) else None), headers
