@@ -271,9 +271,12 @@ def _provider_key(state: MonitorState) -> tuple[tuple[str, str, str], ...]:
     return tuple((i.id, i.status, i.latest_update) for i in state.incidents)
 
 
-def _severity(state: MonitorState) -> Status:
-    statuses = [c.status for c in state.components if c.status.is_outage]
+def _severity(state: MonitorState, previous: Status | None = None) -> Status:
+    """Worst status of the incident; a flapping component keeps the severity it was reported with."""
+    statuses = [c.status for c in state.components if c.status.is_outage and not c.flapping]
     statuses += [provider_severity(i) for i in state.incidents]
+    if any(c.flapping for c in state.components):
+        statuses += [previous] if previous else [c.status for c in state.components if c.status.is_outage]
     return worst(statuses) if statuses else Status.DEGRADED
 
 
@@ -339,7 +342,7 @@ def _advance_incident(state: MonitorState, now: datetime, policy: Policy) -> _In
             return _IncidentStep(state, closed=closed)
         line = f"Recovered after {format_duration(now - incident.started_at)}"
         return _IncidentStep(state, (snapshot(state, closed, AlertKind.RESOLVED, now, line),), closed=closed)
-    severity = _severity(state)
+    severity = _severity(state, incident.severity)
     affected = _affected(state)
     provider = _provider_key(state)
     flapping = tuple(c.name for c in state.components if c.flapping)

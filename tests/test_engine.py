@@ -1,0 +1,189 @@
+"""The pure engine as tables of transitions, driven by a fake clock (no I/O, no sleeps)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.config import Policy
+from bot.engine import MonitorState, Step, step
+from bot.model import AlertKind, CheckResult, ComponentReading, ProviderIncident, Status
+
+T0 = datetime(2026, 9, 29, 12, 0, tzinfo=UTC)
+OK, DEG, PART, MAJ, UNK, MAINT = (Status.OPERATIONAL, Status.DEGRADED, Status.PARTIAL, Status.MAJOR,
+                                  Status.UNKNOWN, Status.MAINTENANCE)
+INCIDENT = ProviderIncident(id="inc1", title="Elevated errors", status="investigating", impact="minor",
+                            latest_update="We are investigating.")
+
+
+def result(at: datetime, statuses: dict[str, Status] | None, incidents: tuple[ProviderIncident, ...] = ()) -> CheckResult:
+    if statuses is None:
+        return CheckResult(monitor="OpenAI", at=at, readable=False, detail="HTTP 502 (HTML page)")
+    readings = tuple(ComponentReading(name=n, status=s) for n, s in statuses.items())
+    return CheckResult(monitor="OpenAI", at=at, readable=True, components=readings, incidents=incidents)
+
+
+def run(sequence: list[dict[str, Status] | None | tuple[dict[str, Status], tuple[ProviderIncident, ...]]],
+        policy: Policy = Policy(), interval: float = 60.0,
+        state: MonitorState | None = None) -> list[tuple[list[AlertKind], Step]]:
+    """Feed a sequence of polls one interval apart; return the alert kinds of each step."""
+    out = []
+    for i, item in enumerate(sequence):
+        at = T0 + timedelta(seconds=interval * i)
+        if isinstance(item, tuple):
+            res = result(at, item[0], item[1])
+        else:
+            res = result(at, item)
+        s = step(state, res, at, policy)
+        state = s.state
+        out.append(([a.kind for a in s.alerts], s))
+    return out
+
+
+def kinds(steps: list[tuple[list[AlertKind], Step]]) -> list[list[AlertKind]]:
+    return [k for k, _ in steps]
+
+
+A = {"API": OK, "ChatGPT": OK, "Fine-tuning": OK}
+A_DOWN = {"API": MAJ, "ChatGPT": OK, "Fine-tuning": OK}
+A_DEG = {"API": DEG, "ChatGPT": OK, "Fine-tuning": OK}
+AB_DOWN = {"API": MAJ, "ChatGPT": MAJ, "Fine-tuning": OK}
+
+O, U, R, N, RM, SU, SR = (AlertKind.OPENED, AlertKind.UPDATED, AlertKind.RESOLVED, None, AlertKind.REMINDER,
+                          AlertKind.SOURCE_UNREADABLE, AlertKind.SOURCE_READABLE)
+
+
+@pytest.mark.parametrize(
+    ("name", "sequence", "expected"),
+    [
+        ("first run is silent", [A], [[]]),
+        ("first run during an outage is silent", [A_DOWN, A_DOWN], [[], []]),
+        ("one bad poll is not an outage", [A, A_DOWN, A, A], [[], [], [], []]),
+        ("two bad polls open, two good resolve", [A, A_DOWN, A_DOWN, A, A], [[], [], [O], [], [R]]),
+        ("one good poll inside an outage does not resolve", [A, A_DOWN, A_DOWN, A, A_DOWN, A_DOWN],
+         [[], [], [O], [], [], []]),
+        ("a component joining is an update, not a new alert", [A, A_DOWN, A_DOWN, AB_DOWN, AB_DOWN],
+         [[], [], [O], [], [U]]),
+        ("severity change is an update", [A, A_DEG, A_DEG, A_DOWN, A_DOWN, A_DEG, A_DEG],
+         [[], [], [O], [], [U], [], [U]]),
+        ("unknown readings change nothing", [A, {"API": UNK, "ChatGPT": OK, "Fine-tuning": OK}] * 3,
+         [[]] * 6),
+        ("maintenance is not an outage", [A, {"API": MAINT, "ChatGPT": OK, "Fine-tuning": OK}] + [
+            {"API": MAINT, "ChatGPT": OK, "Fine-tuning": OK}] * 3, [[]] * 5),
+        ("unreadable source is a notice, never an outage", [A, None, None, None, A, A],
+         [[], [], [SU], [], [], [SR]]),
+        ("a single unreadable poll says nothing", [A, None, A, A], [[], [], [], []]),
+    ],
+)
+def test_transitions(name: str, sequence: list, expected: list) -> None:
+    assert kinds(run(sequence)) == expected, name
+
+
+def test_thresholds_are_configurable() -> None:
+    policy = Policy(failures_before_alert=3, successes_before_recovery=1)
+    assert kinds(run([A, A_DOWN, A_DOWN, A_DOWN, A], policy)) == [[], [], [], [O], [R]]
+    policy = Policy(failures_before_alert=1, successes_before_recovery=3)
+    assert kinds(run([A, A_DOWN, A, A, A], policy)) == [[], [O], [], [], [R]]
+
+
+def test_provider_incident_alone_opens_and_its_resolution_closes() -> None:
+    """Discord 2019: an open incident while every component shows operational."""
+    steps = run([A, (A, (INCIDENT,)), (A, (INCIDENT,)), A])
+    assert kinds(steps) == [[], [O], [], [R]]
+    opened = steps[1][1].alerts[0]
+    assert opened.provider_incidents[0].title == "Elevated errors"
+    assert "Provider reports" in opened.change
+
+
+def test_provider_update_without_component_change_is_an_update() -> None:
+    newer = ProviderIncident(id="inc1", title="Elevated errors", status="identified", impact="minor",
+                             latest_update="We found the cause.")
+    steps = run([A, (A, (INCIDENT,)), (A, (newer,))])
+    assert kinds(steps) == [[], [O], [U]]
+    assert "identified" in steps[2][1].alerts[0].change
+
+
+def test_incident_stays_one_while_component_recovers_and_fails_inside_it() -> None:
+    inc = (INCIDENT,)
+    steps = run([A, (A_DOWN, inc), (A_DOWN, inc), (A, inc), (A, inc), (A_DOWN, inc), (A_DOWN, inc), A, A])
+    assert kinds(steps) == [[], [O], [U], [], [U], [], [U], [U], [R]]
+    ids = {a.incident_id for _, s in steps for a in s.alerts}
+    assert len(ids) == 1
+
+
+def test_grouping_counts_components_and_duration_in_recovery() -> None:
+    steps = run([A, AB_DOWN, AB_DOWN, A, A])
+    opened = steps[2][1].alerts[0]
+    assert opened.change == "2 of 3 components affected"
+    assert [c.name for c in opened.components] == ["API", "ChatGPT"]
+    resolved = steps[4][1].alerts[0]
+    # started at the first bad poll (t=60 s), resolved at t=240 s
+    assert resolved.started_at == T0 + timedelta(seconds=60)
+    assert resolved.duration == timedelta(seconds=180)
+    assert resolved.change == "Recovered after 3m"
+    assert steps[4][1].closed is not None and steps[4][1].state.incident is None
+
+
+def test_flapping_is_reported_once_and_holds_the_incident() -> None:
+    policy = Policy(failures_before_alert=1, successes_before_recovery=1, flap_threshold=3, flap_window=1800,
+                    flap_settle=600)
+    steps = run([A, A_DOWN, A, A_DOWN, A, A_DOWN, A, A_DOWN, A], policy)
+    all_kinds = kinds(steps)
+    # open, resolve, open ... until the 4th change marks flapping: then one update and silence
+    assert all_kinds[:4] == [[], [O], [R], [O]]
+    flagged = [s.alerts[0].change for k, s in steps if k == [U]]
+    assert len(flagged) == 1 and "flapping" in flagged[0]
+    assert all_kinds[5:] == [[], [], [], []]
+    # settles after flap_settle seconds of stability, then resolves
+    state = steps[-1][1].state
+    later = T0 + timedelta(seconds=60 * 9 + 600)
+    settled = step(state, result(later, A), later, policy)
+    assert [a.kind for a in settled.alerts] == [R]
+
+
+def test_reminders_at_the_configured_interval() -> None:
+    policy = Policy(reminder_interval=3600)
+    seq = [A, A_DOWN] + [A_DOWN] * 70
+    steps = run(seq, policy)
+    reminders = [i for i, (k, _) in enumerate(steps) if k == [RM]]
+    assert reminders == [62]  # opened at poll 2 (t=120 s); reminder an hour later
+    assert "Still ongoing after 1h" in steps[62][1].alerts[0].change
+
+
+def test_no_reminders_by_default() -> None:
+    steps = run([A, A_DOWN] + [A_DOWN] * 200)
+    assert all(k in ([], [O]) for k, _ in steps)
+
+
+def test_restart_during_outage_is_silent_and_recovery_after_restart_is_posted() -> None:
+    before = run([A, A_DOWN, A_DOWN])
+    saved = before[-1][1].state  # what SQLite holds
+    assert saved.incident is not None and saved.incident.announced
+    after = run([A_DOWN, A_DOWN], state=saved)
+    assert kinds(after) == [[], []]
+    recovered = run([A, A], state=saved)
+    assert kinds(recovered) == [[], [R]]
+    assert recovered[1][1].alerts[0].started_at == saved.incident.started_at
+
+
+def test_seeded_incident_is_announced_only_when_it_worsens() -> None:
+    steps = run([A_DEG, A_DEG, A_DOWN, A_DOWN, AB_DOWN, AB_DOWN])
+    assert kinds(steps) == [[], [], [], [O], [], [U]]
+
+
+def test_new_component_earns_its_outage_through_the_threshold() -> None:
+    steps = run([A, {**A, "Codex": MAJ}, {**A, "Codex": MAJ}])
+    assert kinds(steps) == [[], [], [O]]
+
+
+def test_observed_changes_feed_the_status_log_only_on_change() -> None:
+    steps = run([A, A, A, A_DOWN, A_DOWN, A_DOWN])
+    counts = [len(s.observed) for _, s in steps]
+    assert counts == [3, 0, 0, 1, 0, 0]
+
+
+def test_incident_severity_from_provider_impact() -> None:
+    critical = ProviderIncident(id="x", title="Down", status="investigating", impact="critical")
+    steps = run([A, (A, (critical,))])
+    assert steps[1][1].alerts[0].severity is Status.MAJOR
