@@ -128,9 +128,9 @@ class _Client(discord.Client):
         discover_gateway: bool,
         log: logging.Logger,
     ) -> None:
-        # No gateway intents: slash commands arrive as INTERACTION_CREATE whatever the intents, and
-        # alerts go through REST, so the bot needs no privileged (or any) intents.
-        super().__init__(intents=discord.Intents.none(), max_ratelimit_timeout=MAX_RATELIMIT_WAIT)
+        # Only the (unprivileged) guilds intent, which discord.py's state expects: slash commands
+        # arrive as INTERACTION_CREATE whatever the intents, and alerts go through REST.
+        super().__init__(intents=discord.Intents(guilds=True), max_ratelimit_timeout=MAX_RATELIMIT_WAIT)
         self.tree = app_commands.CommandTree(self)
         self._answer = answer
         self._names = names
@@ -293,7 +293,7 @@ class DiscordAdapter:
             if isinstance(exc, discord.LoginFailure):
                 self._log.error("discord: login failed: check DISCORD_BOT_TOKEN")
             else:
-                self._log.error("discord: the client stopped while connecting: %s", type(exc).__name__)
+                self._log.error("discord: the client stopped while connecting: %r", exc)
         else:
             self._log.warning("discord: gateway not ready after %.0fs; still trying in the background", self._ready_timeout)
 
