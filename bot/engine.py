@@ -58,6 +58,7 @@ class IncidentState:
     provider: tuple[tuple[str, str, str], ...] = ()  # (id, status, latest_update) as last reported
     flapping: tuple[str, ...] = ()  # components reported as flapping
     title: str = ""
+    ended_at: datetime | None = None  # set when it resolves: the first good observation
 
 
 @dataclass(frozen=True)
@@ -312,9 +313,19 @@ def snapshot(state: MonitorState, incident: IncidentState, kind: AlertKind, now:
         ),
         total_components=len(state.components),
         provider_incidents=state.incidents,
-        resolved_at=now if kind is AlertKind.RESOLVED else None,
+        resolved_at=(incident.ended_at or now) if kind is AlertKind.RESOLVED else None,
         change=change,
     )
+
+
+def _ended(state: MonitorState, incident: IncidentState, now: datetime) -> datetime:
+    """When it really ended: the first good observation of the last component to recover (not the
+    confirmation, which comes `successes_before_recovery` polls later); `now` if the provider closed it."""
+    if incident.provider:
+        return now
+    names = {n for n, _ in incident.affected}
+    times = [c.since for c in state.components if c.name in names and c.since >= incident.started_at]
+    return max(times, default=now)
 
 
 @dataclass(frozen=True)
@@ -336,11 +347,11 @@ def _advance_incident(state: MonitorState, now: datetime, policy: Policy) -> _In
         alert = snapshot(state, new, AlertKind.OPENED, now, _opening_line(state))
         return _IncidentStep(state, (alert,), opened=new)
     if not active:
-        closed = replace(incident, last_notified=now)
+        closed = replace(incident, last_notified=now, ended_at=_ended(state, incident, now))
         state = replace(state, incident=None)
         if not incident.announced:
             return _IncidentStep(state, closed=closed)
-        line = f"Recovered after {format_duration(now - incident.started_at)}"
+        line = f"Recovered after {format_duration((closed.ended_at or now) - incident.started_at)}"
         return _IncidentStep(state, (snapshot(state, closed, AlertKind.RESOLVED, now, line),), closed=closed)
     severity = _severity(state, incident.severity)
     affected = _affected(state)

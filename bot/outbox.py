@@ -90,7 +90,17 @@ class Sender:
         results = await asyncio.gather(*(self.deliver_due(p) for p in self._adapters))
         return sum(results)
 
-    async def deliver_due(self, platform: str) -> int:
+    async def deliver_due(self, platform: str, *, max_passes: int = 20) -> int:
+        """Deliver every due row of one platform, heads first, until nothing more can go now."""
+        total = 0
+        for _ in range(max_passes):
+            settled = await self._pass(platform)
+            total += settled
+            if not settled:
+                break
+        return total
+
+    async def _pass(self, platform: str) -> int:
         """One pass: deliver the head row of every incident+channel that is due. Returns rows settled."""
         adapter = self._adapters[platform]
         health = self._health[platform]

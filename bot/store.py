@@ -256,7 +256,8 @@ class Store:
         db = self.db
         incident = step.state.incident
         if step.closed is not None:
-            db.execute("UPDATE incidents SET resolved_at = ? WHERE id = ?", [now, step.closed.id])
+            ended = ts(step.closed.ended_at) if step.closed.ended_at else now
+            db.execute("UPDATE incidents SET resolved_at = ? WHERE id = ?", [ended, step.closed.id])
         if step.opened is not None:
             o = step.opened
             db.execute(

@@ -118,10 +118,10 @@ def test_grouping_counts_components_and_duration_in_recovery() -> None:
     assert opened.change == "2 of 3 components affected"
     assert [c.name for c in opened.components] == ["API", "ChatGPT"]
     resolved = steps[4][1].alerts[0]
-    # started at the first bad poll (t=60 s), resolved at t=240 s
+    # started at the first bad poll (t=60 s), ended at the first good one (t=180 s), confirmed at t=240 s
     assert resolved.started_at == T0 + timedelta(seconds=60)
-    assert resolved.duration == timedelta(seconds=180)
-    assert resolved.change == "Recovered after 3m"
+    assert resolved.duration == timedelta(seconds=120)
+    assert resolved.change == "Recovered after 2m"
     assert steps[4][1].closed is not None and steps[4][1].state.incident is None
 
 
