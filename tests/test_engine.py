@@ -25,9 +25,10 @@ def result(at: datetime, statuses: dict[str, Status] | None, incidents: tuple[Pr
 
 
 def run(sequence: list[dict[str, Status] | None | tuple[dict[str, Status], tuple[ProviderIncident, ...]]],
-        policy: Policy = Policy(), interval: float = 60.0,
+        policy: Policy | None = None, interval: float = 60.0,
         state: MonitorState | None = None) -> list[tuple[list[AlertKind], Step]]:
     """Feed a sequence of polls one interval apart; return the alert kinds of each step."""
+    policy = policy or Policy()
     out = []
     for i, item in enumerate(sequence):
         at = T0 + timedelta(seconds=interval * i)
@@ -50,7 +51,7 @@ A_DOWN = {"API": MAJ, "ChatGPT": OK, "Fine-tuning": OK}
 A_DEG = {"API": DEG, "ChatGPT": OK, "Fine-tuning": OK}
 AB_DOWN = {"API": MAJ, "ChatGPT": MAJ, "Fine-tuning": OK}
 
-O, U, R, N, RM, SU, SR = (AlertKind.OPENED, AlertKind.UPDATED, AlertKind.RESOLVED, None, AlertKind.REMINDER,
+O, U, R, RM, SU, SR = (AlertKind.OPENED, AlertKind.UPDATED, AlertKind.RESOLVED, AlertKind.REMINDER,
                           AlertKind.SOURCE_UNREADABLE, AlertKind.SOURCE_READABLE)
 
 
