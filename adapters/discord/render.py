@@ -72,7 +72,7 @@ _NOTICE_TITLE = {
     AlertKind.NETWORK_UP: "downwatch reaches the network again",
 }
 _NOTICE_TEXT = {
-    AlertKind.SOURCE_UNREADABLE: "This is about downwatch's view, not an outage: the source could not be read.",
+    AlertKind.SOURCE_UNREADABLE: "downwatch could not read this source, so it cannot tell the service's state for now.",
     AlertKind.SOURCE_READABLE: "downwatch can read this source again.",
     AlertKind.NETWORK_DOWN: "Checks cannot tell anything until it is back, so nothing is reported down meanwhile.",
     AlertKind.NETWORK_UP: "Checks resume normally.",
