@@ -51,7 +51,7 @@ A_DOWN = {"API": MAJ, "ChatGPT": OK, "Fine-tuning": OK}
 A_DEG = {"API": DEG, "ChatGPT": OK, "Fine-tuning": OK}
 AB_DOWN = {"API": MAJ, "ChatGPT": MAJ, "Fine-tuning": OK}
 
-O, U, R, RM, SU, SR = (AlertKind.OPENED, AlertKind.UPDATED, AlertKind.RESOLVED, AlertKind.REMINDER,
+OPEN, U, R, RM, SU, SR = (AlertKind.OPENED, AlertKind.UPDATED, AlertKind.RESOLVED, AlertKind.REMINDER,
                           AlertKind.SOURCE_UNREADABLE, AlertKind.SOURCE_READABLE)
 
 
@@ -61,13 +61,13 @@ O, U, R, RM, SU, SR = (AlertKind.OPENED, AlertKind.UPDATED, AlertKind.RESOLVED, 
         ("first run is silent", [A], [[]]),
         ("first run during an outage is silent", [A_DOWN, A_DOWN], [[], []]),
         ("one bad poll is not an outage", [A, A_DOWN, A, A], [[], [], [], []]),
-        ("two bad polls open, two good resolve", [A, A_DOWN, A_DOWN, A, A], [[], [], [O], [], [R]]),
+        ("two bad polls open, two good resolve", [A, A_DOWN, A_DOWN, A, A], [[], [], [OPEN], [], [R]]),
         ("one good poll inside an outage does not resolve", [A, A_DOWN, A_DOWN, A, A_DOWN, A_DOWN],
-         [[], [], [O], [], [], []]),
+         [[], [], [OPEN], [], [], []]),
         ("a component joining is an update, not a new alert", [A, A_DOWN, A_DOWN, AB_DOWN, AB_DOWN],
-         [[], [], [O], [], [U]]),
+         [[], [], [OPEN], [], [U]]),
         ("severity change is an update", [A, A_DEG, A_DEG, A_DOWN, A_DOWN, A_DEG, A_DEG],
-         [[], [], [O], [], [U], [], [U]]),
+         [[], [], [OPEN], [], [U], [], [U]]),
         ("unknown readings change nothing", [A, {"API": UNK, "ChatGPT": OK, "Fine-tuning": OK}] * 3,
          [[]] * 6),
         ("maintenance is not an outage", [A, {"API": MAINT, "ChatGPT": OK, "Fine-tuning": OK}] + [
@@ -83,15 +83,15 @@ def test_transitions(name: str, sequence: list, expected: list) -> None:
 
 def test_thresholds_are_configurable() -> None:
     policy = Policy(failures_before_alert=3, successes_before_recovery=1)
-    assert kinds(run([A, A_DOWN, A_DOWN, A_DOWN, A], policy)) == [[], [], [], [O], [R]]
+    assert kinds(run([A, A_DOWN, A_DOWN, A_DOWN, A], policy)) == [[], [], [], [OPEN], [R]]
     policy = Policy(failures_before_alert=1, successes_before_recovery=3)
-    assert kinds(run([A, A_DOWN, A, A, A], policy)) == [[], [O], [], [], [R]]
+    assert kinds(run([A, A_DOWN, A, A, A], policy)) == [[], [OPEN], [], [], [R]]
 
 
 def test_provider_incident_alone_opens_and_its_resolution_closes() -> None:
     """Discord 2019: an open incident while every component shows operational."""
     steps = run([A, (A, (INCIDENT,)), (A, (INCIDENT,)), A])
-    assert kinds(steps) == [[], [O], [], [R]]
+    assert kinds(steps) == [[], [OPEN], [], [R]]
     opened = steps[1][1].alerts[0]
     assert opened.provider_incidents[0].title == "Elevated errors"
     assert "Provider reports" in opened.change
@@ -101,14 +101,14 @@ def test_provider_update_without_component_change_is_an_update() -> None:
     newer = ProviderIncident(id="inc1", title="Elevated errors", status="identified", impact="minor",
                              latest_update="We found the cause.")
     steps = run([A, (A, (INCIDENT,)), (A, (newer,))])
-    assert kinds(steps) == [[], [O], [U]]
+    assert kinds(steps) == [[], [OPEN], [U]]
     assert "identified" in steps[2][1].alerts[0].change
 
 
 def test_incident_stays_one_while_component_recovers_and_fails_inside_it() -> None:
     inc = (INCIDENT,)
     steps = run([A, (A_DOWN, inc), (A_DOWN, inc), (A, inc), (A, inc), (A_DOWN, inc), (A_DOWN, inc), A, A])
-    assert kinds(steps) == [[], [O], [U], [], [U], [], [U], [U], [R]]
+    assert kinds(steps) == [[], [OPEN], [U], [], [U], [], [U], [U], [R]]
     ids = {a.incident_id for _, s in steps for a in s.alerts}
     assert len(ids) == 1
 
@@ -132,7 +132,7 @@ def test_flapping_is_reported_once_and_holds_the_incident() -> None:
     steps = run([A, A_DOWN, A, A_DOWN, A, A_DOWN, A, A_DOWN, A], policy)
     all_kinds = kinds(steps)
     # open, resolve, open ... until the 4th change marks flapping: then one update and silence
-    assert all_kinds[:4] == [[], [O], [R], [O]]
+    assert all_kinds[:4] == [[], [OPEN], [R], [OPEN]]
     flagged = [s.alerts[0].change for k, s in steps if k == [U]]
     assert len(flagged) == 1 and "flapping" in flagged[0]
     assert all_kinds[5:] == [[], [], [], []]
@@ -154,7 +154,7 @@ def test_reminders_at_the_configured_interval() -> None:
 
 def test_no_reminders_by_default() -> None:
     steps = run([A, A_DOWN] + [A_DOWN] * 200)
-    assert all(k in ([], [O]) for k, _ in steps)
+    assert all(k in ([], [OPEN]) for k, _ in steps)
 
 
 def test_restart_during_outage_is_silent_and_recovery_after_restart_is_posted() -> None:
@@ -170,12 +170,12 @@ def test_restart_during_outage_is_silent_and_recovery_after_restart_is_posted() 
 
 def test_seeded_incident_is_announced_only_when_it_worsens() -> None:
     steps = run([A_DEG, A_DEG, A_DOWN, A_DOWN, AB_DOWN, AB_DOWN])
-    assert kinds(steps) == [[], [], [], [O], [], [U]]
+    assert kinds(steps) == [[], [], [], [OPEN], [], [U]]
 
 
 def test_new_component_earns_its_outage_through_the_threshold() -> None:
     steps = run([A, {**A, "Codex": MAJ}, {**A, "Codex": MAJ}])
-    assert kinds(steps) == [[], [], [O]]
+    assert kinds(steps) == [[], [], [OPEN]]
 
 
 def test_observed_changes_feed_the_status_log_only_on_change() -> None:
