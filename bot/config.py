@@ -312,8 +312,9 @@ def _discord(check: _Checker, table: object, env: dict[str, str]) -> DiscordConf
         check.error("discord", "needs DISCORD_BOT_TOKEN (bot mode) or DISCORD_WEBHOOK_URL (webhook mode) in the environment")
     mode = DiscordMode.BOT if token else DiscordMode.WEBHOOK
     channel = table.get("channel")
-    if mode is DiscordMode.BOT:
-        channel = check.text("discord.channel", None if channel is None else str(channel), required=True)
+    if mode is DiscordMode.BOT or channel is not None:
+        channel = check.text("discord.channel", None if channel is None else str(channel),
+                             required=mode is DiscordMode.BOT)
         if channel and not channel.isdigit():
             check.error("discord.channel", f"must be a channel id (digits; got {channel!r})")
     guild = table.get("guild_id")
@@ -381,10 +382,9 @@ def _monitors(
             mention = f"<@&{discord.mention_role}>" if discord.mention_role else None
             for channel in discord_channels or (discord.channel,):
                 routes.append(Route("discord", str(channel), mention))
-        if not name or not url or not interval or not timeout or not cap:
-            continue
-        common = dict(name=name, url=url, interval=float(interval), timeout=float(timeout), policy=mine,
-                      routes=tuple(routes), max_body_bytes=int(cap))
+        valid = bool(name and url and interval and timeout and cap)
+        common = dict(name=name, url=url, interval=float(interval or 60), timeout=float(timeout or 10),
+                      policy=mine, routes=tuple(routes), max_body_bytes=int(cap or 1))
         if kind_text == "statuspage":
             for key in ("expect_status", "body_contains", "degraded_after_ms", "method"):
                 if key in table:
@@ -393,7 +393,8 @@ def _monitors(
             if not isinstance(comps, list) or not all(isinstance(c, str) and c for c in comps):
                 check.error(f"{where}components", "must be a list of component names")
                 comps = []
-            out.append(StatuspageMonitor(components=tuple(comps), **common))  # type: ignore[arg-type]
+            if valid:
+                out.append(StatuspageMonitor(components=tuple(comps), **common))  # type: ignore[arg-type]
             continue
         if "components" in table:
             check.error(f"{where}components", "only applies to type = 'statuspage'")
@@ -412,6 +413,7 @@ def _monitors(
         if method not in ("GET", "HEAD", "POST"):
             check.error(f"{where}method", f"must be GET, HEAD or POST (got {method!r})")
             method = "GET"
-        out.append(HttpMonitor(expect_status=tuple(expect), body_contains=body, degraded_after_ms=slow,  # type: ignore[arg-type]
-                               method=str(method), **common))
+        if valid:
+            out.append(HttpMonitor(expect_status=tuple(expect), body_contains=body,  # type: ignore[arg-type]
+                                   degraded_after_ms=slow, method=str(method), **common))
     return tuple(out)
