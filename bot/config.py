@@ -349,13 +349,13 @@ def _monitors(
         if not isinstance(table, dict):
             check.error(f"monitors[{index}]", "must be a table")
             continue
-        check.unknown(where, table, _MONITOR_KEYS)
         name = check.text(f"{where}name", table.get("name"), required=True)
         if name:
             where = f"monitors[{index}] ({name})."
             if name.casefold() in seen:
                 check.error(f"{where}name", "duplicate monitor name")
             seen.add(name.casefold())
+        check.unknown(where, table, _MONITOR_KEYS)
         kind_text = table.get("type")
         if kind_text not in ("http", "statuspage"):
             check.error(f"{where}type", f"must be 'http' or 'statuspage' (got {kind_text!r})")
