@@ -140,3 +140,34 @@ async def test_status_and_incidents_answer_from_history(tmp_path: Path, page: Lo
     assert code == 2 and "--limit" in err
     code, _, err = await downwatch("status", "--db", str(tmp_path / "none.db"), cwd=tmp_path)
     assert code == 2 and "no history yet" in err
+
+
+@pytest.mark.anyio
+async def test_run_polls_then_stops_cleanly_on_sigterm(tmp_path: Path, page: LoopbackServer) -> None:
+    import signal
+
+    page.json("/api/v2/summary.json", CLEAR)
+    page.json("/api/v2/incidents/unresolved.json", {"incidents": []})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", "--config", str(config(tmp_path, page)), cwd=tmp_path,
+        env=CLEAN_ENV, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    seen = ""
+    while "watching 1 monitors" not in seen:
+        line = await asyncio.wait_for(proc.stderr.readline(), timeout=30)
+        assert line, seen
+        seen += line.decode()
+
+    async def first_poll() -> None:  # waits for a condition (the subprocess's first poll), not for time
+        while page.hits("/api/v2/summary.json") == 0:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(first_poll(), timeout=30)
+    proc.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 0, err.decode()
+    assert "stopped cleanly" in err.decode()
+    store = Store.open(str(tmp_path / "dw.db"))
+    assert store.monitor_names() == ["OpenAI"] and store.integrity() == "ok"
+    assert len(store.component_views("OpenAI")) == 25

@@ -1,0 +1,89 @@
+"""Storage details: migrations recorded in the database, retention in chunks, query plans, WAL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from bot.clock import FakeClock
+from bot.config import HttpMonitor
+from bot.model import CheckResult, ComponentReading, Status
+from bot.store import Store, migrations
+from bot.watch import Watcher
+
+
+def probe(at, status: Status, latency: float = 12.0) -> CheckResult:  # type: ignore[no-untyped-def]
+    return CheckResult(monitor="API", at=at, readable=True, latency_ms=latency,
+                       components=(ComponentReading("API", status, "HTTP 200"),))
+
+
+def test_migrations_are_recorded_and_reopening_applies_nothing(tmp_path: Path) -> None:
+    path = str(tmp_path / "dw.db")
+    store = Store.open(path)
+    assert [m.name for m in migrations.applied(store.db)] == ["m001_initial"]
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+    again = Store.open(path)
+    assert migrations.pending(again.db) == []
+
+
+def test_http_probes_write_raw_rows_and_hourly_rollups_and_retention_prunes_in_chunks(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = Store.open(str(tmp_path / "dw.db"))
+    store.sync_monitors([("API", "http")], clock.now())
+    monitor = HttpMonitor(name="API", url="http://127.0.0.1:9/")
+    watcher = Watcher(monitors=[monitor], store=store, client=httpx.AsyncClient(), clock=clock)
+    for i in range(10 * 24 * 6):  # 10 days, one probe every 10 minutes
+        watcher.apply(monitor, probe(clock.now(), Status.OPERATIONAL if i % 50 else Status.MAJOR, 10.0 + i % 7))
+        clock.advance(600)
+    assert store.db["checks"].count == 1440
+    rollups = store.db.execute("SELECT COUNT(*), SUM(probes), SUM(ok) FROM rollups").fetchone()
+    assert rollups[0] == 240 and rollups[1] == 1440 and rollups[2] == 1440 - 29
+    deleted = store.prune(clock.now(), retention_days=7, rollup_days=400, chunk=100)
+    assert deleted >= 3 * 24 * 6 - 1
+    oldest = store.db.execute("SELECT MIN(ts) FROM checks").fetchone()[0]
+    assert oldest >= (clock.now() - timedelta(days=7)).timestamp()
+    assert store.db["rollups"].count == 240  # rollups outlive raw rows
+
+
+def test_status_page_polls_write_no_component_rows_when_nothing_changed(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = Store.open(str(tmp_path / "dw.db"))
+    store.sync_monitors([("API", "statuspage")], clock.now())
+    from bot.config import StatuspageMonitor
+
+    monitor = StatuspageMonitor(name="API", url="http://127.0.0.1:9/")
+    watcher = Watcher(monitors=[monitor], store=store, client=httpx.AsyncClient(), clock=clock)
+    reading = CheckResult(monitor="API", at=clock.now(), readable=True,
+                          components=tuple(ComponentReading(f"c{i}", Status.OPERATIONAL) for i in range(25)))
+    watcher.apply(monitor, reading)
+    before = store.db.execute("SELECT total_changes()").fetchone()[0]
+    for _ in range(10):
+        clock.advance(60)
+        watcher.apply(monitor, CheckResult(monitor="API", at=clock.now(), readable=True,
+                                           components=reading.components))
+    changes = store.db.execute("SELECT total_changes()").fetchone()[0] - before
+    assert changes == 10  # one monitors row per poll; no component, status_log or checks rows
+    assert store.db["status_log"].count == 25
+
+
+def test_command_queries_use_indexes_not_scans(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "dw.db"))
+    plans = {
+        "component uptime": ("SELECT ts, status FROM status_log WHERE monitor = ? AND component = ? AND ts >= ? "
+                             "AND ts <= ? ORDER BY ts", ["a", "b", 0, 1]),
+        "recent incidents": ("SELECT id FROM incidents i WHERE i.started_at >= ? ORDER BY i.started_at DESC "
+                             "LIMIT ?", [0, 5]),
+        "monitor incidents": ("SELECT id FROM incidents i WHERE i.monitor = ? AND i.started_at >= ? "
+                              "ORDER BY i.started_at DESC LIMIT ?", ["a", 0, 5]),
+        "component incidents": ("SELECT i.id FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id "
+                                "WHERE ic.monitor = ? AND ic.component = ? AND ic.started_at >= ? "
+                                "ORDER BY ic.started_at DESC LIMIT ?", ["a", "b", 0, 5]),
+        "open incidents": ("SELECT id FROM incidents WHERE resolved_at IS NULL", []),
+    }
+    for name, (sql, args) in plans.items():
+        plan = " | ".join(str(r[3]) for r in store.db.execute("EXPLAIN QUERY PLAN " + sql, args))
+        assert "USING" in plan and "SCAN i " not in plan + " " and "SCAN status_log" not in plan, (name, plan)
+        assert "SCAN checks" not in plan, (name, plan)
