@@ -6,6 +6,7 @@ acknowledged first and answered through the response_url. Failures come back as 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Mapping
 from typing import Any
@@ -65,6 +66,7 @@ class SlackAdapter:
         )
         self._handler: CommandHandler | None = None
         self._socket: AsyncSocketModeHandler | None = None
+        self._connecting: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None  # HTTP mode: the port actually bound (useful with port 0)
 
@@ -190,26 +192,53 @@ class SlackAdapter:
         return await to_aiohttp_response(bolt_response)
 
     async def _connect_socket(self) -> None:
-        """Open the Socket Mode websocket (non-blocking); a refusal is logged, not raised."""
-        self._socket = AsyncSocketModeHandler(self.app, self._config.app_token or "", logger=self._log.getChild("socket"))
+        """Open the Socket Mode websocket without blocking the caller.
+
+        slack_sdk's connect() retries forever (sleeping) on any failure, a bad token included, so we first
+        ask for the websocket URL ourselves: a refused token is logged with what to check and we give up;
+        otherwise the connection (and the SDK's own reconnects) runs in a background task on this loop.
+        """
+        url: str | None = None
         try:
-            await self._socket.connect_async()
+            opened = await self.client.apps_connections_open(app_token=self._config.app_token or "")
         except SlackApiError as error:
             status, code, _ = _unpack(error.response)
-            self._log.error(
-                "Slack Socket Mode could not connect (%s): check SLACK_APP_TOKEN (an xapp- app-level token with "
-                "the connections:write scope, and Socket Mode enabled); %s will not answer",
-                code or f"HTTP {status}", self._config.command,
-            )
+            if status == 429 or (status or 0) >= 500 or code in ("ratelimited", "service_unavailable"):
+                self._log.warning("Slack Socket Mode: Slack is busy (%s); connecting in the background",
+                                  code or f"HTTP {status}")
+            else:
+                self._log.error(
+                    "Slack Socket Mode could not connect (%s): check SLACK_APP_TOKEN (an xapp- app-level token with "
+                    "the connections:write scope, and Socket Mode enabled in the app); %s will not answer",
+                    code or f"HTTP {status}", self._config.command,
+                )
+                return
         except (aiohttp.ClientError, TimeoutError, OSError, SlackClientError) as error:
-            self._log.error("Slack Socket Mode could not connect (%s); %s will not answer",
-                            type(error).__name__, self._config.command)
+            self._log.warning("Slack Socket Mode: cannot reach Slack (%s); connecting in the background",
+                              type(error).__name__)
+        else:
+            url = opened.get("url") if isinstance(opened.get("url"), str) else None
+        self._socket = AsyncSocketModeHandler(self.app, self._config.app_token or "",
+                                              logger=self._log.getChild("socket"))
+        if url:
+            self._socket.client.wss_uri = url  # connect() uses it instead of asking again
+        self._connecting = asyncio.create_task(self._socket.connect_async(), name="slack-socket-mode")
+        self._connecting.add_done_callback(self._connected)
+
+    def _connected(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("Slack Socket Mode stopped (%s); %s will not answer",
+                            type(task.exception()).__name__, self._config.command)
 
     async def stop(self) -> None:
         """Close the websocket or the HTTP listener, then the Web API client's session when we own it."""
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
+        if self._connecting is not None:
+            self._connecting.cancel()
+            await asyncio.gather(self._connecting, return_exceptions=True)
+            self._connecting = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
