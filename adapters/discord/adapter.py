@@ -130,7 +130,13 @@ class _Client(discord.Client):
     ) -> None:
         # Only the (unprivileged) guilds intent, which discord.py's state expects: slash commands
         # arrive as INTERACTION_CREATE whatever the intents, and alerts go through REST.
-        super().__init__(intents=discord.Intents(guilds=True), max_ratelimit_timeout=MAX_RATELIMIT_WAIT)
+        # guild_ready_timeout=0: discord.py otherwise holds `ready` back 2 s waiting for GUILD_CREATEs to
+        # fill its guild cache, which this bot never reads (it sends through channel ids over REST).
+        super().__init__(
+            intents=discord.Intents(guilds=True),
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            guild_ready_timeout=0.0,
+        )
         self.tree = app_commands.CommandTree(self)
         self._answer = answer
         self._names = names
