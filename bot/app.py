@@ -14,6 +14,7 @@ from adapters.console import ConsoleAdapter
 from bot import commands
 from bot.chat import ChatAdapter, CommandHandler
 from bot.checks.client import make_client
+from bot.checks.control import reachable
 from bot.clock import Clock, SystemClock
 from bot.config import Config, DiscordMode, SlackMode
 from bot.model import Command, Reply
@@ -78,7 +79,10 @@ async def run(
         client = await stack.enter_async_context(make_client(transport=transport))
         chat = dict(adapters) if adapters is not None else build_adapters(config, stream=stream)
         sender = Sender(store=store, adapters=chat, clock=clock)
-        watcher = Watcher(monitors=config.monitors, store=store, client=client, clock=clock, on_commit=sender.wake)
+        control_url = config.control_url
+        control = (lambda: reachable(client, control_url)) if control_url else None
+        watcher = Watcher(monitors=config.monitors, store=store, client=client, clock=clock, on_commit=sender.wake,
+                          control=control)
         handler = command_handler(store, clock)
         for name, adapter in chat.items():
             try:

@@ -102,6 +102,7 @@ class CheckResult:
     incidents: tuple[ProviderIncident, ...] = ()
     detail: str = ""
     latency_ms: float | None = None
+    reached: bool = True  # False when no HTTP answer came back at all (DNS, refused, timeout, TLS)
 
 
 # ---------------------------------------------------------------- alerts

@@ -252,6 +252,19 @@ class Store:
                       d.mention, now, now) for d in deliveries],
                 )
 
+    def commit_notice(self, alert: Alert, deliveries: Sequence[Delivery]) -> None:
+        """A notice that belongs to no monitor (the bot's own connectivity): timeline + outbox rows."""
+        at = ts(alert.at)
+        with self.db.atomic():
+            self.db.execute("INSERT INTO timeline (incident_id, ts, kind, text) VALUES (?, ?, ?, ?)",
+                            [alert.incident_id, at, alert.kind.value, alert.change[:500]])
+            self.db.conn.executemany(
+                "INSERT INTO outbox (incident_id, platform, channel, op, alert, mention, next_at, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(d.alert.incident_id, d.platform, d.channel, d.op.value, json.dumps(encode(d.alert)), None, at, at)
+                 for d in deliveries],
+            )
+
     def _write_incident(self, step: Step, now: float) -> None:
         db = self.db
         incident = step.state.incident

@@ -2,26 +2,33 @@
 
 One `Watcher` serves every monitor; the scheduler calls `poll(monitor)` on each monitor's interval.
 It logs once when a source starts failing and once when it recovers, not on every tick.
+
+The bot's own connectivity: when a check gets no answer at all and the control target (or, without
+one, every monitor at once) cannot be reached either, the result is NOT applied — the bot cannot see,
+so it declares nothing — and one "monitoring degraded" notice goes out, then one when it can see again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
 from bot import engine
 from bot.checks import run_check
 from bot.clock import Clock
-from bot.config import Monitor
+from bot.config import Monitor, Route
 from bot.engine import MonitorState, Step
-from bot.model import CheckResult, MonitorKind
+from bot.model import Alert, AlertKind, CheckResult, MonitorKind, Status
 from bot.outbox import plan
 from bot.store import Store
 
 Check = Callable[..., Awaitable[CheckResult]]
+Control = Callable[[], Awaitable[bool]]
+CONTROL_CACHE = timedelta(seconds=10)  # one control probe answers for every failing check in this window
+MIN_MONITORS_WITHOUT_CONTROL = 3  # without a control target, "everything fails at once" needs this many
 
 
 class Watcher:
@@ -36,6 +43,7 @@ class Watcher:
         clock: Clock,
         on_commit: Callable[[], None] = lambda: None,
         check: Check = run_check,
+        control: Control | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         self._monitors = {m.name: m for m in monitors}
@@ -48,19 +56,70 @@ class Watcher:
         self._states: dict[str, MonitorState] = {
             name: state for name, state in store.load_states().items() if name in self._monitors
         }
+        self._control = control
+        self._control_seen: tuple[datetime, bool] | None = None
+        self._unreached: set[str] = set()
+        self._blind_since: datetime | None = None
+        self._blind_id = ""
 
     @property
     def states(self) -> dict[str, MonitorState]:
         return dict(self._states)
 
-    async def poll(self, monitor: Monitor) -> Step:
-        """Run one check of `monitor` and apply it."""
+    @property
+    def blind(self) -> bool:
+        """True while the bot itself cannot reach the network."""
+        return self._blind_since is not None
+
+    async def poll(self, monitor: Monitor) -> Step | None:
+        """Run one check of `monitor` and apply it (None: not applied, the bot cannot see)."""
         result = await self._check(monitor, client=self._client, now=self._clock.now)
+        if not result.reached:
+            self._unreached.add(monitor.name)
+            if not await self._can_see():
+                return None
+        else:
+            self._unreached.discard(monitor.name)
+            if self._blind_since is not None:
+                self._see_again("a check got an answer")
         return self.apply(monitor, result)
 
-    async def poll_all(self) -> list[Step]:
-        """Every monitor once, in config order (the CLI's `check` and tests)."""
-        return [await self.poll(m) for m in self._monitors.values()]
+    async def _can_see(self) -> bool:
+        """Is the failure the bot's own? Asks the control target (cached), else: does everything fail?"""
+        now = self._clock.now()
+        if self._control is not None:
+            if self._control_seen is None or now - self._control_seen[0] >= CONTROL_CACHE:
+                self._control_seen = (now, await self._control())
+            ok = self._control_seen[1]
+            reason = "the control target cannot be reached either"
+        else:
+            ok = not (len(self._monitors) >= MIN_MONITORS_WITHOUT_CONTROL and self._unreached >= set(self._monitors))
+            reason = f"all {len(self._monitors)} monitors fail to connect at once"
+        if not ok and self._blind_since is None:
+            self._blind_since = now
+            self._blind_id = f"network@{now.isoformat()}"
+            self._log.error("monitoring degraded: the bot cannot reach the network (%s)", reason)
+            self._notice(AlertKind.NETWORK_DOWN, now, reason)
+        elif ok and self._blind_since is not None:
+            self._see_again("the control target answers")
+        return ok
+
+    def _see_again(self, reason: str) -> None:
+        now = self._clock.now()
+        self._log.info("monitoring restored: %s", reason)
+        self._notice(AlertKind.NETWORK_UP, now, reason)
+        self._blind_since = None
+
+    def _notice(self, kind: AlertKind, now: datetime, reason: str) -> None:
+        since = self._blind_since or now
+        alert = Alert(kind=kind, incident_id=self._blind_id, monitor="downwatch", severity=Status.UNKNOWN, at=now,
+                      started_at=since, resolved_at=now if kind is AlertKind.NETWORK_UP else None, change=reason)
+        routes: dict[tuple[str, str], Route] = {}
+        for monitor in self._monitors.values():
+            for route in monitor.routes:
+                routes.setdefault((route.platform, route.channel), Route(route.platform, route.channel))
+        self._store.commit_notice(alert, plan([alert], routes.values()))
+        self._on_commit()
 
     def apply(self, monitor: Monitor, result: CheckResult, now: datetime | None = None) -> Step:
         """Feed one result to the engine and persist its consequences in one transaction."""
