@@ -246,7 +246,7 @@ def _notice(alert: Alert) -> tuple[str, str]:
     elif alert.kind is AlertKind.SOURCE_READABLE:
         head = f"The status source of {monitor} can be read again"
     elif alert.kind is AlertKind.NETWORK_DOWN:
-        head = "downwatch cannot reach the network; checks are paused and no outage is assumed"
+        head = "downwatch itself cannot reach the network; no service is judged until it can again"
     else:
         head = "downwatch can reach the network again; checks resumed"
     return head, alert.change
@@ -259,8 +259,8 @@ def render_alert(alert: Alert, *, mention: str | None = None) -> tuple[str, list
         lines = [f"{NOTICE_EMOJI} {escape(head)}."]
         if detail:
             lines.append(escape(detail))
-        blocks = [section("\n".join(lines)), context(f"downwatch notice · {slack_date(alert.at)}")]
-        return _text([f"{NOTICE_EMOJI} {escape(head)}.", escape(detail)]), _fit(blocks)
+        notice = [section("\n".join(lines)), context(f"downwatch notice · {slack_date(alert.at)}")]
+        return _text([f"{NOTICE_EMOJI} {escape(head)}.", escape(detail)]), _fit(notice)
 
     resolved = alert.kind is AlertKind.RESOLVED
     title = alert_title(alert)
