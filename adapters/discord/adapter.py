@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 import aiohttp
 import discord
@@ -36,7 +37,7 @@ READY_TIMEOUT = 30.0
 MAX_RATELIMIT_WAIT = 30.0  # longer 429 waits come back as SendError(retry_after) for the outbox to schedule
 AUTOCOMPLETE_MAX = 25  # https://discord.com/developers/docs/interactions/application-commands#autocomplete
 CHOICE_NAME_MAX = 100
-THREAD_ARCHIVE_MINUTES = 1440
+THREAD_ARCHIVE_MINUTES: Final = 1440  # one day
 
 # JSON error codes: https://discord.com/developers/docs/topics/opcodes-and-status-codes#json
 THREAD_ALREADY_EXISTS = 160004
@@ -116,6 +117,20 @@ def matching_names(names: list[str], typed: str) -> list[str]:
 # ---------------------------------------------------------------- the discord.py client
 
 
+class _Tree(app_commands.CommandTree):
+    """Command tree whose errors (an option discord.py itself rejected) get the short usage, privately."""
+
+    def __init__(self, client: discord.Client, *, log: logging.Logger) -> None:
+        super().__init__(client)
+        self._log = log
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        self._log.info("discord: command error: %s", type(error).__name__)
+        if not interaction.response.is_done():
+            embeds = render_reply(Usage("That option is not valid.", is_error=True))
+            await interaction.response.send_message(embeds=embeds, ephemeral=True)
+
+
 class _Client(discord.Client):
     """discord.Client with our slash commands; dependencies come through the constructor."""
 
@@ -137,7 +152,7 @@ class _Client(discord.Client):
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             guild_ready_timeout=0.0,
         )
-        self.tree = app_commands.CommandTree(self)
+        self.tree = _Tree(self, log=log)
         self._answer = answer
         self._names = names
         self._guild_id = guild_id
@@ -157,7 +172,6 @@ class _Client(discord.Client):
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self.gateway_url
         for command in self._commands():
             self.tree.add_command(command)
-        self.tree.on_error = self._on_tree_error
         guild = discord.Object(id=self._guild_id) if self._guild_id else None
         if guild:
             self.tree.copy_global_to(guild=guild)
@@ -171,7 +185,7 @@ class _Client(discord.Client):
         except discord.HTTPException as exc:
             self._log.error("discord: slash command sync failed (%s %s); alerts still work", exc.status, exc.text[:200])
 
-    def _commands(self) -> list[app_commands.Command]:
+    def _commands(self) -> list[app_commands.Command[Any, ..., None]]:
         answer = self._answer
 
         @app_commands.command(name="status", description="Overall state, or one monitor or component")
@@ -199,7 +213,7 @@ class _Client(discord.Client):
         async def uptime(interaction: discord.Interaction, target: str | None = None, window: str | None = None) -> None:
             await answer("uptime", interaction, {"target": target, "window": window})
 
-        commands = [status, incidents, uptime]
+        commands: list[app_commands.Command[Any, ..., None]] = [status, incidents, uptime]
         if self._names is not None:
             for command in commands:
                 command.autocomplete("target")(self._complete)
@@ -213,13 +227,6 @@ class _Client(discord.Client):
             self._log.exception("discord: autocomplete names failed")
             return []
         return [app_commands.Choice(name=n, value=n) for n in matching_names(names, current)]
-
-    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """A bad option that discord.py itself rejected: answer with the short usage, privately."""
-        self._log.info("discord: command error: %s", type(error).__name__)
-        if not interaction.response.is_done():
-            embeds = render_reply(Usage("That option is not valid.", is_error=True))
-            await interaction.response.send_message(embeds=embeds, ephemeral=True)
 
 
 # ---------------------------------------------------------------- the adapter
