@@ -386,3 +386,83 @@ def test_injected_web_client_is_used_as_is() -> None:
             assert isinstance(await adapter.post(CHANNEL, alert(AlertKind.OPENED)), Sent)
 
     run(scenario)
+
+
+# ---------------------------------------------------------------- with the real outbox and store, across a restart
+
+
+def test_outbox_through_slack_survives_429_5xx_a_restart_and_a_deleted_parent(tmp_path: Path) -> None:
+    from bot.clock import FakeClock
+    from bot.config import Route
+    from bot.outbox import Sender, plan
+    from bot.store import Store
+
+    routes = (Route(platform="slack", channel=CHANNEL, mention="<!here>"),)
+    clock = FakeClock(T0)
+    path = str(tmp_path / "downwatch.db")
+
+    def catch_up(to: datetime) -> None:
+        """The engine commits an alert at its own time: bring the fake clock there."""
+        if to > clock.now():
+            clock.advance((to - clock.now()).total_seconds())
+
+    async def drain(sender: Sender, store: Store) -> None:
+        for _ in range(40):  # each pass may be held by pacing or a Retry-After: move the fake clock, not time
+            if not store.pending("slack"):
+                return
+            clock.advance(31)
+            await sender.deliver_all()
+        raise AssertionError(f"still pending: {store.pending('slack')}")
+
+    async def scenario() -> None:
+        async with FakeSlack(token=TOKEN) as fake:
+            store = Store.open(path)
+            adapter = slack(fake)
+            sender = Sender(store=store, adapters={"slack": adapter}, clock=clock)
+            fake.fail("chat.postMessage", rate_limited(retry_after=30))
+            store.commit_notice(alert(AlertKind.OPENED), plan([alert(AlertKind.OPENED)], routes))
+            await sender.deliver_all()
+            assert store.pending("slack")  # held by the 429, not lost
+            await drain(sender, store)
+            parent = fake.calls[-1]
+            ts = next(k[1] for k in fake.messages)
+
+            fake.fail("chat.update", server_error(503))
+            update = alert(AlertKind.UPDATED, minutes=10, change="ChatGPT joined")
+            catch_up(update.at)
+            store.commit_notice(update, plan([update], routes))
+            await sender.deliver_all()
+            store.close()
+            await adapter.stop()
+
+            # restart: a new store on the same file, a new adapter and sender
+            store = Store.open(path)
+            adapter = slack(fake)
+            sender = Sender(store=store, adapters={"slack": adapter}, clock=clock)
+            await drain(sender, store)
+
+            fake.messages.pop((CHANNEL, ts))  # someone deleted the parent
+            resolved = alert(AlertKind.RESOLVED, minutes=72)
+            catch_up(resolved.at)
+            store.commit_notice(resolved, plan([resolved], routes))
+            await drain(sender, store)
+            store.close()
+
+            summary = [(c.method, c.params.get("ts"), c.params.get("thread_ts")) for c in fake.calls]
+            reposted = [c for c in fake.calls if c.method == "chat.postMessage" and "thread_ts" not in c.params]
+            new_ts = max(k[1] for k in fake.messages if "thread_ts" not in fake.messages[k])
+            assert summary == [
+                ("chat.postMessage", None, None),  # 429
+                ("chat.postMessage", None, None),  # accepted: the parent
+                ("chat.update", ts, None),  # 503
+                ("chat.update", ts, None),  # after the restart
+                ("chat.postMessage", None, ts),  # "ChatGPT joined" in the thread
+                ("chat.update", ts, None),  # message_not_found: the parent was deleted
+                ("chat.postMessage", None, None),  # re-posted fresh (resolved snapshot)
+                ("chat.postMessage", None, new_ts),  # recovery reply under the new parent
+            ]
+            assert parent.params["text"].startswith("🔴 OpenAI — major outage")  # commit_notice stores no mention
+            assert len(reposted) == 3 and reposted[-1].params["text"].startswith("✅ OpenAI — resolved after 1h 12m")
+            assert fake.calls[-1].params["text"] == "✅ Recovered after 1h 12m"
+
+    run(scenario)
