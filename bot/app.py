@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from typing import TextIO
 
@@ -26,7 +26,9 @@ from bot.watch import Watcher
 log = logging.getLogger("downwatch")
 
 
-def build_adapters(config: Config, *, stream: TextIO | None = None) -> dict[str, ChatAdapter]:
+def build_adapters(
+    config: Config, *, stream: TextIO | None = None, names: Callable[[], Awaitable[list[str]]] | None = None
+) -> dict[str, ChatAdapter]:
     """The chat adapters the config enables (Slack and Discord are imported only when used)."""
     adapters: dict[str, ChatAdapter] = {}
     if config.console:
@@ -48,7 +50,7 @@ def build_adapters(config: Config, *, stream: TextIO | None = None) -> dict[str,
         else:
             from adapters.discord.adapter import DiscordAdapter
 
-            adapters["discord"] = DiscordAdapter(config=config.discord)
+            adapters["discord"] = DiscordAdapter(config=config.discord, names=names)
     return adapters
 
 
@@ -77,7 +79,10 @@ async def run(
         stack.callback(store.close)
         store.sync_monitors(((m.name, m.kind.value) for m in config.monitors), clock.now())
         client = await stack.enter_async_context(make_client(transport=transport))
-        chat = dict(adapters) if adapters is not None else build_adapters(config, stream=stream)
+        async def names() -> list[str]:  # autocomplete: monitors, then components
+            return store.monitor_names() + sorted({v.name for v in store.component_views()})
+
+        chat = dict(adapters) if adapters is not None else build_adapters(config, stream=stream, names=names)
         sender = Sender(store=store, adapters=chat, clock=clock)
         control_url = config.control_url
         control = (lambda: reachable(client, control_url)) if control_url else None

@@ -170,7 +170,7 @@ async def _check(config: Config, *, as_json: bool) -> int:
             rows.append({"monitor": result.monitor, "component": "*", "status": Status.UNKNOWN.value,
                          "detail": f"source unreadable: {result.detail}"})
             continue
-        titles = {}
+        titles: dict[str, list[str]] = {}
         for inc in result.incidents:
             for name in inc.components:
                 titles.setdefault(name, []).append(inc.title)

@@ -49,14 +49,14 @@ def decode(kind: Any, data: Any) -> Any:
                 continue
         raise ValueError(f"cannot decode {data!r} as {kind}")
     if origin is tuple:
-        args = typing.get_args(kind)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(decode(args[0], v) for v in data)
-        return tuple(decode(a, v) for a, v in zip(args, data, strict=True))
+        items = typing.get_args(kind)
+        if len(items) == 2 and items[1] is Ellipsis:
+            return tuple(decode(items[0], v) for v in data)
+        return tuple(decode(a, v) for a, v in zip(items, data, strict=True))
     if dataclasses.is_dataclass(kind):
         hints = _hints(kind)  # type: ignore[arg-type]
         names = {f.name for f in dataclasses.fields(kind)}
-        return kind(**{k: decode(hints[k], v) for k, v in data.items() if k in names})
+        return kind(**{k: decode(hints[k], v) for k, v in data.items() if k in names})  # type: ignore[operator]
     if isinstance(kind, type) and issubclass(kind, Enum):
         return kind(data)
     if kind is datetime:

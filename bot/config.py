@@ -196,14 +196,14 @@ class _Checker:
         if single in table and plural in table:
             self.error(f"{key}{plural}", f"give either {single} or {plural}, not both")
         if single in table:
-            value = self.text(f"{key}{single}", table[single])
-            return (value,) if value else ()
+            one = self.text(f"{key}{single}", table[single])
+            return (one,) if one else ()
         if plural in table:
-            value = table[plural]
-            if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            many = table[plural]
+            if not isinstance(many, list) or not many or not all(isinstance(v, str) and v for v in many):
                 self.error(f"{key}{plural}", "must be a non-empty list of channel names or ids")
                 return ()
-            return tuple(value)
+            return tuple(many)
         return None
 
 
@@ -332,6 +332,19 @@ def _discord(check: _Checker, table: object, env: dict[str, str]) -> DiscordConf
     )
 
 
+@dataclass(frozen=True)
+class _Common:
+    """The keys every monitor type shares."""
+
+    name: str
+    url: str
+    interval: float
+    timeout: float
+    policy: Policy
+    routes: tuple[Route, ...]
+    max_body_bytes: int
+
+
 def _monitors(
     check: _Checker, items: object, policy: Policy, *, console: bool, slack: SlackConfig | None,
     discord: DiscordConfig | None,
@@ -383,8 +396,9 @@ def _monitors(
             for channel in discord_channels or (discord.channel,):
                 routes.append(Route("discord", str(channel), mention))
         valid = bool(name and url and interval and timeout and cap)
-        common = dict(name=name, url=url, interval=float(interval or 60), timeout=float(timeout or 10),
-                      policy=mine, routes=tuple(routes), max_body_bytes=int(cap or 1))
+        common = _Common(name=name or "", url=url or "", interval=float(interval or 60),
+                         timeout=float(timeout or 10), policy=mine, routes=tuple(routes),
+                         max_body_bytes=int(cap or 1))
         if kind_text == "statuspage":
             for key in ("expect_status", "body_contains", "degraded_after_ms", "method"):
                 if key in table:
@@ -394,7 +408,7 @@ def _monitors(
                 check.error(f"{where}components", "must be a list of component names")
                 comps = []
             if valid:
-                out.append(StatuspageMonitor(components=tuple(comps), **common))  # type: ignore[arg-type]
+                out.append(StatuspageMonitor(components=tuple(comps), **common.__dict__))
             continue
         if "components" in table:
             check.error(f"{where}components", "only applies to type = 'statuspage'")
@@ -414,6 +428,6 @@ def _monitors(
             check.error(f"{where}method", f"must be GET, HEAD or POST (got {method!r})")
             method = "GET"
         if valid:
-            out.append(HttpMonitor(expect_status=tuple(expect), body_contains=body,  # type: ignore[arg-type]
-                                   degraded_after_ms=slow, method=str(method), **common))
+            out.append(HttpMonitor(expect_status=tuple(expect), body_contains=body, degraded_after_ms=slow,
+                                   method=str(method), **common.__dict__))
     return tuple(out)
