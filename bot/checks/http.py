@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ async def check_http(
     at = now()
     started = time.perf_counter()
     try:
-        if True:
+        async with asyncio.timeout(monitor.timeout):
             probe = await _probe(monitor, client)
     except REQUEST_FAILURES as exc:
         detail = describe_failure(exc, timeout=monitor.timeout)
