@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.checks import run_check
 from bot.checks.client import make_client
@@ -533,3 +535,71 @@ async def test_filter_applies_over_http(server: LoopbackServer, client: httpx.As
     result = await check(client, monitor(server.url, components=("Embeddings", "Decisions")))
     assert statuses(result) == {"Embeddings": Status.DEGRADED, "Decisions": Status.OPERATIONAL}
     assert result.incidents == ()  # unresolved.json (empty) wins over the summary's list
+
+
+# ---------------------------------------------------------------- the parser never raises
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+KEYS = [
+    "id",
+    "name",
+    "status",
+    "group",
+    "group_id",
+    "components",
+    "incident_updates",
+    "impact",
+    "shortlink",
+    "affected_components",
+    "code",
+    "body",
+    "display_at",
+    "created_at",
+    "updated_at",
+]
+shaped = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.text(max_size=12)
+    | st.sampled_from(["operational", "major_outage", "g1", "a"]),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(KEYS), children, max_size=6)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    summary=st.one_of(
+        st.binary(max_size=200),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        st.fixed_dictionaries({"components": shaped, "incidents": shaped}).map(
+            lambda v: json.dumps(v).encode()
+        ),
+    ),
+    unresolved=st.none() | st.fixed_dictionaries({"incidents": shaped}).map(lambda v: json.dumps(v).encode()),
+    components=st.lists(st.sampled_from(["a", "API", "g1 / a", "operational"]), max_size=3).map(tuple),
+)
+def test_parser_turns_any_payload_into_a_result(
+    summary: bytes, unresolved: bytes | None, components: tuple[str, ...]
+) -> None:
+    result = parse(summary, unresolved, components)
+    assert result.monitor == "page" and result.at == AT
+    if not result.readable:
+        assert result.detail and result.components == () and result.incidents == ()
+    else:
+        names = [c.name for c in result.components]
+        assert all(isinstance(n, str) for n in names)
+        for wanted in components:  # every filtered name gets a reading, found or not
+            assert any(
+                wanted.casefold() in (n.casefold(), f"{c.group} / {n}".casefold())
+                for c in result.components
+                for n in [c.name]
+            )
