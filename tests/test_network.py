@@ -127,3 +127,25 @@ async def test_control_probe_against_real_sockets(client: httpx.AsyncClient) -> 
         server.html("/err", status=503)
         assert await reachable(client, server.url_for("/err"))  # any answer means the network works
     assert not await reachable(client, f"http://127.0.0.1:{closed_port()}/")
+
+
+@pytest.mark.anyio
+async def test_real_checks_tell_no_answer_from_a_bad_answer(client: httpx.AsyncClient) -> None:
+    from bot.checks import run_check
+
+    async with LoopbackServer() as server:
+        server.html("/api/v2/summary.json")  # a CDN's 502 page: an answer, so the network works
+        server.html("/health", status=503)
+        answered = [
+            await run_check(StatuspageMonitor(name="P", url=server.url, timeout=2), client=client, now=FakeClock().now),
+            await run_check(HttpMonitor(name="H", url=server.url_for("/health"), timeout=2), client=client,
+                            now=FakeClock().now),
+        ]
+    dead = f"http://127.0.0.1:{closed_port()}"
+    silent = [
+        await run_check(StatuspageMonitor(name="P", url=dead, timeout=2), client=client, now=FakeClock().now),
+        await run_check(HttpMonitor(name="H", url=dead + "/health", timeout=2), client=client, now=FakeClock().now),
+    ]
+    assert [r.reached for r in answered] == [True, True]
+    assert [r.reached for r in silent] == [False, False]
+    assert not answered[0].readable and answered[1].components[0].status is Status.MAJOR

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import httpx
@@ -59,7 +59,7 @@ async def check_http(
             probe = await _probe(monitor, client)
     except REQUEST_FAILURES as exc:
         detail = describe_failure(exc, timeout=monitor.timeout)
-        return _result(monitor, at, Status.MAJOR, detail, latency_ms=None)
+        return replace(_result(monitor, at, Status.MAJOR, detail, latency_ms=None), reached=False)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     status, detail = judge(monitor, probe, elapsed_ms)
     return _result(monitor, at, status, detail, latency_ms=elapsed_ms)

@@ -288,6 +288,7 @@ class Fetched:
 @dataclass(frozen=True)
 class FetchFailed:
     detail: str
+    answered: bool = True  # False: no HTTP answer at all (the network, DNS, TLS, a timeout)
 
 
 async def check_statuspage(
@@ -304,7 +305,8 @@ async def check_statuspage(
     latency_ms = (time.perf_counter() - started) * 1000.0
     if isinstance(summary, FetchFailed):
         return CheckResult(
-            monitor=monitor.name, at=at, readable=False, detail=summary.detail, latency_ms=latency_ms
+            monitor=monitor.name, at=at, readable=False, detail=summary.detail, latency_ms=latency_ms,
+            reached=summary.answered,
         )
     result = parse_statuspage(
         monitor=monitor.name,
@@ -327,7 +329,7 @@ async def fetch_json(
         async with asyncio.timeout(timeout):
             return await _fetch(client, url, timeout=timeout, max_bytes=max_bytes)
     except REQUEST_FAILURES as exc:
-        return FetchFailed(describe_failure(exc, timeout=timeout))
+        return FetchFailed(describe_failure(exc, timeout=timeout), answered=False)
 
 
 async def _fetch(
