@@ -100,11 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     env = environment()
-    setup_logging(env)
-    if args.command == "demo":
+    if args.command == "demo":  # the console shows everything; only problems are logged
+        setup_logging(env, level="WARNING")
         from bot.demo import demo
 
         return asyncio.run(demo())
+    setup_logging(env)
     if args.command in ("status", "incidents"):
         return _history(args, env)
     config = _load(args.config, env)

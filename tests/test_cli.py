@@ -171,3 +171,20 @@ async def test_run_polls_then_stops_cleanly_on_sigterm(tmp_path: Path, page: Loo
     store = Store.open(str(tmp_path / "dw.db"))
     assert store.monitor_names() == ["OpenAI"] and store.integrity() == "ok"
     assert len(store.component_views("OpenAI")) == 25
+
+
+@pytest.mark.anyio
+async def test_demo_shows_outage_update_recovery_and_status(tmp_path: Path) -> None:
+    """`make demo`'s main job, as a user sees it (it runs on real time by design: ~25 s)."""
+    code, out, err = await downwatch("demo", cwd=tmp_path)
+    assert code == 0, err
+    opened = out.index("OUTAGE OpenAI (simulated)")
+    update = out.index("joined", opened)
+    worse = out.index("major outage", update)
+    resolved = out.index("RESOLVED OpenAI (simulated) — recovered after", worse)
+    status = out.index("--- /status ---", resolved)
+    assert "Chat Completions" in out[opened:resolved] and "Fine-tuning" in out[opened:resolved]
+    assert "All 1 monitors operational" in out[status:]
+    assert "Last 1 incident(s):" in out[status:]
+    assert out.count("[#1]") == 1  # one message for the whole incident; the rest are edits and thread lines
+    assert "Traceback" not in err
