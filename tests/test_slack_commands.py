@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,7 +50,7 @@ WEATHER_SAMPLE = "slack_slash_command_docs_weather_body.txt"
 BOLT_SAMPLE = "slack_slash_command_bolt-python_test_body_enterprise.txt"
 
 
-def run(scenario: Callable[[], Awaitable[None]]) -> None:
+def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(scenario())
 
 
@@ -306,7 +306,7 @@ def test_dispatching_the_documented_weather_payload_through_the_bolt_app() -> No
         async with served(command="/weather") as s:
             body = slash_body(WEATHER_SAMPLE, response_url=s.fake.response_url("weather"))
             response = await s.adapter.app.async_dispatch(
-                AsyncBoltRequest(body=body, headers=sign(body, timestamp=int(time.time())))
+                AsyncBoltRequest(body=body, headers=dict(sign(body, timestamp=int(time.time()))))
             )
             assert response.status == 200
             assert s.handler.seen == [Command(CommandKind.TARGET, target="94070")]
