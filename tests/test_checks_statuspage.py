@@ -603,3 +603,22 @@ def test_parser_turns_any_payload_into_a_result(
                 for c in result.components
                 for n in [c.name]
             )
+
+
+def test_components_only_in_components_json_are_added() -> None:
+    """incident.io's compat summary.json can omit a component that components.json lists (OpenAI's
+    "Codex API", bentleypark/aiwatch#197). Built from the real all-clear capture: summary.json without
+    Codex API, components.json with it (in an outage)."""
+    full = json.loads(data(OPENAI_CLEAR))
+    codex = next(c for c in full["components"] if c["id"] == "01KMP3KP5MGE23B80K1EK4S8PV")
+    summary = {**full, "components": [c for c in full["components"] if c is not codex]}
+    listed = {"page": full["page"], "components": [c if c is not codex else {**c, "status": "major_outage"}
+                                                   for c in full["components"]]}
+    result = parse_statuspage(monitor="OpenAI", summary=json.dumps(summary).encode(), unresolved=None,
+                              components_filter=(), at=AT, components=json.dumps(listed).encode())
+    assert len(result.components) == len(full["components"])
+    assert statuses(result)["Codex API"] is Status.MAJOR
+    # garbage in components.json changes nothing
+    plain = parse_statuspage(monitor="OpenAI", summary=json.dumps(summary).encode(), unresolved=None,
+                             components_filter=(), at=AT, components=b"<html>")
+    assert len(plain.components) == len(full["components"]) - 1 and plain.readable

@@ -99,7 +99,7 @@ async def test_phases_parse_as_expected(client: httpx.AsyncClient) -> None:
         recovered = await read(sim, client, clock)
         assert recovered.readable and not_operational(recovered) == {} and recovered.incidents == ()
         assert sim.phase is Phase.RECOVERED
-        assert sim.requests == 8  # summary + unresolved per read
+        assert sim.requests == 12  # summary + unresolved + components per read
 
 
 def test_a_second_outage_opens_a_new_incident() -> None:

@@ -22,6 +22,7 @@ from bot.model import CheckResult, ComponentReading, ProviderIncident, Status
 
 SUMMARY_PATH = "/api/v2/summary.json"
 UNRESOLVED_PATH = "/api/v2/incidents/unresolved.json"
+COMPONENTS_PATH = "/api/v2/components.json"
 
 STATUS_MAP: dict[str, Status] = {
     "operational": Status.OPERATIONAL,
@@ -67,10 +68,11 @@ def parse_statuspage(
     unresolved: bytes | None,
     components_filter: tuple[str, ...],
     at: datetime,
+    components: bytes | None = None,
 ) -> CheckResult:
-    """Pure: summary.json (+ incidents/unresolved.json when it could be read) → one CheckResult."""
+    """Pure: summary.json (+ incidents/unresolved.json and components.json when they could be read)."""
     try:
-        doc = _load_object(summary)
+        doc = _with_extra_components(_load_object(summary), components)
         leaves = _leaves(doc)
     except _Unreadable as exc:
         return CheckResult(monitor=monitor, at=at, readable=False, detail=str(exc))
@@ -101,6 +103,23 @@ def parse_statuspage(
         incidents=incidents,
         detail="; ".join(notes),
     )
+
+
+def _with_extra_components(doc: dict[str, Any], components: bytes | None) -> dict[str, Any]:
+    """incident.io's compat summary.json omits some components that components.json lists (OpenAI's
+    "Codex API", bentleypark/aiwatch#197): add those, keeping summary.json's entry where both have one."""
+    mine = doc.get("components")
+    if components is None or not isinstance(mine, list):
+        return doc
+    try:
+        extra = _load_object(components).get("components")
+    except _Unreadable:
+        return doc
+    if not isinstance(extra, list):
+        return doc
+    known = {str(c.get("id")) for c in mine if isinstance(c, dict)}
+    added = [c for c in extra if isinstance(c, dict) and c.get("id") is not None and str(c["id"]) not in known]
+    return {**doc, "components": mine + added} if added else doc
 
 
 def _load_object(payload: bytes) -> dict[str, Any]:
@@ -298,9 +317,10 @@ async def check_statuspage(
     at = now()
     base = monitor.url.rstrip("/")
     started = time.perf_counter()
-    summary, unresolved = await asyncio.gather(
+    summary, unresolved, listed = await asyncio.gather(
         fetch_json(client, base + SUMMARY_PATH, timeout=monitor.timeout, max_bytes=monitor.max_body_bytes),
         fetch_json(client, base + UNRESOLVED_PATH, timeout=monitor.timeout, max_bytes=monitor.max_body_bytes),
+        fetch_json(client, base + COMPONENTS_PATH, timeout=monitor.timeout, max_bytes=monitor.max_body_bytes),
     )
     latency_ms = (time.perf_counter() - started) * 1000.0
     if isinstance(summary, FetchFailed):
@@ -314,6 +334,7 @@ async def check_statuspage(
         unresolved=unresolved.body if isinstance(unresolved, Fetched) else None,
         components_filter=monitor.components,
         at=at,
+        components=listed.body if isinstance(listed, Fetched) else None,
     )
     if result.readable and isinstance(unresolved, FetchFailed):
         note = f"unresolved.json: {unresolved.detail}; incidents from summary.json"
