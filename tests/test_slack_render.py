@@ -17,7 +17,6 @@ from adapters.slack.render import (
     MESSAGE_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,
     escape,
-    human_duration,
     render_alert,
     render_change,
     render_reply,
@@ -40,6 +39,7 @@ from bot.model import (
     UptimeReport,
     Usage,
 )
+from bot.text import format_duration
 
 T0 = datetime(2026, 9, 29, 14, 0, tzinfo=UTC)
 INJECTION = "<!channel> <!here|here> <@U123> <https://evil.example|click> & more"
@@ -296,7 +296,7 @@ def test_usage_shows_message_and_did_you_mean() -> None:
 
 def test_helpers() -> None:
     assert escape("a & <b> <!channel>") == "a &amp; &lt;b&gt; &lt;!channel&gt;"
-    assert [human_duration(timedelta(seconds=s)) for s in (-5, 45, 42 * 60, 4320, 7200, 93600)] == [
+    assert [format_duration(timedelta(seconds=s)) for s in (-5, 45, 42 * 60, 4320, 7200, 93600)] == [
         "0s", "45s", "42m", "1h 12m", "2h", "1d 2h"]
     assert truncate("abcdef", 4) == "abc…" and truncate("abc", 4) == "abc"
     assert truncate("ab &amp; cd", 6) == "ab …"

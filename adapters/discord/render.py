@@ -25,6 +25,7 @@ from bot.model import (
     UptimeReport,
     Usage,
 )
+from bot.text import format_duration
 
 # Embed limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
 TITLE_MAX = 256
@@ -119,21 +120,6 @@ def ts(at: datetime, style: str = "R") -> str:
     return f"<t:{int(at.timestamp())}:{style}>"
 
 
-def duration(span: timedelta) -> str:
-    """'2d 4h', '1h 23m', '5m', '40s'."""
-    seconds = max(0, int(span.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"
-
-
 def window_label(window: timedelta) -> str:
     """24h / 7d / 30d style label for a window."""
     if window.total_seconds() % 86400 == 0 and window.days >= 2:
@@ -210,9 +196,9 @@ def render_alert(alert: Alert) -> discord.Embed:
 
     if alert.kind is AlertKind.RESOLVED:
         end = alert.resolved_at or alert.at
-        lines.append(f"Resolved {ts(end)} after **{duration(alert.duration)}** (started {ts(alert.started_at, 'f')}).")
+        lines.append(f"Resolved {ts(end)} after **{format_duration(alert.duration)}** (started {ts(alert.started_at, 'f')}).")
     else:
-        lines.append(f"Started {ts(alert.started_at)} ({ts(alert.started_at, 'f')}), ongoing for {duration(alert.duration)}.")
+        lines.append(f"Started {ts(alert.started_at)} ({ts(alert.started_at, 'f')}), ongoing for {format_duration(alert.duration)}.")
         if alert.kind is AlertKind.REMINDER:
             lines.append("⏰ Still open.")
     if alert.total_components:
@@ -249,7 +235,7 @@ def render_change(alert: Alert) -> str:
     text = alert.change or alert_title(alert)
     line = f"{icon} {fit(text, CONTENT_MAX - 100)}"
     if alert.kind is AlertKind.RESOLVED:
-        line += f" — total duration {duration(alert.duration)}"
+        line += f" — total duration {format_duration(alert.duration)}"
     return clip(line, CONTENT_MAX)
 
 
@@ -288,7 +274,7 @@ def _incident_field(incident: IncidentView, now: datetime) -> tuple[str, str]:
     lines = []
     if incident.title:
         lines.append(f"**{fit(incident.title, 300)}**")
-    lines.append(f"started {ts(incident.started_at, 'f')} · {state}, {duration(incident.duration(now))}")
+    lines.append(f"started {ts(incident.started_at, 'f')} · {state}, {format_duration(incident.duration(now))}")
     if incident.components:
         names = ", ".join(fit(c, 100) for c in incident.components[:10])
         if len(incident.components) > 10:
@@ -303,7 +289,7 @@ def _uptime_line(uptime: Uptime) -> str:
     if uptime.incidents:
         line += f" · {uptime.incidents} incident{'s' if uptime.incidents != 1 else ''}"
     if uptime.mttr is not None:
-        line += f" · MTTR {duration(uptime.mttr)}"
+        line += f" · MTTR {format_duration(uptime.mttr)}"
     return line
 
 

@@ -27,6 +27,7 @@ from bot.model import (
     UptimeReport,
     Usage,
 )
+from bot.text import format_duration
 
 Block = dict[str, Any]
 
@@ -87,19 +88,6 @@ def truncate(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
-def human_duration(delta: timedelta) -> str:
-    """'45s', '12m', '1h 12m', '3d 4h': the two largest units, never negative."""
-    seconds = max(0, int(delta.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"
 
 
 def slack_date(at: datetime, token: str = "{date_short_pretty} {time}") -> str:
@@ -207,7 +195,7 @@ def _text(lines: Iterable[str]) -> str:
 def alert_title(alert: Alert) -> str:
     """'🔴 OpenAI — major outage' / '✅ OpenAI — resolved after 1h 12m' (plain, unescaped)."""
     if alert.kind is AlertKind.RESOLVED:
-        return f"{EMOJI[Status.OPERATIONAL]} {alert.monitor} — resolved after {human_duration(alert.duration)}"
+        return f"{EMOJI[Status.OPERATIONAL]} {alert.monitor} — resolved after {format_duration(alert.duration)}"
     return f"{EMOJI[alert.severity]} {alert.monitor} — {alert.severity.label}"
 
 
@@ -273,9 +261,9 @@ def render_alert(alert: Alert, *, mention: str | None = None) -> tuple[str, list
     summary = [f"*{_affected_summary(alert)}*" if not resolved else f"Was: *{alert.severity.label}*"]
     summary.append(f"Started {slack_date(alert.started_at)}")
     if resolved and alert.resolved_at:
-        summary.append(f"resolved {slack_date(alert.resolved_at)} (after {human_duration(alert.duration)})")
+        summary.append(f"resolved {slack_date(alert.resolved_at)} (after {format_duration(alert.duration)})")
     else:
-        summary.append(f"ongoing for {human_duration(alert.duration)}")
+        summary.append(f"ongoing for {format_duration(alert.duration)}")
     blocks.append(section(" · ".join(summary)))
 
     if alert.components:
@@ -312,9 +300,9 @@ def change_line(alert: Alert) -> str:
     if alert.change:
         return alert.change
     if alert.kind is AlertKind.RESOLVED:
-        return f"Recovered after {human_duration(alert.duration)}"
+        return f"Recovered after {format_duration(alert.duration)}"
     if alert.kind is AlertKind.REMINDER:
-        return f"Still ongoing after {human_duration(alert.duration)}"
+        return f"Still ongoing after {format_duration(alert.duration)}"
     if alert.kind is AlertKind.OPENED:
         return f"{alert.severity.label.capitalize()} started"
     return f"Now {alert.severity.label}: {_affected_summary(alert)}"
@@ -341,7 +329,7 @@ APOLOGY = "Sorry, something went wrong while answering. The error was logged; pl
 
 
 def _since(since: datetime | None, now: datetime) -> str:
-    return f" for {human_duration(now - since)}" if since else ""
+    return f" for {format_duration(now - since)}" if since else ""
 
 
 def _percent(uptime: Uptime) -> str:
@@ -359,7 +347,7 @@ def _window(delta: timedelta) -> str:
 def _incident_line(incident: IncidentView, now: datetime) -> str:
     ongoing = incident.resolved_at is None
     emoji = EMOJI[incident.severity] if ongoing else EMOJI[Status.OPERATIONAL]
-    duration = human_duration(incident.duration(now))
+    duration = format_duration(incident.duration(now))
     lasted = f"ongoing for {duration}" if ongoing else f"lasted {duration}"
     line = f"{emoji} *{escape(incident.monitor)}* — {incident.severity.label} · {slack_date(incident.started_at)} · {lasted}"
     if incident.components:
@@ -436,7 +424,7 @@ def _uptime(reply: UptimeReport) -> tuple[str, list[Block]]:
     for name, uptime in reply.rows:
         extra = f" · {uptime.incidents} incident(s)" if uptime.incidents else ""
         if uptime.mttr is not None:
-            extra += f" · MTTR {human_duration(uptime.mttr)}"
+            extra += f" · MTTR {format_duration(uptime.mttr)}"
         lines.append(f"• {escape(name)} — {_percent(uptime)}{extra}")
     if not reply.rows:
         lines.append("No monitors configured.")
