@@ -3,6 +3,7 @@
 aiohttp.web serves both: `/api/v10/...` REST routes and a `/gateway` websocket speaking HELLO →
 IDENTIFY → READY, acknowledging heartbeats. Every request is recorded; tests inject gateway dispatches
 (e.g. INTERACTION_CREATE) and wait on recorded requests with `wait_for` (a condition, not a sleep).
+`intercept` (any async function of the request and its record) may answer a REST call instead of Discord.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,8 @@ class FakeDiscord:
     threads: set[str] = field(default_factory=set)
     # Scripted failures: (method, path prefix) → (status, json body), consumed once.
     failures: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    # Fault injection: answers instead of Discord when it returns a response (None: behave normally).
+    intercept: Callable[[web.Request, Recorded], Awaitable[web.StreamResponse | None]] | None = None
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1_100_000_000_000_000_000)
@@ -166,7 +169,12 @@ class FakeDiscord:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode(errors="replace")
-        await self._record(Recorded(request.method, path, dict(request.query), body, dict(request.headers)))
+        recorded = Recorded(request.method, path, dict(request.query), body, dict(request.headers))
+        await self._record(recorded)
+        if self.intercept is not None:
+            intercepted = await self.intercept(request, recorded)
+            if intercepted is not None:
+                return intercepted
 
         if not (path.startswith("/interactions/") or path.startswith("/webhooks/")):
             if request.headers.get("Authorization") != f"Bot {self.token}":
@@ -224,6 +232,8 @@ class FakeDiscord:
                 )
         if method == "POST" and parts[0] == "interactions" and parts[-1] == "callback":
             return _json({"interaction": {"id": parts[1], "type": 2}}, status=200)
+        if parts[0] == "webhooks" and method == "PATCH" and len(parts) == 5 and parts[4] in self.messages:
+            return _json(self._message(parts[4], "645027906669510667", body, webhook_id=parts[1]))  # edit in place
         if parts[0] == "webhooks" and method in ("POST", "PATCH"):
             return _json(self._message(self.new_id(), "645027906669510667", body, webhook_id=parts[1]))
         return _json({"message": "404: Not Found", "code": 0}, status=404)

@@ -12,6 +12,9 @@ Messages are kept per (channel, ts): chat.update of an unknown ts answers `messa
 Socket Mode: `apps.connections.open` hands out a websocket URL on this server; `send_envelope` pushes a
 Slack envelope to the connected client and `acks` records what the client acknowledged.
 Nothing here sleeps: waiting is on events set by arriving requests.
+Fault injection beyond the queue: `intercept` (any async function of the request and its Call) may answer
+instead of Slack; `answered` runs after a normal answer has been written to the socket (crash tests kill
+the bot there, between "sent" and "recorded as sent").
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import asyncio
 import json
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -85,6 +88,9 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
+        # Optional fault hooks (see the module docstring); None = behave like Slack.
+        self.intercept: Callable[[web.Request, Call], Awaitable[web.StreamResponse | None]] | None = None
+        self.answered: Callable[[Call], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -193,7 +199,20 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params = await self._params(request)
-        await self._record(Call(method, request.path, params, dict(request.headers)))
+        call = Call(method, request.path, params, dict(request.headers))
+        await self._record(call)
+        if self.intercept is not None:
+            intercepted = await self.intercept(request, call)
+            if intercepted is not None:
+                return intercepted
+        response = await self._api_answer(request, method, params)
+        if self.answered is not None:
+            await response.prepare(request)
+            await response.write_eof()  # the client has the whole answer before the hook runs
+            await self.answered(call)
+        return response
+
+    async def _api_answer(self, request: web.Request, method: str, params: Mapping[str, Any]) -> web.StreamResponse:
         canned = self._canned(method)
         if canned is not None:
             return await self._answer(request, canned)
