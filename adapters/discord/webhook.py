@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 import httpx
@@ -71,6 +72,30 @@ def classify(response: httpx.Response, *, editing: bool = False) -> SendError:
     return SendError(reason=f"HTTP {status}{detail}", retryable=False)
 
 
+class _MaskWebhookToken(logging.Filter):
+    """httpx logs every request URL at INFO, and a Discord webhook URL's last part is its secret: mask it.
+
+    Installed once on the "httpx" logger (logger filters see only that logger's own records), so the
+    secret stays out of any handler, whatever level and handlers the embedding program configures.
+    """
+
+    PATTERN = re.compile(r"(/webhooks/\d+/)[^/?#\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self.PATTERN.sub(r"\1***", message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def mask_webhook_urls_in_library_logs() -> None:
+    """Idempotent: one _MaskWebhookToken on the "httpx" logger."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _MaskWebhookToken) for f in logger.filters):
+        logger.addFilter(_MaskWebhookToken())
+
+
 class DiscordWebhookAdapter:
     """ChatAdapter for a Discord incoming webhook. `threads` is True: it can edit its own messages."""
 
@@ -91,6 +116,7 @@ class DiscordWebhookAdapter:
         self._id = webhook_id(self._url)
         self._own_client = client is None
         self._client = client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        mask_webhook_urls_in_library_logs()
         self._log = log or logging.getLogger("downwatch.discord.webhook")
         self._refused: set[int] = set()  # statuses already logged once
 

@@ -7,6 +7,7 @@ https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks
 from __future__ import annotations
 
 import logging
+import re
 
 import httpx
 
@@ -18,6 +19,30 @@ from bot.model import Alert, SendError, SendResult, Sent
 
 REQUEST_TIMEOUT = 15.0
 WEBHOOK_REF = ""  # a webhook does not say which message it created: there is nothing to edit later
+
+
+class _MaskWebhookSecret(logging.Filter):
+    """httpx logs every request URL at INFO, and a Slack webhook URL's last part is its secret: mask it.
+
+    Installed once on the "httpx" logger (logger filters see only that logger's own records), so the
+    secret stays out of any handler, whatever level and handlers the embedding program configures.
+    """
+
+    PATTERN = re.compile(r"(/services/[^/?#\s]+/[^/?#\s]+/)[^/?#\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self.PATTERN.sub(r"\1***", message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def mask_webhook_urls_in_library_logs() -> None:
+    """Idempotent: one _MaskWebhookSecret on the "httpx" logger."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _MaskWebhookSecret) for f in logger.filters):
+        logger.addFilter(_MaskWebhookSecret())
 
 
 class SlackWebhookAdapter:
@@ -41,6 +66,7 @@ class SlackWebhookAdapter:
         self._log = log or logging.getLogger("downwatch.slack")
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=REQUEST_TIMEOUT)
+        mask_webhook_urls_in_library_logs()
 
     def __repr__(self) -> str:
         return "SlackWebhookAdapter(url=<secret>)"

@@ -1,0 +1,112 @@
+"""Suite-wide witness for secrets (issue 5, item 8): keeps everything the bot logged and posted during the
+whole session, so tests/test_secrets.py can scan it — together with every SQLite file the session wrote —
+for the tokens and signing secrets the tests use.
+
+Nothing here changes what a test does: a root log handler that only records, and the fakes' own recordings
+copied out when each fake closes. The scan itself runs last (see pytest_collection_modifyitems).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+SCAN_TEST = "tests/test_secrets.py::test_nothing_the_suite_logged_stored_or_posted_holds_a_secret"
+# While the suite runs everything is logged at DEBUG: stricter than production (INFO, libraries at WARNING).
+WITNESS_LEVEL = logging.DEBUG
+
+
+@dataclass
+class Witness:
+    """What the suite produced that a secret must never reach: log lines and payloads sent to fakes."""
+
+    logs: list[tuple[str, str]] = field(default_factory=list)  # (logger name, formatted line with trace)
+    payloads: list[tuple[str, str]] = field(default_factory=list)  # (where, the body as text)
+    tests_seen: int = 0
+
+
+class _Keep(logging.Handler):
+    def __init__(self, witness: Witness) -> None:
+        super().__init__(level=logging.NOTSET)
+        self._witness = witness
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._witness.logs.append((record.name, self.format(record)))
+        except Exception:  # a record that cannot be formatted is the logging call's bug, not ours to hide
+            self._witness.logs.append((record.name, f"{record.msg!r} {record.args!r}"))
+
+
+WITNESS_KEY = pytest.StashKey[Witness]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[WITNESS_KEY] = Witness()
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The scan must see the whole suite: run it after every other test."""
+    last = [item for item in items if item.nodeid.endswith(SCAN_TEST.split("/", 1)[1])]
+    if last:
+        items[:] = [item for item in items if item not in last] + last
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.config.stash[WITNESS_KEY].tests_seen += 1
+
+
+@pytest.fixture(scope="session")
+def witness(pytestconfig: pytest.Config) -> Witness:
+    return pytestconfig.stash[WITNESS_KEY]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _witness_everything(pytestconfig: pytest.Config, witness: Witness) -> Iterator[None]:
+    """Root handler at DEBUG + the fakes' recordings harvested when each fake closes."""
+    root = logging.getLogger()
+    handler = _Keep(witness)
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(WITNESS_LEVEL)
+    patch = pytest.MonkeyPatch()
+    _harvest_fakes(patch, witness)
+    try:
+        yield
+    finally:
+        patch.undo()
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+
+def _harvest_fakes(patch: pytest.MonkeyPatch, witness: Witness) -> None:
+    """Wrap each fake's __aexit__ so that what it recorded is copied into the witness when it closes."""
+    from tests.fakes.discord_api import FakeDiscord
+    from tests.fakes.slack_api import FakeSlack
+    from tests.loopback import LoopbackServer
+
+    def slack(fake: Any) -> list[tuple[str, str]]:
+        # The Authorization header legitimately carries the token; what was *posted* is the params.
+        return [(f"fake Slack {c.method}", repr(dict(c.params))) for c in fake.calls]
+
+    def discord(fake: Any) -> list[tuple[str, str]]:
+        return [(f"fake Discord {r.method} {r.path.split('/webhooks/')[0]}", repr((r.json, r.query)))
+                for r in fake.requests]
+
+    def loopback(server: Any) -> list[tuple[str, str]]:
+        return [(f"loopback {r.method} {r.path}", repr((r.query, r.body))) for r in server.requests]
+
+    for cls, take in ((FakeSlack, slack), (FakeDiscord, discord), (LoopbackServer, loopback)):
+        original = cls.__aexit__
+
+        async def aexit(self: Any, *exc: object, _original: Any = original, _take: Any = take) -> None:
+            try:
+                witness.payloads.extend(_take(self))
+            finally:
+                await _original(self, *exc)
+
+        patch.setattr(cls, "__aexit__", aexit)
