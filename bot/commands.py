@@ -111,8 +111,8 @@ def _resolve(history: History, target: str) -> tuple[str, str | None] | Usage:
 
 
 def _notable(status: Status) -> bool:
-    """Worth showing in an overview: an outage or a maintenance."""
-    return status.is_outage or status is Status.MAINTENANCE
+    """Worth showing in an overview: an outage, a maintenance, or a component the source no longer describes."""
+    return status.is_outage or status in (Status.MAINTENANCE, Status.UNKNOWN)
 
 
 def handle(command: Command, *, history: History, now: datetime) -> Reply:

@@ -215,9 +215,9 @@ def _advance_components(
         old = prev.component(reading.name)
         if old is None:
             # A component that appears later starts operational and earns any outage through the threshold.
-            old = ComponentState(name=reading.name, status=Status.OPERATIONAL, since=now,
-                                 observed=Status.OPERATIONAL, group=reading.group)
-            if reading.status is not Status.OPERATIONAL:
+            start = Status.UNKNOWN if reading.status is Status.UNKNOWN else Status.OPERATIONAL
+            old = ComponentState(name=reading.name, status=start, since=now, observed=start, group=reading.group)
+            if reading.status is not start:
                 old = replace(old, observed=Status.UNKNOWN)
         new = _advance_component(old, reading, now, policy)
         if new.observed is not old.observed:
@@ -411,8 +411,13 @@ def _change_line(
         parts.append(_names(joined, now_map) + " joined")
     if changed:
         parts.append("; ".join(f"{n}: {before[n].label} → {now_map[n].label}" for n in changed[:5]))
+    present = {c.name for c in state.components}
+    removed = [n for n in left if n not in present]
+    left = [n for n in left if n in present]
     if left:
         parts.append(", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "") + " recovered")
+    if removed:
+        parts.append(", ".join(removed[:5]) + " no longer on the page")
     new_flapping = [n for n in flapping if n not in incident.flapping]
     if new_flapping:
         parts.append(", ".join(new_flapping) + " flapping (changing state repeatedly; updates paused)")
@@ -428,7 +433,7 @@ def _change_line(
             parts.append("provider incident resolved")
     if severity is not incident.severity and not changed and not joined:
         parts.append(f"severity {incident.severity.label} → {severity.label}")
-    if parts and (joined or left):
+    if parts and (joined or left or removed):
         parts.append(f"{len(affected)} of {len(state.components)} components affected")
     return "; ".join(parts)
 

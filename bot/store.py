@@ -349,8 +349,11 @@ class Store:
         return [r[0] for r in self.db.execute("SELECT name FROM monitors WHERE active = 1 ORDER BY name")]
 
     def component_views(self, monitor: str | None = None) -> list[ComponentView]:
+        # A component the source no longer describes (renamed, removed, unrecognised status) shows as
+        # unknown with its detail, rather than as its last confirmed status.
         sql = (
-            "SELECT c.monitor, c.name, c.status, c.since, c.detail FROM components c "
+            "SELECT c.monitor, c.name, CASE WHEN c.observed = 'unknown' THEN 'unknown' ELSE c.status END, "
+            "c.since, c.detail FROM components c "
             "JOIN monitors m ON m.name = c.monitor WHERE m.active = 1"
         )
         args: list[object] = []

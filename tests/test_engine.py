@@ -188,3 +188,18 @@ def test_incident_severity_from_provider_impact() -> None:
     critical = ProviderIncident(id="x", title="Down", status="investigating", impact="critical")
     steps = run([A, (A, (critical,))])
     assert steps[1][1].alerts[0].severity is Status.MAJOR
+
+
+def test_component_removed_from_the_page_during_an_outage_is_not_called_recovered() -> None:
+    steps = run([AB_DOWN, AB_DOWN, A, A, {"API": MAJ, "Fine-tuning": OK}, {"API": MAJ, "Fine-tuning": OK}])
+    # seeded during an outage, recovered silently, then API fails again and ChatGPT disappears
+    lines = [a.change for _, s in steps for a in s.alerts]
+    assert not any("ChatGPT recovered" in line for line in lines)
+
+
+def test_renamed_filtered_component_shows_unknown_not_operational() -> None:
+    steps = run([A, {**A, "Fine-tuning": UNK}, {**A, "Fine-tuning": UNK}])
+    state = steps[-1][1].state
+    tuned = state.component("Fine-tuning")
+    assert tuned is not None and tuned.observed is UNK and tuned.status is OK
+    assert kinds(steps) == [[], [], []]  # unknown is never an outage
