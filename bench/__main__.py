@@ -1,0 +1,215 @@
+"""`make bench` = `python -m bench [--quick] [--json FILE]`: every item of issue 6, one table.
+
+Heavy items run in fresh child processes (clean CPU and RSS figures); the local target (nginx, else a fast
+asyncio server) runs in another process; wrk (when present) gives the load tool's ceilings in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from bench.common import Figure, ensure_tools, local_target, machine, run_worker, wrk
+
+
+def sizes(quick: bool) -> dict[str, Any]:
+    if quick:
+        return {"probe_s": 1.5, "wrk_s": 2, "cap": [(1000, 6.0, 3, 6)], "overload_s": 6, "overload_interval": 3.0,
+                "hist": {"components": 200, "days": 30, "raw_days": 1, "incidents": 5000, "repeat": 20},
+                "flips": 4, "others": 500, "sp_polls": 100, "startup_runs": 3}
+    return {"probe_s": 4.0, "wrk_s": 5, "cap": [(10_000, 60.0, 15, 60), (1000, 60.0, 5, 30)], "overload_s": 20,
+            "overload_interval": 5.0,
+            "hist": {"components": 1000, "days": 400, "raw_days": 2, "incidents": 100_000, "repeat": 100},
+            "flips": 12, "others": 10_000, "sp_polls": 500, "startup_runs": 5}
+
+
+def check(ok: bool) -> bool:
+    return bool(ok)
+
+
+def probes(target: Any, s: dict[str, Any], out: list[Figure]) -> float:
+    """Items 2 and 3; returns the saturation probes/s of the client make_client() ships."""
+    ceiling = wrk(target.close, connections=50, seconds=s["wrk_s"])
+    ceiling_tls = wrk(target.tls, connections=50, seconds=s["wrk_s"]) if target.tls else None
+
+    def one(client: str, url: str, conc: int) -> dict[str, Any]:
+        return run_worker("bench.probes", {"client": client, "url": url, "cert": target.cert, "concurrency": conc,
+                                           "seconds": s["probe_s"]})
+
+    bare = one("bare", target.close, 50)
+    ref_name = "wrk" if ceiling else "bare asyncio loop (wrk absent)"
+    ref = ceiling or bare["per_s"]
+    out.append(Figure("2", "bare asyncio loop, new conn, c=50", bare["per_s"], "probes/s", reference=ceiling,
+                      reference_name="wrk", note=f"{bare['cpu_us']:.0f} µs CPU/probe"))
+    shipped: dict[str, Any] = {}
+    for client in ("httpx", "sharded", "aiohttp"):
+        r50 = one(client, target.close, 50)
+        shipped[client] = r50
+        out.append(Figure("2", f"check_http via {client}, new conn, c=50", r50["per_s"], "probes/s", "≥18 % of ref",
+                          r50["per_s"] >= 0.18 * ref, ref, ref_name,
+                          f"{r50['cpu_us']:.0f} µs CPU/probe (bare {bare['cpu_us']:.0f})"))
+        for conc, need in ((200, 0.8), (1000, 0.6)):
+            r = one(client, target.close, conc)
+            out.append(Figure("3", f"{client} c={conc} vs c=50", r["per_s"], "probes/s", f"≥{need:.0%} of c=50",
+                              r["per_s"] >= need * r50["per_s"], r50["per_s"], "c=50"))
+    best = shipped["aiohttp"]
+    # sustained: a paced load at 2,000/s through the shipped client; lag from the loop ticker
+    paced = run_worker("bench.paced", {"url": target.close, "rate": 2000, "seconds": s["probe_s"]})
+    out.append(Figure("2", "sustained 2,000/s: achieved", paced["per_s"], "probes/s", "≥2,000",
+                      paced["per_s"] >= 1950, note=f"CPU {paced['cpu_share']:.0%} of a core"))
+    out.append(Figure("2", "sustained 2,000/s: loop lag p99", paced["lag_p99_ms"], "ms", "≤10",
+                      paced["lag_p99_ms"] <= 10))
+    if target.tls:
+        bare_tls = one("bare", target.tls, 50)
+        tls = one("aiohttp", target.tls, 50)
+        ref_tls = ceiling_tls or bare_tls["per_s"]
+        out.append(Figure("2", "bare asyncio loop, TLS handshake each", bare_tls["per_s"], "probes/s",
+                          reference=ceiling_tls, reference_name="wrk TLS"))
+        out.append(Figure("2", "check_http (shipped), TLS each", tls["per_s"], "probes/s", "≥55 % of ref",
+                          tls["per_s"] >= 0.55 * ref_tls, ref_tls, "wrk TLS" if ceiling_tls else "bare loop",
+                          f"{tls['cpu_us']:.0f} µs CPU/probe (bare {bare_tls['cpu_us']:.0f})"))
+    return float(best["per_s"])
+
+
+def capacity(target: Any, s: dict[str, Any], out: list[Figure], saturation: float) -> None:
+    for n, interval, warmup, seconds in s["cap"]:
+        r = run_worker("bench.capacity", {"monitors": n, "interval": interval, "warmup": warmup, "seconds": seconds,
+                                          "url": target.close}, timeout=seconds + warmup + 300)
+        rss_target = 120 if n >= 10_000 else 80
+        tag = f"{n:,} monitors @ {interval:g} s"
+        out.append(Figure("1", f"{tag}: CPU", 100 * r["cpu_share"], "% core", "≤15", r["cpu_share"] <= 0.15,
+                          note=f"{r['per_s']:.0f} probes/s done (expected {r['expected_per_s']:.0f})"))
+        out.append(Figure("1", f"{tag}: scheduling lag p99", r["lag_p99_ms"], "ms", "≤10", r["lag_p99_ms"] <= 10,
+                          note=f"p50 {r['lag_p50_ms']:.1f}, max {r['lag_max_ms']:.0f}; loop lag p99 "
+                               f"{r['loop_lag_p99_ms']:.1f}"))
+        out.append(Figure("1", f"{tag}: RSS", r["rss_mb"], "MB", f"≤{rss_target}", r["rss_mb"] <= rss_target,
+                          note=f"{r['timeouts']} timeouts, {r['failed']} failed"))
+    # item 4: twice the saturation load through the real scheduler path
+    interval = s["overload_interval"]
+    n = int(2 * saturation * interval)
+    r = run_worker("bench.capacity", {"monitors": n, "interval": interval, "warmup": 0, "seconds": s["overload_s"],
+                                      "url": target.close}, timeout=s["overload_s"] + 300)
+    tag = f"overload 2×sat ({n:,} @ {interval:g} s)"
+    out.append(Figure("4", f"{tag}: probes done", r["per_s"], "probes/s", reference=saturation,
+                      reference_name="saturation", note=f"{r['skipped_watcher']} skipped+counted by watcher, "
+                                                         f"{r['skipped_scheduler']} by APScheduler"))
+    out.append(Figure("4", f"{tag}: RSS growth", r["rss_mb"] / max(1.0, r["rss_first_mb"]), "×", "<2",
+                      r["rss_mb"] < 2 * r["rss_first_mb"], note=f"{r['rss_first_mb']:.0f} → {r['rss_mb']:.0f} MB"))
+    out.append(Figure("4", f"{tag}: probes timed out", r["timeouts"], "probes", "0", r["timeouts"] == 0))
+    out.append(Figure("4", f"{tag}: 'probe engine overloaded' reports", r["overloaded_reports"], "lines", "1",
+                      r["overloaded_reports"] == 1))
+
+
+def statuspage(s: dict[str, Any], out: list[Figure]) -> None:
+    r = run_worker("bench.statuspage", {"polls": s["sp_polls"]})
+    for name, v in r.items():
+        out.append(Figure("5", f"{name} capture ({v['components']} comps): parse+step", v["mean_ms"], "ms/poll",
+                          "≤0.5", v["mean_ms"] <= 0.5, note=f"p99 {v['p99_ms']:.2f} ms"))
+        out.append(Figure("5", f"{name}: rows per unchanged poll", v["rows_per_unchanged_poll"], "rows", "0",
+                          v["rows_per_unchanged_poll"] == 0))
+
+
+def history(s: dict[str, Any], out: list[Figure]) -> None:
+    h = s["hist"]
+    r = run_worker("bench.history", h, timeout=900)
+    tag = f"{h['components']:,} comps × {h['days']} d"
+    for key, label, limit in (("target", "/status <monitor>", 5), ("component", "/status <component>", 5),
+                              ("overview", "/status (all)", 50), ("incidents", "last 10 incidents + writer", 2)):
+        out.append(Figure("6", f"{tag}: {label} p99", r[key]["p99_ms"], "ms", f"≤{limit}", r[key]["p99_ms"] <= limit,
+                          note=f"p50 {r[key]['p50_ms']:.2f}"))
+    b = r["build"]
+    per_raw_day = r["raw_per_day_mb"]
+    est7 = r["size_mb_no_raw"] + 7 * per_raw_day
+    out.append(Figure("6", f"{tag}: DB size with 7 d raw (est.)", est7 / 1000, "GB", "≤0.6", est7 <= 600,
+                      note=f"measured {r['size_mb']:.0f} MB with {h['raw_days']} d raw; raw {per_raw_day:.0f} MB/day; "
+                           f"{b['incidents']:,} incidents"))
+    w = r["writer"]
+    out.append(Figure("6", "retention prune: writer commit wait max", w["max_ms"], "ms", "probes never block",
+                      None, note=f"p99 {w['p99_ms']:.1f} ms; {r['deleted']:,} rows in {r['prune_s']:.0f} s"))
+
+
+def delivery(target: Any, s: dict[str, Any], out: list[Figure]) -> None:
+    for others in (0, s["others"]):
+        r = run_worker("bench.delivery", {"flips": s["flips"], "interval": 2.0, "others": others, "url": target.close,
+                                          "warmup": 3 if not others else 8, "spacing": 0.7}, timeout=400)
+        bound = r["minimum_s"] + 2
+        out.append(Figure("7", f"flip → Slack accepted, {others:,} others", r["p99_s"], "s p99", f"≤{bound:g}",
+                          r["p99_s"] <= bound and r["delivered"] == r["flips"], r["minimum_s"], "interval×threshold",
+                          f"{r['delivered']}/{r['flips']} delivered, p50 {r['p50_s']:.2f}"))
+
+
+def startup(target: Any, s: dict[str, Any], out: list[Figure]) -> None:
+    r = run_worker("bench.startup", {"runs": s["startup_runs"], "url": target.close})
+    out.append(Figure("8", "downwatch --help (median)", r["help_s"], "s", "<0.5", r["help_s"] < 0.5))
+    out.append(Figure("8", "downwatch check, 1 monitor (median)", r["check_s"], "s", "<1.5",
+                      r["check_s"] < 1.5 and r["check_code"] == 0, note=f"exit {r['check_code']}"))
+
+
+def fmt(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def table(figures: list[Figure]) -> str:
+    rows = [("#", "figure", "value", "unit", "reference", "ratio", "target", "result", "note")]
+    for f in figures:
+        ref = f"{fmt(f.reference)} ({f.reference_name})" if f.reference is not None else "—"
+        result = {True: "pass", False: "MISS", None: "info"}[f.passed]
+        rows.append((f.item, f.name, fmt(f.value), f.unit, ref, fmt(f.ratio), f.target or "—", result, f.note))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for k, r in enumerate(rows):
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + f" | {r[-1]} |")
+        if k == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|---|")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench")
+    p.add_argument("--quick", action="store_true", help="tiny sizes (about a minute); figures are not comparable")
+    p.add_argument("--json", help="also write the figures and the machine here")
+    p.add_argument("--no-install", action="store_true", help="do not apt-get install nginx/wrk when missing")
+    p.add_argument("--only", default="", help="comma-separated items to run, e.g. 5,6,8")
+    a = p.parse_args(argv)
+    s = sizes(a.quick)
+    only = set(filter(None, a.only.split(",")))
+    want = lambda item: not only or item in only  # noqa: E731
+    tools = ensure_tools(install=not a.no_install)
+    started = time.monotonic()
+    figures: list[Figure] = []
+    with local_target() as target:
+        print(f"local target: {target.kind}; load tool: {'wrk' if tools['wrk'] else 'absent'}", file=sys.stderr)
+        saturation = 2000.0
+        if want("2") or want("3") or want("4"):
+            saturation = probes(target, s, figures) if (want("2") or want("3")) else saturation
+        if want("1") or want("4"):
+            capacity(target, s, figures, saturation)
+        if want("5"):
+            statuspage(s, figures)
+        if want("6"):
+            history(s, figures)
+        if want("7"):
+            delivery(target, s, figures)
+        if want("8"):
+            startup(target, s, figures)
+        kind = target.kind
+    m = machine()
+    print(f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; httpx {m['httpx']}, httpcore "
+          f"{m['httpcore']}, aiohttp {m['aiohttp']}, httpx-aiohttp {m['httpx-aiohttp']}, APScheduler "
+          f"{m['apscheduler']}, sqlite-utils {m['sqlite-utils']}, SQLite {m['sqlite']}; target {kind}, "
+          f"wrk {m['wrk']}; {'quick' if a.quick else 'full'} run in {time.monotonic() - started:.0f} s")
+    print(table(figures))
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump({"machine": m, "target": kind, "quick": a.quick,
+                       "figures": [f.to_json() | {"ratio": f.ratio} for f in figures]}, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

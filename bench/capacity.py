@@ -1,0 +1,142 @@
+"""Capacity and overload (issue 6 items 1 and 4): N HTTP monitors through the REAL path, in a fresh process.
+
+bot.schedule.build_scheduler → Watcher.poll → run_check (make_client) → engine.step → Store.commit (SQLite
+file, WAL), exactly as bot/app.py wires them, against the local target (another process). Measured over a
+window after a warm-up: process CPU share, scheduling lag (a job's scheduled run time → its poll starting,
+from APScheduler's own submission events), event-loop lag, RSS, probes done, probes skipped (by the watcher's
+overload guard, and by APScheduler's max_instances/misfire), probes that timed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import cpu_seconds, percentile, rss_mb
+from bench.probes import ticker
+
+
+class Count(logging.Handler):
+    """Counts log records containing each watched phrase."""
+
+    def __init__(self, phrases: tuple[str, ...]) -> None:
+        super().__init__(logging.DEBUG)
+        self.counts = dict.fromkeys(phrases, 0)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        for phrase in self.counts:
+            if phrase in message:
+                self.counts[phrase] += 1
+
+
+async def run(args: dict[str, Any]) -> dict[str, Any]:
+    from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED
+
+    from bot.checks.client import make_client
+    from bot.clock import SystemClock
+    from bot.config import HttpMonitor, Policy
+    from bot.schedule import build_scheduler
+    from bot.store import Store
+    from bot.watch import Watcher
+
+    n, interval = int(args["monitors"]), float(args["interval"])
+    warmup, seconds = float(args["warmup"]), float(args["seconds"])
+    url = str(args["url"])
+    counter = Count(("probe engine overloaded", "maximum number of running instances", "was missed by"))
+    logging.getLogger().addHandler(counter)
+    logging.getLogger().setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("downwatch").propagate = True
+
+    clock = SystemClock()
+    rss_start = rss_mb()
+    tmp = tempfile.TemporaryDirectory(prefix="downwatch-cap-")
+    store = Store.open(str(Path(tmp.name) / "bench.db"))
+    policy = Policy()
+    # a distinct query per monitor: 10,000 targets, one server (the path and pool treat them alike)
+    monitors = [HttpMonitor(name=f"m{i:05d}", url=f"{url}?m={i}", interval=interval, timeout=10.0, policy=policy)
+                for i in range(n)]
+    store.sync_monitors(((m.name, m.kind.value) for m in monitors), clock.now())
+
+    measuring = False
+    scheduled: dict[str, Any] = {}
+    lags: list[float] = []
+    done = timeouts = failed = 0
+
+    async with make_client() as client:
+        kwargs: dict[str, Any] = {}
+        if args.get("max_in_flight") is not None:
+            kwargs["max_in_flight"] = int(args["max_in_flight"])
+        watcher = Watcher(monitors=monitors, store=store, client=client, clock=clock, **kwargs)
+
+        async def poll(monitor: HttpMonitor) -> object:
+            nonlocal done, timeouts, failed
+            due = scheduled.pop(f"monitor:{monitor.name}", None)
+            if measuring and due is not None:
+                lags.append(max(0.0, (time.time() - due) * 1000.0))
+            step = await watcher.poll(monitor)
+            if measuring and step is not None:
+                done += 1
+                c = step.state.components[0] if step.state.components else None
+                if c is not None and c.detail.startswith("timed out"):
+                    timeouts += 1
+                elif c is not None and c.detail != "HTTP 200":
+                    failed += 1
+            return step
+
+        scheduler = build_scheduler(monitors=monitors, poll=poll, start=clock.now())
+        events = {"missed": 0, "max_instances": 0}
+
+        def listen(event: Any) -> None:
+            if event.code == EVENT_JOB_SUBMITTED and event.scheduled_run_times:
+                scheduled[event.job_id] = event.scheduled_run_times[0].timestamp()
+            elif measuring and event.code == EVENT_JOB_MISSED:
+                events["missed"] += 1
+            elif measuring and event.code == EVENT_JOB_MAX_INSTANCES:
+                events["max_instances"] += 1
+
+        scheduler.add_listener(listen, EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        rss_built = rss_mb()
+        scheduler.start()
+        await asyncio.sleep(warmup)
+        loop_lags: list[float] = []
+        stop = asyncio.Event()
+        tick = asyncio.create_task(ticker(loop_lags, stop, period=0.05))
+        measuring = True
+        skipped0 = getattr(watcher, "skipped", 0)
+        cpu0, t0 = cpu_seconds(), time.perf_counter()
+        rss_samples: list[float] = []
+        end = t0 + seconds
+        while time.perf_counter() < end:
+            await asyncio.sleep(min(1.0, max(0.0, end - time.perf_counter())))
+            rss_samples.append(rss_mb())
+        cpu, elapsed = cpu_seconds() - cpu0, time.perf_counter() - t0
+        measuring = False
+        skipped = getattr(watcher, "skipped", 0) - skipped0
+        stop.set()
+        await tick
+        scheduler.shutdown(wait=False)
+    store.close()
+    tmp.cleanup()
+    return {
+        "monitors": n, "interval": interval, "seconds": elapsed, "cpu_share": cpu / elapsed,
+        "probes": done, "per_s": done / elapsed, "expected_per_s": n / interval,
+        "lag_p50_ms": percentile(lags, 50), "lag_p99_ms": percentile(lags, 99), "lag_max_ms": max(lags, default=0.0),
+        "loop_lag_p99_ms": percentile(loop_lags, 99),
+        "rss_start_mb": rss_start, "rss_built_mb": rss_built, "rss_first_mb": rss_samples[0] if rss_samples else 0.0,
+        "rss_mb": max(rss_samples, default=rss_mb()), "rss_end_mb": rss_samples[-1] if rss_samples else 0.0,
+        "timeouts": timeouts, "failed": failed, "skipped_watcher": skipped,
+        "skipped_scheduler": events["max_instances"], "missed": events["missed"],
+        "overloaded_reports": counter.counts["probe engine overloaded"],
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(run(json.loads(sys.argv[1])))))

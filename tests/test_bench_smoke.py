@@ -1,0 +1,46 @@
+"""A quick smoke run of the bench code paths with tiny sizes: figures are produced and sane (never timed)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench import history, statuspage
+from bench.__main__ import table
+from bench.common import Figure, percentile
+from bench.probes import drive
+
+
+def test_statuspage_figures_for_both_captures() -> None:
+    out = statuspage.run({"polls": 15})
+    assert set(out) == {"openai", "twilio"}
+    for v in out.values():
+        assert v["components"] > 10 and v["mean_ms"] > 0 and v["p99_ms"] >= 0
+        assert v["rows_per_unchanged_poll"] == 0  # nothing changed: no per-component row
+
+
+def test_history_tiny_build_and_queries() -> None:
+    out = history.run({"components": 20, "days": 3, "raw_days": 1, "incidents": 100, "repeat": 3})
+    assert out["build"]["incidents"] >= 100
+    for key in ("target", "component", "overview", "incidents"):
+        assert 0 < out[key]["p50_ms"] <= out[key]["p99_ms"]
+    assert out["deleted"] >= 20 * 1440  # the extra raw day went
+    assert out["size_mb"] > 0 and out["writer"]["commits"] > 0
+
+
+def test_drive_counts_probes() -> None:
+    calls = 0
+
+    async def probe() -> bool:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0)
+        return calls % 2 == 0
+
+    r = asyncio.run(drive(probe, concurrency=3, seconds=0.05))
+    assert r["probes"] == r["ok"] + r["failed"] > 0 and r["per_s"] > 0
+
+
+def test_table_and_percentile() -> None:
+    assert percentile([1, 2, 3, 4, 100], 50) == 3 and percentile([], 99) == 0.0
+    text = table([Figure("1", "x", 2.0, "ms", "≤10", True, 4.0, "ref")])
+    assert "pass" in text and "0.5" in text
