@@ -225,8 +225,8 @@ async def crash_run(tmp_path: Path, plan: Sequence[tuple[tuple[str, ...], ...]],
             refs = dict(db.execute("SELECT incident_id, ref FROM messages WHERE platform = 'slack'").fetchall())
             reply_rows = db.execute("SELECT COUNT(*) FROM outbox WHERE op = 'reply' AND state = 'sent'").fetchone()[0]
 
-        kills = len(killer.fired)
-        assert kills >= sum(len(k) for phases in plan for k in phases)
+        fired = len(killer.fired)
+        assert fired >= sum(len(k) for phases in plan for k in phases)
         assert len(incidents) == len(plan)  # no incident lost, none split in two by a crash
         assert set(states) <= {"sent", "superseded"}, states  # nothing pending, nothing given up
         # no alert lost: every incident's parent exists, was edited to the recovery, and has it in its thread
@@ -245,7 +245,7 @@ async def crash_run(tmp_path: Path, plan: Sequence[tuple[tuple[str, ...], ...]],
         assert 0 <= extra_replies <= killer.in_window(AFTER_REPLY)
         orphans = set(parents(r.slack)) - set(refs.values())
         assert all(not replies_under(r.slack, ts) for ts in orphans)  # a duplicate parent gets no thread
-        print(f"\ncrash: seed {seed}, {kills} kills {dict((p, killer.fired.count(p)) for p in set(killer.fired))}, "
+        print(f"\ncrash: seed {seed}, {fired} kills {dict((p, killer.fired.count(p)) for p in set(killer.fired))}, "
               f"{r.bot.starts} starts, {len(incidents)} incidents, {len(r.slack.messages)} messages delivered, "
               f"{len(updates)} edits; duplicates: {extra_parents} parents (window kills "
               f"{killer.in_window(AFTER_POST)}), {extra_replies} thread lines (window kills "

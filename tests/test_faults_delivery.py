@@ -142,8 +142,9 @@ async def test_an_hour_of_incidents_through_slack_and_discord_outages_loses_and_
         store.sync_monitors([(m.name, "statuspage") for m in monitors], clock.now())
         slack_config = SlackConfig(mode=SlackMode.SOCKET, channel=SLACK_CHANNEL, bot_token=SLACK_TOKEN,
                                    api_url=fake_slack.api_url)
-        slack_client = AsyncWebClient(token=SLACK_TOKEN, base_url=fake_slack.api_url, timeout=CLIENT_TIMEOUT,
-                                      retry_handlers=[])
+        # slack_sdk annotates timeout as int; it is aiohttp's ClientTimeout(total=...), which takes seconds as float
+        slack_client = AsyncWebClient(token=SLACK_TOKEN, base_url=fake_slack.api_url,
+                                      timeout=CLIENT_TIMEOUT, retry_handlers=[])  # type: ignore[arg-type]
         slack = SlackAdapter(config=slack_config, client=slack_client)
         hook = f"{fake_discord.api_url}/webhooks/1111/{HOOK_SECRET}"
         discord = DiscordWebhookAdapter(config=DiscordConfig(mode=DiscordMode.WEBHOOK, channel=DISCORD_CHANNEL,
