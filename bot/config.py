@@ -7,6 +7,7 @@ Every error names the file, the key and the reason, and all errors are reported 
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -146,6 +147,22 @@ _MONITOR_KEYS = {"name", "type", "url", "interval", "timeout", "components", "ex
 _SLACK_KEYS = {"channel", "mode", "command", "ephemeral", "mention", "host", "port"}
 _DISCORD_KEYS = {"channel", "guild_id", "mention_role"}
 SLACK_API_DEFAULT = "https://slack.com/api/"
+# What can be checked offline about "a channel that does not exist": its shape. Slack channel names are
+# lowercase letters, digits, hyphens and underscores, at most 80 characters (docs.slack.dev, "Create a
+# channel"); ids start with C, G or D. Discord channel ids are snowflakes (digits). Whether the bot may
+# post there is only known when it tries: the outbox logs that refusal once, naming the channel.
+_SLACK_CHANNEL = re.compile(r"#?[a-z0-9][a-z0-9_\-]{0,79}|[CGD][A-Z0-9]{6,}")
+
+
+def _slack_channel_error(channel: str) -> str | None:
+    if _SLACK_CHANNEL.fullmatch(channel):
+        return None
+    return (f"not a Slack channel name or id (got {channel!r}): names are lowercase letters, digits, "
+            "'-' and '_' (e.g. #ops-alerts); ids look like C0123456789")
+
+
+def _discord_channel_error(channel: str) -> str | None:
+    return None if channel.isdigit() else f"must be a channel id (digits; got {channel!r})"
 
 
 class _Checker:
@@ -283,6 +300,9 @@ def _slack(check: _Checker, table: object, env: dict[str, str]) -> SlackConfig |
     channel = table.get("channel")
     if mode is not SlackMode.WEBHOOK:
         channel = check.text("slack.channel", channel, required=True)
+        problem = _slack_channel_error(channel) if channel else None
+        if problem:
+            check.error("slack.channel", problem)
     command = table.get("command", "/status")
     if not isinstance(command, str) or not command.startswith("/") or " " in command:
         check.error("slack.command", f"must look like /status (got {command!r})")
@@ -385,12 +405,20 @@ def _monitors(
         slack_channels = check.channels(where, table, "slack_channel", "slack_channels")
         if slack_channels and slack is None:
             check.error(f"{where}slack_channel", "set, but there is no [slack] section")
+        elif slack_channels and slack is not None and slack.mode is not SlackMode.WEBHOOK:
+            for channel in slack_channels:
+                if (problem := _slack_channel_error(channel)) is not None:
+                    check.error(f"{where}slack_channel", problem)
         if slack is not None:
             for channel in slack_channels or (slack.channel,):
                 routes.append(Route("slack", channel, slack.mention))
         discord_channels = check.channels(where, table, "discord_channel", "discord_channels")
         if discord_channels and discord is None:
             check.error(f"{where}discord_channel", "set, but there is no [discord] section")
+        elif discord_channels and discord is not None and discord.mode is DiscordMode.BOT:
+            for channel in discord_channels:
+                if (problem := _discord_channel_error(str(channel))) is not None:
+                    check.error(f"{where}discord_channel", problem)
         if discord is not None:
             mention = f"<@&{discord.mention_role}>" if discord.mention_role else None
             for channel in discord_channels or (discord.channel,):
