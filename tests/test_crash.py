@@ -263,6 +263,7 @@ async def test_sigkill_at_25_points_loses_nothing_and_duplicates_only_inside_the
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("DOWNWATCH_SOAK"), reason="about 75 s: DOWNWATCH_SOAK=1 to run it")
 @pytest.mark.anyio
 async def test_sigkill_soak_with_random_plans(tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("DOWNWATCH_CRASH_SEED", "17")))
