@@ -4,8 +4,11 @@ The engine decides once; a failed delivery never undoes the decision. Rows stay 
 platform accepts them, in order per incident and channel (a parent before its thread replies), with
 one worker per platform so a platform that is down never delays another.
 
-The one window where a message can be sent twice: the platform accepted a POST/REPLY but the process
-died before `mark_sent` committed (a few milliseconds). The row is then sent again after restart.
+Where a new message can be sent twice (edits are idempotent and never are): the platform created it but
+downwatch never learned so — (1) the process died between the platform's answer and `mark_sent`'s commit
+(measured: median 0.23 ms, p99 0.5 ms locally, plus half a round trip to the platform), or (2) the
+answer was lost on the way back (a client timeout or a reset mid-response), so the row is retried.
+Discord bot mode closes both with a per-message nonce (enforce_nonce); Slack's API offers no equivalent.
 """
 
 from __future__ import annotations

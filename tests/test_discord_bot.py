@@ -13,7 +13,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord.adapter import DiscordAdapter
+from adapters.discord.adapter import DiscordAdapter, nonce
 from bot.config import DiscordConfig, DiscordMode
 from bot.model import (
     AffectedComponent,
@@ -203,6 +203,9 @@ def test_outage_update_recovery_edits_one_message_and_threads_the_changes() -> N
         assert post.json["content"] == "<@&539082325061836999>"
         allowed = post.json["allowed_mentions"]
         assert allowed["parse"] == [] and [str(r) for r in allowed["roles"]] == ["539082325061836999"]
+        # a retry of the same alert carries the same nonce, and Discord is told to enforce it
+        assert post.json["enforce_nonce"] is True and post.json["nonce"] == nonce(opened, "post")
+        assert nonce(opened, "post") != nonce(opened, "reply") and len(nonce(opened, "post")) <= 25
 
         updated = alert(AlertKind.UPDATED, Status.PARTIAL, "API now partial outage")
         assert await adapter.edit(CHANNEL, posted.ref, updated) == Sent(ref=posted.ref)

@@ -7,6 +7,7 @@ async set-up (gateway discovery, command sync) happens in `setup_hook`, the toke
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -232,6 +233,18 @@ class _Client(discord.Client):
 # ---------------------------------------------------------------- the adapter
 
 
+# discord.py's HTTP session has no request timeout and retries 5xx with its own sleeps: bound every call,
+# so a hung Discord only holds the Discord worker this long before the outbox retries.
+CALL_TIMEOUT = 30.0
+
+
+def nonce(alert: Alert, purpose: str) -> str:
+    """The same message always gets the same nonce; with enforce_nonce (discord.py sets it with a nonce)
+    Discord returns the first message instead of creating a second when a retry follows a lost answer
+    or a crash between "sent" and "recorded" (within Discord's dedup window of a few minutes)."""
+    key = f"{alert.incident_id}|{alert.kind.value}|{alert.at.isoformat()}|{purpose}"
+    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()  # 24 chars: Discord allows 25
+
 class DiscordAdapter:
     """ChatAdapter for a Discord bot: alerts as embeds edited in place, changes in a thread, slash commands."""
 
@@ -397,9 +410,10 @@ class DiscordAdapter:
         elif allowed.get("parse"):
             allowed_mentions = discord.AllowedMentions(everyone=True, users=False, roles=False)
         try:
-            message = await self._channel(channel).send(
-                content=content, embed=render_alert(alert), allowed_mentions=allowed_mentions
-            )
+            message = await asyncio.wait_for(self._channel(channel).send(
+                content=content, embed=render_alert(alert), allowed_mentions=allowed_mentions,
+                nonce=nonce(alert, "post"),
+            ), CALL_TIMEOUT)
         except self._NETWORK as exc:
             return self._failure(exc, channel=channel, action="post")
         return Sent(ref=str(message.id))
@@ -410,9 +424,9 @@ class DiscordAdapter:
         if not ref.isdigit():
             return SendError(reason="invalid message ref", retryable=False, message_gone=True)
         try:
-            await self._channel(channel).get_partial_message(int(ref)).edit(
+            await asyncio.wait_for(self._channel(channel).get_partial_message(int(ref)).edit(
                 embed=render_alert(alert), allowed_mentions=discord.AllowedMentions.none()
-            )
+            ), CALL_TIMEOUT)
         except self._NETWORK as exc:
             return self._failure(exc, channel=channel, action="edit", editing=True)
         return Sent(ref=ref, thread_ref=self._threads.get(ref))
@@ -429,7 +443,9 @@ class DiscordAdapter:
                 return thread
             if thread is not None:
                 try:
-                    message = await self._channel(thread).send(content=text, allowed_mentions=discord.AllowedMentions.none())
+                    message = await asyncio.wait_for(self._channel(thread).send(
+                        content=text, allowed_mentions=discord.AllowedMentions.none(), nonce=nonce(alert, "reply"),
+                    ), CALL_TIMEOUT)
                     return Sent(ref=str(message.id), thread_ref=thread)
                 except discord.Forbidden:
                     self._threads_unavailable(channel, "cannot send in the thread")
@@ -437,9 +453,10 @@ class DiscordAdapter:
                     return self._failure(exc, channel=channel, action="thread reply")
         try:
             reference = discord.MessageReference(message_id=int(ref), channel_id=int(channel), fail_if_not_exists=False)
-            message = await self._channel(channel).send(
-                content=text, reference=reference, allowed_mentions=discord.AllowedMentions.none()
-            )
+            message = await asyncio.wait_for(self._channel(channel).send(
+                content=text, reference=reference, allowed_mentions=discord.AllowedMentions.none(),
+                nonce=nonce(alert, "reply"),
+            ), CALL_TIMEOUT)
         except self._NETWORK as exc:
             return self._failure(exc, channel=channel, action="reply")
         return Sent(ref=str(message.id))
@@ -450,9 +467,9 @@ class DiscordAdapter:
             return self._threads[ref]
         assert self._client is not None
         try:
-            data = await self._client.http.start_thread_with_message(
+            data = await asyncio.wait_for(self._client.http.start_thread_with_message(
                 int(channel), int(ref), name=thread_name(alert), auto_archive_duration=THREAD_ARCHIVE_MINUTES
-            )
+            ), CALL_TIMEOUT)
             thread = str(data["id"])
         except discord.HTTPException as exc:
             if exc.code == THREAD_ALREADY_EXISTS:
