@@ -14,8 +14,8 @@ from bot.model import (
     IncidentView,
     Overview,
     Reply,
-    Sent,
     SendResult,
+    Sent,
     Status,
     TargetReport,
     Uptime,
@@ -158,8 +158,8 @@ class ConsoleAdapter:
         self._print(f"[#{ref} edited] " + render_alert(alert).splitlines()[0])
         return Sent(ref=ref)
 
-    async def reply(self, channel: str, ref: str, alert: Alert) -> SendResult:
-        self._print(f"   ↳ [#{ref} thread] {alert.change}")
+    async def reply(self, channel: str, ref: str, alert: Alert, *, mention: str | None = None) -> SendResult:
+        self._print(f"   ↳ [#{ref} thread] " + (f"{mention} " if mention else "") + alert.change)
         return Sent(ref=ref)
 
     async def stop(self) -> None:

@@ -34,8 +34,8 @@ class ChatAdapter(Protocol):
         """Rewrite the parent message `ref` to show the alert's current snapshot."""
         ...
 
-    async def reply(self, channel: str, ref: str, alert: Alert) -> SendResult:
-        """Post the alert's short change line in the thread of parent `ref`."""
+    async def reply(self, channel: str, ref: str, alert: Alert, *, mention: str | None = None) -> SendResult:
+        """Post the alert's short change line in the thread of parent `ref` (with `mention` when given)."""
         ...
 
     async def stop(self) -> None:

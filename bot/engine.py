@@ -379,7 +379,10 @@ def _advance_incident(state: MonitorState, now: datetime, policy: Policy) -> _In
         return _IncidentStep(state, (snapshot(state, updated, AlertKind.OPENED, now, line),))
     updated = replace(updated, last_notified=now)
     state = replace(state, incident=updated)
-    return _IncidentStep(state, (snapshot(state, updated, AlertKind.UPDATED, now, line),))
+    alert = snapshot(state, updated, AlertKind.UPDATED, now, line)
+    if severity is Status.MAJOR and incident.severity is not Status.MAJOR:
+        alert = replace(alert, escalated=True)
+    return _IncidentStep(state, (alert,))
 
 
 def _opening_line(state: MonitorState) -> str:

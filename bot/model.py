@@ -142,6 +142,7 @@ class Alert:
     provider_incidents: tuple[ProviderIncident, ...] = ()
     resolved_at: datetime | None = None
     change: str = ""  # one short line saying what changed, for the thread
+    escalated: bool = False  # this update made it a major outage: worth the configured mention
 
     @property
     def duration(self) -> timedelta:

@@ -41,13 +41,15 @@ _OPS = {
 
 
 def plan(alerts: Iterable[Alert], routes: Iterable[Route]) -> list[Delivery]:
-    """The outbox rows for these alerts on these routes. Mentions go with major outages only."""
+    """The outbox rows for these alerts on these routes. Mentions go with major outages only: the
+    opening post of one, or the thread line of the update that made it one."""
     routes = tuple(routes)
     out: list[Delivery] = []
     for alert in alerts:
         for route in routes:
             for op in _OPS[alert.kind]:
-                mention = route.mention if (op is Op.POST and alert.severity is Status.MAJOR) else None
+                major = (op is Op.POST and alert.severity is Status.MAJOR) or (op is Op.REPLY and alert.escalated)
+                mention = route.mention if major else None
                 out.append(Delivery(platform=route.platform, channel=route.channel, op=op, alert=alert,
                                     mention=mention))
     return out
@@ -185,7 +187,7 @@ class Sender:
         elif row.op is Op.EDIT:
             result = await adapter.edit(row.channel, parent, row.alert)
         else:
-            result = await adapter.reply(row.channel, parent, row.alert)
+            result = await adapter.reply(row.channel, parent, row.alert, mention=row.mention)
         if isinstance(result, SendError) and result.message_gone:
             self._log.warning("%s: the message for %s in %s was deleted; posting it again",
                               row.platform, row.alert.monitor, row.channel)

@@ -221,6 +221,14 @@ def test_outage_update_recovery_edits_one_message_and_threads_the_changes() -> N
         in_thread = fake.find("POST", f"/channels/{posted.ref}/messages")
         assert [m.json["content"] for m in in_thread] == [
             "🟠 API now partial outage", "✅ all operational — total duration 2h"]
+        assert all(m.json["allowed_mentions"]["parse"] == [] and not m.json["allowed_mentions"].get("roles")
+                   for m in in_thread)
+
+        worse = alert(AlertKind.UPDATED, Status.MAJOR, "API major outage again")
+        assert isinstance(await adapter.reply(CHANNEL, posted.ref, worse, mention="539082325061836999"), Sent)
+        pinged = fake.find("POST", f"/channels/{posted.ref}/messages")[-1].json
+        assert pinged["content"] == "<@&539082325061836999> 🔴 API major outage again"
+        assert [str(r) for r in pinged["allowed_mentions"]["roles"]] == ["539082325061836999"]
 
     run(scenario)
 

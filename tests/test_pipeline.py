@@ -307,3 +307,23 @@ def test_alert_kinds_persisted_in_timeline(tmp_path: Path) -> None:
         clock.advance(60)
     kinds = [r[0] for r in store.db.execute("SELECT kind FROM timeline ORDER BY id")]
     assert kinds == [AlertKind.OPENED.value, AlertKind.RESOLVED.value]
+
+
+@pytest.mark.anyio
+async def test_mention_only_when_it_becomes_a_major_outage(tmp_path: Path, client: httpx.AsyncClient) -> None:
+    clock = FakeClock()
+    chat = RecordingAdapter()
+    store = Store.open(str(tmp_path / "dw.db"))
+    store.sync_monitors([("OpenAI", "statuspage")], clock.now())
+    monitor = StatuspageMonitor(name="OpenAI", url="http://127.0.0.1:9", routes=(Route("chat", "#ops", "<!here>"),))
+    watcher = Watcher(monitors=[monitor], store=store, client=client, clock=clock)
+    sender = Sender(store=store, adapters={"chat": chat}, clock=clock)
+    for status in (Status.OPERATIONAL, Status.DEGRADED, Status.DEGRADED, Status.MAJOR, Status.MAJOR,
+                   Status.PARTIAL, Status.PARTIAL, Status.MAJOR, Status.MAJOR):
+        watcher.apply(monitor, _reading(clock.now(), status))
+        clock.advance(60)
+        await sender.deliver_all()
+    pings = [(c.op, c.kind.value, c.mention) for c in chat.calls if c.mention]
+    # opened as degraded: no ping; became major: the thread line pings; back to major later: pings again
+    assert chat.calls[0].mention is None
+    assert pings == [("reply", "updated", "<!here>"), ("reply", "updated", "<!here>")]

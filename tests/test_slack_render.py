@@ -159,6 +159,9 @@ def test_thread_replies() -> None:
     changed = Alert(**{**make_alert(AlertKind.UPDATED).__dict__, "change": "API joined: <!channel> outage"})
     text, blocks = render_change(changed)
     assert text == "🔴 API joined: &lt;!channel&gt; outage" and blocks[0]["text"]["text"] == text
+    pinged, _ = render_change(changed, mention="<!subteam^S0123ABC>")
+    assert pinged == "<!subteam^S0123ABC> 🔴 API joined: &lt;!channel&gt; outage"
+    assert render_change(changed, mention="<!channel> and more")[0].startswith("&lt;!channel&gt; and more ")
 
 
 # ---------------------------------------------------------------- limits

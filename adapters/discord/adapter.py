@@ -400,15 +400,21 @@ class DiscordAdapter:
             return SendError(reason="discord client not connected", retryable=True)
         return None
 
+    @staticmethod
+    def _mentions(mention: str | None) -> tuple[str | None, discord.AllowedMentions]:
+        """The content that pings `mention` and the allowed_mentions that let only it ping."""
+        content, allowed = mention_for(mention)
+        if allowed.get("roles"):
+            roles = [discord.Object(int(allowed["roles"][0]))]
+            return content, discord.AllowedMentions(everyone=False, users=False, roles=roles)
+        if allowed.get("parse"):
+            return content, discord.AllowedMentions(everyone=True, users=False, roles=False)
+        return None, discord.AllowedMentions.none()
+
     async def post(self, channel: str, alert: Alert, *, mention: str | None = None) -> SendResult:
         if (error := self._connected()) is not None:
             return error
-        content, allowed = mention_for(mention)
-        allowed_mentions = discord.AllowedMentions.none()
-        if allowed.get("roles"):
-            allowed_mentions = discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(int(allowed["roles"][0]))])
-        elif allowed.get("parse"):
-            allowed_mentions = discord.AllowedMentions(everyone=True, users=False, roles=False)
+        content, allowed_mentions = self._mentions(mention)
         try:
             message = await asyncio.wait_for(self._channel(channel).send(
                 content=content, embed=render_alert(alert), allowed_mentions=allowed_mentions,
@@ -431,12 +437,13 @@ class DiscordAdapter:
             return self._failure(exc, channel=channel, action="edit", editing=True)
         return Sent(ref=ref, thread_ref=self._threads.get(ref))
 
-    async def reply(self, channel: str, ref: str, alert: Alert) -> SendResult:
+    async def reply(self, channel: str, ref: str, alert: Alert, *, mention: str | None = None) -> SendResult:
         if (error := self._connected()) is not None:
             return error
         if not ref.isdigit():
             return SendError(reason="invalid message ref", retryable=False, message_gone=True)
-        text = render_change(alert)
+        ping, mentions = self._mentions(mention)
+        text = (f"{ping} " if ping else "") + render_change(alert)
         if channel not in self._no_threads:
             thread = await self._thread(channel, ref, alert)
             if isinstance(thread, SendError):
@@ -444,7 +451,7 @@ class DiscordAdapter:
             if thread is not None:
                 try:
                     message = await asyncio.wait_for(self._channel(thread).send(
-                        content=text, allowed_mentions=discord.AllowedMentions.none(), nonce=nonce(alert, "reply"),
+                        content=text, allowed_mentions=mentions, nonce=nonce(alert, "reply"),
                     ), CALL_TIMEOUT)
                     return Sent(ref=str(message.id), thread_ref=thread)
                 except discord.Forbidden:
@@ -454,7 +461,7 @@ class DiscordAdapter:
         try:
             reference = discord.MessageReference(message_id=int(ref), channel_id=int(channel), fail_if_not_exists=False)
             message = await asyncio.wait_for(self._channel(channel).send(
-                content=text, reference=reference, allowed_mentions=discord.AllowedMentions.none(),
+                content=text, reference=reference, allowed_mentions=mentions,
                 nonce=nonce(alert, "reply"),
             ), CALL_TIMEOUT)
         except self._NETWORK as exc:

@@ -163,7 +163,8 @@ class DiscordWebhookAdapter:
         result = await self._send("PATCH", f"{self._url}/messages/{ref}", payload, editing=True)
         return Sent(ref=ref) if isinstance(result, Sent) else result
 
-    async def reply(self, channel: str, ref: str, alert: Alert) -> SendResult:
-        content = f"↪ **{fit(alert.monitor or 'downwatch', 200)}** · {render_change(alert)}"
-        payload = {"content": content[:2000], "allowed_mentions": {"parse": []}}
+    async def reply(self, channel: str, ref: str, alert: Alert, *, mention: str | None = None) -> SendResult:
+        ping, allowed = mention_for(mention)
+        content = (f"{ping} " if ping else "") + f"↪ **{fit(alert.monitor or 'downwatch', 200)}** · {render_change(alert)}"
+        payload = {"content": content[:2000], "allowed_mentions": allowed}
         return await self._send("POST", self._url, payload)

@@ -92,9 +92,9 @@ class SlackAdapter:
             editing=True,
         )
 
-    async def reply(self, channel: str, ref: str, alert: Alert) -> SendResult:
+    async def reply(self, channel: str, ref: str, alert: Alert, *, mention: str | None = None) -> SendResult:
         """chat.postMessage in the thread of parent `ref`, carrying the alert's change line."""
-        text, blocks = render_change(alert)
+        text, blocks = render_change(alert, mention=mention)
         return await self._call(
             "chat.postMessage", channel,
             self.client.chat_postMessage(channel=channel, thread_ts=ref, text=text, blocks=blocks,
@@ -188,7 +188,13 @@ class SlackAdapter:
         self._log.info("Slack HTTP mode: listening on %s:%s%s", self._config.host, self.port, EVENTS_PATH)
 
     async def _on_http(self, request: web.Request) -> web.Response:
-        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:
+            # Bolt parses the body before it checks the signature: a body starting with "{" that is not
+            # JSON (or not UTF-8) raised here and became a 500 for anyone. Found by fuzzing the form parser.
+            return web.Response(status=400, text="bad request")
+        bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
     async def _connect_socket(self) -> None:

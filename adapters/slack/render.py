@@ -308,8 +308,8 @@ def change_line(alert: Alert) -> str:
     return f"Now {alert.severity.label}: {_affected_summary(alert)}"
 
 
-def render_change(alert: Alert) -> tuple[str, list[Block]]:
-    """The threaded reply for an alert: one short line."""
+def render_change(alert: Alert, *, mention: str | None = None) -> tuple[str, list[Block]]:
+    """The threaded reply for an alert: one short line (led by the configured mention when given)."""
     if alert.is_notice:
         emoji = NOTICE_EMOJI
     elif alert.kind is AlertKind.RESOLVED:
@@ -318,8 +318,9 @@ def render_change(alert: Alert) -> tuple[str, list[Block]]:
         emoji = "⏳"
     else:
         emoji = EMOJI[alert.severity]
-    line = f"{emoji} {escape(change_line(alert))}"
-    return truncate(line, MESSAGE_TEXT_LIMIT), [section(line)]
+    ping = mention_text(mention)
+    line = (f"{ping} " if ping else "") + f"{emoji} {escape(change_line(alert))}"
+    return truncate(line, MESSAGE_TEXT_LIMIT), [section(truncate(line, SECTION_TEXT_LIMIT))]
 
 
 # ---------------------------------------------------------------- replies to /status

@@ -84,9 +84,9 @@ class SlackWebhookAdapter:
         """Webhooks cannot edit: post the current snapshot as a new message (never called when threads=False)."""
         return await self.post(channel, alert)
 
-    async def reply(self, channel: str, ref: str, alert: Alert) -> SendResult:
+    async def reply(self, channel: str, ref: str, alert: Alert, *, mention: str | None = None) -> SendResult:
         """Webhooks cannot thread: post the snapshot as a new message (never called when threads=False)."""
-        return await self.post(channel, alert)
+        return await self.post(channel, alert, mention=mention)
 
     async def _send(self, payload: dict[str, object]) -> SendResult:
         try:

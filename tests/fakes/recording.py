@@ -49,8 +49,8 @@ class RecordingAdapter:
     async def edit(self, channel: str, ref: str, alert: Alert) -> SendResult:
         return await self._answer("edit", channel, ref, alert, None)
 
-    async def reply(self, channel: str, ref: str, alert: Alert) -> SendResult:
-        return await self._answer("reply", channel, ref, alert, None)
+    async def reply(self, channel: str, ref: str, alert: Alert, *, mention: str | None = None) -> SendResult:
+        return await self._answer("reply", channel, ref, alert, mention)
 
     async def stop(self) -> None:
         return None
