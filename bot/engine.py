@@ -45,6 +45,7 @@ class ComponentState:
     streak: int = 0
     changes: tuple[datetime, ...] = ()  # confirmed changes inside the flap window
     flapping: bool = False
+    missing_since: datetime | None = None  # no longer on the page since then
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,9 @@ class Step:
     opened: IncidentState | None = None  # an incident record to create
     closed: IncidentState | None = None  # an incident record to close (resolved_at = now)
 
+
+MISSING_GRACE = timedelta(hours=1)  # a component gone from a readable page is kept (as unknown) this long
+MISSING_DETAIL = "not on the page (renamed or removed?)"
 
 _IMPACT = {"critical": Status.MAJOR, "major": Status.MAJOR, "minor": Status.DEGRADED}
 
@@ -219,10 +223,23 @@ def _advance_components(
             old = ComponentState(name=reading.name, status=start, since=now, observed=start, group=reading.group)
             if reading.status is not start:
                 old = replace(old, observed=Status.UNKNOWN)
-        new = _advance_component(old, reading, now, policy)
+        new = replace(_advance_component(old, reading, now, policy), missing_since=None)
         if new.observed is not old.observed:
             observed.append(ObservedChange(new.name, new.observed, now))
         out.append(new)
+    seen = {r.name for r in readings}
+    for old in prev.components:
+        if old.name in seen or not old.status.is_outage:
+            continue  # a healthy component leaving the page (a reorganisation) is simply forgotten
+        # Gone from the page while down: unknown, never "recovered", and forgotten only after a grace
+        # period, so a component removed mid-outage cannot resolve the incident by disappearing.
+        since = old.missing_since or now
+        if now - since >= MISSING_GRACE:
+            continue
+        gone = replace(old, observed=Status.UNKNOWN, detail=MISSING_DETAIL, missing_since=since)
+        if old.observed is not Status.UNKNOWN:
+            observed.append(ObservedChange(old.name, Status.UNKNOWN, now))
+        out.append(gone)
     return tuple(out), tuple(observed)
 
 

@@ -203,3 +203,17 @@ def test_renamed_filtered_component_shows_unknown_not_operational() -> None:
     tuned = state.component("Fine-tuning")
     assert tuned is not None and tuned.observed is UNK and tuned.status is OK
     assert kinds(steps) == [[], [], []]  # unknown is never an outage
+
+
+def test_component_vanishing_mid_outage_keeps_the_incident_open_for_the_grace_period() -> None:
+    policy = Policy()
+    steps = run([A, A_DOWN, A_DOWN, {"ChatGPT": OK, "Fine-tuning": OK}, {"ChatGPT": OK, "Fine-tuning": OK}], policy)
+    assert kinds(steps) == [[], [], [OPEN], [], []]  # not "recovered" because it vanished
+    state = steps[-1][1].state
+    api = state.component("API")
+    assert api is not None and api.observed is UNK and api.status is MAJ and "not on the page" in api.detail
+    later = T0 + timedelta(hours=2)
+    gone = step(state, result(later, {"ChatGPT": OK, "Fine-tuning": OK}), later, policy)
+    assert [a.kind for a in gone.alerts] == [R]
+    assert gone.alerts[0].change.startswith("Recovered after")
+    assert gone.state.component("API") is None

@@ -36,7 +36,11 @@ from tests.loopback import LoopbackServer
 
 DATA = Path(__file__).parent / "data"
 OUTAGE = json.loads((DATA / "openai_incidentio_compat_summary_2026-09-29_during_outage_sorted_keys.json").read_text())
-CLEAR = json.loads((DATA / "openai_incidentio_compat_summary_2026-07-09_all_operational_sorted_keys.json").read_text())
+# The same page all clear. (The real all-clear capture is from July, when OpenAI's component list
+# differed by 10 components; a recovery is the same page turning green, so derive it from the outage.)
+CLEAR = {**OUTAGE, "components": [{**c, "status": "operational"} for c in OUTAGE["components"]],
+         "status": {"description": "All Systems Operational", "indicator": "none"}}
+CLEAR.pop("incidents")
 
 
 @pytest.fixture
