@@ -20,7 +20,7 @@ def sizes(quick: bool) -> dict[str, Any]:
         return {"probe_s": 1.5, "wrk_s": 2, "cap": [(1000, 6.0, 3, 6)], "overload_s": 6, "overload_interval": 3.0,
                 "hist": {"components": 200, "days": 30, "raw_days": 1, "incidents": 5000, "repeat": 20},
                 "flips": 4, "others": 500, "sp_polls": 100, "startup_runs": 3}
-    return {"probe_s": 4.0, "wrk_s": 5, "cap": [(10_000, 60.0, 15, 60), (1000, 60.0, 5, 30)], "overload_s": 20,
+    return {"probe_s": 4.0, "wrk_s": 5, "cap": [(10_000, 60.0, 15, 60), (1000, 60.0, 5, 60)], "overload_s": 20,
             "overload_interval": 5.0,
             "hist": {"components": 1000, "days": 400, "raw_days": 2, "incidents": 100_000, "repeat": 100},
             "flips": 12, "others": 10_000, "sp_polls": 500, "startup_runs": 5}
