@@ -22,7 +22,7 @@ from bot.model import (
     UptimeReport,
     Usage,
 )
-from bot.text import format_duration
+from bot.text import format_duration, probe_summary
 
 MAX_COMPONENTS_SHOWN = 30
 
@@ -116,6 +116,8 @@ def render_reply(reply: Reply) -> str:
         for v in reply.components:
             lines.append(f"  {_ICON[v.status]} {v.name}: {v.status.label}")
         lines.append("Uptime — " + " · ".join(_uptime(u) for u in reply.uptime))
+        if reply.probes:
+            lines.append(probe_summary(reply.probes))
         if reply.incidents:
             lines.append("Last incidents:")
             lines += ["  " + _incident_line(i, reply.now) for i in reply.incidents]

@@ -18,6 +18,7 @@ from bot.model import (
     IncidentList,
     IncidentView,
     Overview,
+    ProbeStats,
     Reply,
     Status,
     TargetReport,
@@ -86,6 +87,7 @@ class History(Protocol):
     def uptime(
         self, *, monitor: str, component: str | None, window: timedelta, now: datetime
     ) -> Uptime: ...
+    def probe_stats(self, *, monitor: str, window: timedelta, now: datetime) -> ProbeStats | None: ...
 
 
 def _resolve(history: History, target: str) -> tuple[str, str | None] | Usage:
@@ -171,4 +173,5 @@ def handle(command: Command, *, history: History, now: datetime) -> Reply:
         uptime=tuple(history.uptime(monitor=monitor, component=component, window=w, now=now) for w in windows),
         incidents=tuple(history.recent_incidents(limit=limit, monitor=monitor, component=component)),
         components=shown,
+        probes=history.probe_stats(monitor=monitor, window=WINDOWS["24h"], now=now),
     )

@@ -236,6 +236,17 @@ class Uptime:
 
 
 @dataclass(frozen=True)
+class ProbeStats:
+    """An HTTP monitor's own probes over a window, from the hourly rollups."""
+
+    window: timedelta
+    probes: int
+    ok: int
+    avg_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True)
 class Overview:
     """Answer to `/status`."""
 
@@ -263,6 +274,7 @@ class TargetReport:
     uptime: tuple[Uptime, ...]
     incidents: tuple[IncidentView, ...]
     components: tuple[ComponentView, ...] = ()  # for a monitor: its non-operational components
+    probes: ProbeStats | None = None  # HTTP monitors: probe counts and latency over 24 h
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from bot.model import (
     CheckResult,
     ComponentView,
     IncidentView,
+    ProbeStats,
     Status,
     Uptime,
 )
@@ -428,6 +429,18 @@ class Store:
         else:
             percent = self._component_uptime(monitor, component, start, end)
         return Uptime(window=window, percent=percent, incidents=opened, mttr=mttr)
+
+    def probe_stats(self, *, monitor: str, window: timedelta, now: datetime) -> ProbeStats | None:
+        """Probe counts and latency from the hourly rollups (None for monitors without probes)."""
+        end = ts(now)
+        row = self.db.execute(
+            "SELECT SUM(probes), SUM(ok), SUM(latency_sum), MAX(latency_max) FROM rollups "
+            "WHERE monitor = ? AND hour > ? AND hour <= ?",  # every hour bucket overlapping the window
+            [monitor, end - window.total_seconds() - 3600, end],
+        ).fetchone()
+        if not row or not row[0]:
+            return None
+        return ProbeStats(window=window, probes=row[0], ok=row[1], avg_ms=row[2] / row[0], max_ms=row[3])
 
     def _component_uptime(self, monitor: str, component: str, start: float, end: float) -> float | None:
         before = self.db.execute(

@@ -87,3 +87,25 @@ def test_command_queries_use_indexes_not_scans(tmp_path: Path) -> None:
         plan = " | ".join(str(r[3]) for r in store.db.execute("EXPLAIN QUERY PLAN " + sql, args))
         assert "USING" in plan and "SCAN i " not in plan + " " and "SCAN status_log" not in plan, (name, plan)
         assert "SCAN checks" not in plan, (name, plan)
+
+
+def test_http_monitor_report_shows_probe_counts_and_latency_from_rollups(tmp_path: Path) -> None:
+    from adapters.console import render_reply
+    from bot import commands
+    from bot.model import Command, CommandKind, TargetReport
+
+    clock = FakeClock()
+    store = Store.open(str(tmp_path / "dw.db"))
+    store.sync_monitors([("API", "http")], clock.now())
+    monitor = HttpMonitor(name="API", url="http://127.0.0.1:9/")
+    watcher = Watcher(monitors=[monitor], store=store, client=httpx.AsyncClient(), clock=clock)
+    for i in range(48 * 60):  # two days, one probe a minute, 100 ms, one slow 900 ms probe a day
+        clock.advance(60)
+        slow = i % (24 * 60) == 0
+        watcher.apply(monitor, probe(clock.now(), Status.OPERATIONAL, 900.0 if slow else 100.0))
+    stats = store.probe_stats(monitor="API", window=timedelta(hours=24), now=clock.now())
+    assert stats is not None and 1440 <= stats.probes <= 1500 and stats.ok == stats.probes
+    assert stats.max_ms == 900.0 and 100.0 < stats.avg_ms < 101.0
+    report = commands.handle(Command(CommandKind.TARGET, target="API"), history=store, now=clock.now())
+    assert isinstance(report, TargetReport) and report.probes == stats
+    assert "Probes (24h): 1," in render_reply(report) and "max 900 ms" in render_reply(report)

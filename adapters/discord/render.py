@@ -25,7 +25,7 @@ from bot.model import (
     UptimeReport,
     Usage,
 )
-from bot.text import format_duration
+from bot.text import format_duration, probe_summary
 
 # Embed limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
 TITLE_MAX = 256
@@ -350,6 +350,8 @@ def _target(reply: TargetReport) -> discord.Embed:
     )
     lines = [f"({kind})" + (f" since {ts(reply.since)}" if reply.since else "")]
     lines += [_uptime_line(u) for u in reply.uptime]
+    if reply.probes:
+        lines.append(probe_summary(reply.probes))
     lines += [_component_line(v, with_monitor=False) for v in reply.components]
     _lines_embed(embed, lines, "components")
     builder = _Builder(embed, reserve=_reserve())

@@ -27,7 +27,7 @@ from bot.model import (
     UptimeReport,
     Usage,
 )
-from bot.text import format_duration
+from bot.text import format_duration, probe_summary
 
 Block = dict[str, Any]
 
@@ -399,6 +399,8 @@ def _target(reply: TargetReport) -> tuple[str, list[Block]]:
     ]
     if reply.uptime:
         lines.append("Uptime: " + " · ".join(f"{_window(u.window)} {_percent(u)}" for u in reply.uptime))
+    if reply.probes:
+        lines.append(probe_summary(reply.probes))
     if reply.components:
         lines.append("*Not operational*")
         lines += [_component_view_line(v, reply.now) for v in reply.components]
