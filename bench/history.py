@@ -2,8 +2,8 @@
 
 Built with the store's own schema (Store.open → migrations). The bulk of it — one raw check row per monitor
 per minute for `raw_days`, one hourly rollup per monitor for 400 days — is written by INSERT … SELECT over
-recursive CTEs: the documented bulk equivalent of Store.commit's `checks` insert and `rollups` upsert (same
-columns, same values a 60 s probe writes). Incidents, incident_components, status_log and timeline rows are
+recursive CTEs: the documented bulk equivalent of Store.commit's `probes` insert and `probe_hours` upsert (same
+columns, same values a good 60 s probe writes). Incidents, incident_components, status_log and timeline rows are
 written with executemany in the shapes Store._write_incident and Store.commit write. A few hundred real
 Store.commit calls then run on top, so the live path is exercised against the full database.
 
@@ -48,9 +48,9 @@ def build(path: str, *, components: int, days: int, raw_days: int, incidents: in
         conn.execute(
             "WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i + 1 < ?), "
             "h(t) AS (SELECT ? UNION ALL SELECT t + 3600 FROM h WHERE t + 3600 < ?) "
-            "INSERT INTO rollups (monitor, hour, probes, ok, latency_sum, latency_max) "
-            "SELECT printf('m%05d', i), t, 60, 60 - (abs(random()) % 1000 = 0), 60 * 2.1, 9.5 FROM m, h",
-            [components, start - start % 3600, now],
+            "INSERT INTO probe_hours (mid, hour, probes, ok, latency_sum, latency_max) "
+            "SELECT i + 1, t / 3600, 60, 60 - (abs(random()) % 1000 = 0), 60 * 2, 10 FROM m, h",
+            [components, int(start - start % 3600), int(now)],
         )
     rollup_s = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -59,9 +59,9 @@ def build(path: str, *, components: int, days: int, raw_days: int, incidents: in
         conn.execute(
             "WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i + 1 < ?), "
             "s(t) AS (SELECT ? UNION ALL SELECT t + 60 FROM s WHERE t + 60 < ?) "
-            "INSERT INTO checks (monitor, ts, status, latency_ms, detail) "
-            "SELECT printf('m%05d', i), t + i * 0.006, 'operational', 2.1, 'HTTP 200' FROM s, m",
-            [components, raw_start, now],
+            "INSERT INTO probes (mid, ts, status, latency_ms, detail) "
+            "SELECT i + 1, t + i * 6 / 1000, 0, 2, NULL FROM s, m",
+            [components, int(raw_start), int(now)],
         )
     raw_s = time.perf_counter() - t1
     t2 = time.perf_counter()
@@ -120,10 +120,10 @@ def writer(path: str, rate: float, stop: Any, out: Any) -> None:
         t = time.time()
         began = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO checks (monitor, ts, status, latency_ms, detail) VALUES (?, ?, 'operational', 2.0, "
-                     "'HTTP 200')", [f"m{n % 1000:05d}", t])
-        conn.execute("INSERT INTO rollups (monitor, hour, probes, ok, latency_sum, latency_max) VALUES (?, ?, 1, 1, 2, 2) "
-                     "ON CONFLICT(monitor, hour) DO UPDATE SET probes = probes + 1", [f"m{n % 1000:05d}", t - t % 3600])
+        conn.execute("INSERT INTO probes (mid, ts, status, latency_ms, detail) VALUES (?, ?, 0, 2, NULL)",
+                     [n % 1000 + 1, int(t)])
+        conn.execute("INSERT INTO probe_hours (mid, hour, probes, ok, latency_sum, latency_max) VALUES (?, ?, 1, 1, 2, 2) "
+                     "ON CONFLICT(mid, hour) DO UPDATE SET probes = probes + 1", [n % 1000 + 1, int(t // 3600)])
         conn.execute("COMMIT")
         waits.append((time.perf_counter() - began) * 1000.0)
         n += 1
@@ -191,7 +191,7 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     wrote = out.get(timeout=60)
     proc.join(timeout=30)
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    raw = _table_bytes(store, ("checks", "checks_monitor_ts", "checks_ts"))
+    raw = _table_bytes(store, ("probes", "probes_mid_ts"))
     store.close()
     size = sum(os.path.getsize(p) for p in Path(tmp.name).iterdir())
     tmp.cleanup()

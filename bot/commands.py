@@ -79,6 +79,7 @@ class History(Protocol):
     def monitor_names(self) -> list[str]: ...
     def component_views(self, monitor: str | None = None) -> list[ComponentView]: ...
     def unreadable_monitors(self) -> list[str]: ...
+    def find_component(self, name: str, monitor: str | None = None) -> tuple[str, str] | None: ...
     def open_incidents(self) -> list[IncidentView]: ...
     def recent_incidents(
         self, *, limit: int, monitor: str | None = None, component: str | None = None,
@@ -97,7 +98,13 @@ def _resolve(history: History, target: str) -> tuple[str, str | None] | Usage:
     for name in monitors:
         if name.casefold() == wanted:
             return name, None
-    components = history.component_views()
+    found = history.find_component(target)
+    if found is None and "/" in target:  # "Monitor/Component"
+        head, _, tail = target.partition("/")
+        found = history.find_component(tail.strip(), head.strip())
+    if found is not None:
+        return found
+    components = history.component_views()  # the slow path: non-ASCII case, or a typo to suggest for
     for view in components:
         if view.name.casefold() == wanted or f"{view.monitor}/{view.name}".casefold() == wanted:
             return view.monitor, view.name

@@ -99,6 +99,53 @@ def m001_initial(db: Database) -> None:
     )
 
 
+# Probe rows store the status as a small integer: its index here. Append only: stored rows keep their codes.
+STATUS_CODES: tuple[Status, ...] = (Status.OPERATIONAL, Status.DEGRADED, Status.PARTIAL, Status.MAJOR,
+                                    Status.MAINTENANCE, Status.UNKNOWN)
+_CODE = {status: code for code, status in enumerate(STATUS_CODES)}
+
+
+@migrations()
+def m002_compact_probes(db: Database) -> None:
+    """Raw probes and hourly rollups keyed by a small integer monitor id, with integer times, coded statuses
+    and no detail for good probes: ~30 bytes a probe instead of ~110, so 7 days of raw probes for 1,000
+    monitors plus 400 days of rollups fit in well under 0.6 GB (bench item 6)."""
+    db.execute("ALTER TABLE monitors ADD COLUMN mid INTEGER")
+    db.execute("UPDATE monitors SET mid = rowid")
+    db.execute("CREATE UNIQUE INDEX monitors_mid ON monitors (mid)")
+    db.execute(
+        """CREATE TABLE probes (
+            id INTEGER PRIMARY KEY, mid INTEGER NOT NULL, ts INTEGER NOT NULL, status INTEGER NOT NULL,
+            latency_ms INTEGER, detail TEXT)"""
+    )
+    codes = " ".join(f"WHEN '{s.value}' THEN {c}" for c, s in enumerate(STATUS_CODES))
+    db.execute(
+        f"INSERT INTO probes (mid, ts, status, latency_ms, detail) SELECT m.mid, CAST(c.ts AS INTEGER), "
+        f"CASE c.status {codes} ELSE 5 END, CAST(ROUND(c.latency_ms) AS INTEGER), "
+        "CASE WHEN c.status = 'operational' THEN NULL ELSE c.detail END "
+        "FROM checks c JOIN monitors m ON m.name = c.monitor ORDER BY c.id"
+    )
+    db.execute("CREATE INDEX probes_mid_ts ON probes (mid, ts)")
+    db.execute(
+        """CREATE TABLE probe_hours (
+            mid INTEGER NOT NULL, hour INTEGER NOT NULL, probes INTEGER NOT NULL, ok INTEGER NOT NULL,
+            latency_sum INTEGER NOT NULL, latency_max INTEGER NOT NULL, PRIMARY KEY (mid, hour)) WITHOUT ROWID"""
+    )
+    db.execute(
+        "INSERT INTO probe_hours SELECT m.mid, CAST(r.hour / 3600 AS INTEGER), r.probes, r.ok, "
+        "CAST(ROUND(r.latency_sum) AS INTEGER), CAST(ROUND(r.latency_max) AS INTEGER) "
+        "FROM rollups r JOIN monitors m ON m.name = r.monitor"
+    )
+    db.execute("DROP TABLE checks")
+    db.execute("DROP TABLE rollups")
+
+
+@migrations()
+def m003_component_names(db: Database) -> None:
+    """Find a component by name without reading them all (/status <component>, bench item 6)."""
+    db.execute("CREATE INDEX components_name ON components (name COLLATE NOCASE)")
+
+
 def ts(moment: datetime) -> float:
     return moment.timestamp()
 
@@ -149,6 +196,7 @@ class Store:
 
     def __init__(self, *, db: Database) -> None:
         self.db = db
+        self._mids: dict[str, int] = {}
 
     @classmethod
     def open(cls, path: str) -> Store:
@@ -175,10 +223,22 @@ class Store:
             self.db.execute("UPDATE monitors SET active = 0")
             for name, kind in monitors:
                 self.db.execute(
-                    "INSERT INTO monitors (name, kind, active, first_seen) VALUES (?, ?, 1, ?) "
+                    "INSERT INTO monitors (name, kind, active, first_seen, mid) "
+                    "VALUES (?, ?, 1, ?, (SELECT COALESCE(MAX(mid), 0) + 1 FROM monitors)) "
                     "ON CONFLICT(name) DO UPDATE SET active = 1, kind = excluded.kind",
                     [name, kind, ts(now)],
                 )
+        self._mids = dict(self.db.execute("SELECT name, mid FROM monitors").fetchall())
+
+    def _mid(self, monitor: str) -> int:
+        """The small integer that stands for a monitor in probe rows."""
+        mid = self._mids.get(monitor)
+        if mid is None:
+            row = self.db.execute("SELECT mid FROM monitors WHERE name = ?", [monitor]).fetchone()
+            if row is None:
+                raise KeyError(f"monitor {monitor!r} was never synced")
+            mid = self._mids[monitor] = row[0]
+        return int(mid)
 
     def load_states(self) -> dict[str, MonitorState]:
         rows = self.db.execute("SELECT name, state FROM monitors WHERE state IS NOT NULL").fetchall()
@@ -227,17 +287,19 @@ class Store:
             if probe:
                 reading = result.components[0] if result.components else None
                 status = reading.status if reading else Status.UNKNOWN
-                latency = result.latency_ms or 0.0
+                latency = None if result.latency_ms is None else round(result.latency_ms)
+                mid = self._mid(state.monitor)
+                detail = None if status is Status.OPERATIONAL or reading is None else reading.detail[:300]
                 db.execute(
-                    "INSERT INTO checks (monitor, ts, status, latency_ms, detail) VALUES (?, ?, ?, ?, ?)",
-                    [state.monitor, now, status.value, result.latency_ms, (reading.detail if reading else "")[:300]],
+                    "INSERT INTO probes (mid, ts, status, latency_ms, detail) VALUES (?, ?, ?, ?, ?)",
+                    [mid, int(now), _CODE[status], latency, detail],
                 )
                 db.execute(
-                    "INSERT INTO rollups (monitor, hour, probes, ok, latency_sum, latency_max) "
-                    "VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT(monitor, hour) DO UPDATE SET "
+                    "INSERT INTO probe_hours (mid, hour, probes, ok, latency_sum, latency_max) "
+                    "VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT(mid, hour) DO UPDATE SET "
                     "probes = probes + 1, ok = ok + excluded.ok, latency_sum = latency_sum + excluded.latency_sum, "
                     "latency_max = MAX(latency_max, excluded.latency_max)",
-                    [state.monitor, now - now % 3600, int(status is Status.OPERATIONAL), latency, latency],
+                    [mid, int(now // 3600), int(status is Status.OPERATIONAL), latency or 0, latency or 0],
                 )
             self._write_incident(step, now)
             for alert in step.alerts:
@@ -367,6 +429,17 @@ class Store:
             for r in self.db.execute(sql, args)
         ]
 
+    def find_component(self, name: str, monitor: str | None = None) -> tuple[str, str] | None:
+        """(monitor, component) for a component name, case-insensitively (ASCII), using the name index."""
+        sql = ("SELECT c.monitor, c.name FROM components c JOIN monitors m ON m.name = c.monitor "
+               "WHERE c.name = ? COLLATE NOCASE AND m.active = 1")
+        args: list[object] = [name]
+        if monitor is not None:
+            sql += " AND c.monitor = ? COLLATE NOCASE"
+            args.append(monitor)
+        row = self.db.execute(sql + " ORDER BY c.monitor LIMIT 1", args).fetchone()
+        return (row[0], row[1]) if row else None
+
     def unreadable_monitors(self) -> list[str]:
         return [r[0] for r in self.db.execute(
             "SELECT name FROM monitors WHERE active = 1 AND unreadable = 1 ORDER BY name")]
@@ -433,10 +506,11 @@ class Store:
     def probe_stats(self, *, monitor: str, window: timedelta, now: datetime) -> ProbeStats | None:
         """Probe counts and latency from the hourly rollups (None for monitors without probes)."""
         end = ts(now)
+        first = int((end - window.total_seconds()) // 3600)  # every hour bucket overlapping the window
         row = self.db.execute(
-            "SELECT SUM(probes), SUM(ok), SUM(latency_sum), MAX(latency_max) FROM rollups "
-            "WHERE monitor = ? AND hour > ? AND hour <= ?",  # every hour bucket overlapping the window
-            [monitor, end - window.total_seconds() - 3600, end],
+            "SELECT SUM(p.probes), SUM(p.ok), SUM(p.latency_sum), MAX(p.latency_max) FROM probe_hours p "
+            "JOIN monitors m ON m.mid = p.mid WHERE m.name = ? AND p.hour >= ? AND p.hour <= ?",
+            [monitor, first, int(end // 3600)],
         ).fetchone()
         if not row or not row[0]:
             return None
@@ -480,21 +554,28 @@ class Store:
     # ------------------------------------------------------------ retention
 
     def prune(self, now: datetime, *, retention_days: int, rollup_days: int, chunk: int = 1000) -> int:
-        """Delete raw checks and delivered outbox rows past retention, in small chunks; returns rows deleted."""
+        """Delete raw probes, rollups and delivered outbox rows past retention, in small chunks (each its own
+        short transaction, so a probe's commit never waits long); returns the rows deleted."""
         cutoff = ts(now) - retention_days * 86400
         deleted = 0
         statements = [
-            ("DELETE FROM checks WHERE id IN (SELECT id FROM checks WHERE ts < ? LIMIT ?)", cutoff),
+            # probes are appended in time order: the oldest ids are the ones past retention
+            ("DELETE FROM probes WHERE id IN (SELECT id FROM probes WHERE ts < ? ORDER BY id LIMIT ?)", int(cutoff)),
             ("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state != 'pending' AND created_at < ? "
              "LIMIT ?)", cutoff),
-            ("DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE hour < ? LIMIT ?)",
-             ts(now) - rollup_days * 86400),
         ]
-        for sql, limit_ts in statements:
+        for sql, limit in statements:
             while True:
                 with self.db.atomic():
-                    n = self.db.execute(sql, [limit_ts, chunk]).rowcount
+                    n = self.db.execute(sql, [limit, chunk]).rowcount
                 deleted += max(0, n)
                 if n < chunk:
                     break
+        last_hour = int((ts(now) - rollup_days * 86400) // 3600)
+        mids = [r[0] for r in self.db.execute("SELECT mid FROM monitors ORDER BY mid")]
+        for start in range(0, len(mids), 100):  # rollups are clustered by monitor: delete monitor by monitor
+            with self.db.atomic():
+                for mid in mids[start:start + 100]:
+                    n = self.db.execute("DELETE FROM probe_hours WHERE mid = ? AND hour < ?", [mid, last_hour]).rowcount
+                    deleted += max(0, n)
         return deleted

@@ -22,7 +22,8 @@ def probe(at, status: Status, latency: float = 12.0) -> CheckResult:  # type: ig
 def test_migrations_are_recorded_and_reopening_applies_nothing(tmp_path: Path) -> None:
     path = str(tmp_path / "dw.db")
     store = Store.open(path)
-    assert [m.name for m in migrations.applied(store.db)] == ["m001_initial"]
+    assert [m.name for m in migrations.applied(store.db)] == ["m001_initial", "m002_compact_probes",
+                                                         "m003_component_names"]
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.close()
     again = Store.open(path)
@@ -38,14 +39,17 @@ def test_http_probes_write_raw_rows_and_hourly_rollups_and_retention_prunes_in_c
     for i in range(10 * 24 * 6):  # 10 days, one probe every 10 minutes
         watcher.apply(monitor, probe(clock.now(), Status.OPERATIONAL if i % 50 else Status.MAJOR, 10.0 + i % 7))
         clock.advance(600)
-    assert store.db["checks"].count == 1440
-    rollups = store.db.execute("SELECT COUNT(*), SUM(probes), SUM(ok) FROM rollups").fetchone()
+    assert store.db["probes"].count == 1440
+    rollups = store.db.execute("SELECT COUNT(*), SUM(probes), SUM(ok) FROM probe_hours").fetchone()
     assert rollups[0] == 240 and rollups[1] == 1440 and rollups[2] == 1440 - 29
     deleted = store.prune(clock.now(), retention_days=7, rollup_days=400, chunk=100)
     assert deleted >= 3 * 24 * 6 - 1
-    oldest = store.db.execute("SELECT MIN(ts) FROM checks").fetchone()[0]
+    oldest = store.db.execute("SELECT MIN(ts) FROM probes").fetchone()[0]
     assert oldest >= (clock.now() - timedelta(days=7)).timestamp()
-    assert store.db["rollups"].count == 240  # rollups outlive raw rows
+    assert store.db["probe_hours"].count == 240  # rollups outlive raw rows
+    failed = store.db.execute("SELECT status, detail FROM probes WHERE status != 0").fetchall()
+    assert failed and all(row == (3, "HTTP 200") for row in failed)  # coded status; detail kept for failures
+    assert store.db.execute("SELECT COUNT(*) FROM probes WHERE detail IS NOT NULL AND status = 0").fetchone() == (0,)
 
 
 def test_status_page_polls_write_no_component_rows_when_nothing_changed(tmp_path: Path) -> None:
@@ -65,7 +69,7 @@ def test_status_page_polls_write_no_component_rows_when_nothing_changed(tmp_path
         watcher.apply(monitor, CheckResult(monitor="API", at=clock.now(), readable=True,
                                            components=reading.components))
     changes = store.db.execute("SELECT total_changes()").fetchone()[0] - before
-    assert changes == 10  # one monitors row per poll; no component, status_log or checks rows
+    assert changes == 10  # one monitors row per poll; no component, status_log or probe rows
     assert store.db["status_log"].count == 25
 
 
@@ -82,11 +86,12 @@ def test_command_queries_use_indexes_not_scans(tmp_path: Path) -> None:
                                 "WHERE ic.monitor = ? AND ic.component = ? AND ic.started_at >= ? "
                                 "ORDER BY ic.started_at DESC LIMIT ?", ["a", "b", 0, 5]),
         "open incidents": ("SELECT id FROM incidents WHERE resolved_at IS NULL", []),
+        "component by name": ("SELECT c.monitor FROM components c WHERE c.name = ? COLLATE NOCASE", ["api"]),
     }
     for name, (sql, args) in plans.items():
         plan = " | ".join(str(r[3]) for r in store.db.execute("EXPLAIN QUERY PLAN " + sql, args))
         assert "USING" in plan and "SCAN i " not in plan + " " and "SCAN status_log" not in plan, (name, plan)
-        assert "SCAN checks" not in plan, (name, plan)
+        assert "SCAN probes" not in plan, (name, plan)
 
 
 def test_http_monitor_report_shows_probe_counts_and_latency_from_rollups(tmp_path: Path) -> None:
@@ -109,3 +114,22 @@ def test_http_monitor_report_shows_probe_counts_and_latency_from_rollups(tmp_pat
     report = commands.handle(Command(CommandKind.TARGET, target="API"), history=store, now=clock.now())
     assert isinstance(report, TargetReport) and report.probes == stats
     assert "Probes (24h): 1," in render_reply(report) and "max 900 ms" in render_reply(report)
+
+
+def test_migration_002_carries_probes_of_an_existing_database(tmp_path: Path) -> None:
+    from sqlite_utils import Database
+
+    path = str(tmp_path / "old.db")
+    db = Database(path)
+    migrations.apply(db, stop_before="m002_compact_probes")  # a database as the first release left it
+    db.execute("INSERT INTO monitors (name, kind, active, first_seen) VALUES ('API', 'http', 1, 0)")
+    db.execute("INSERT INTO checks (monitor, ts, status, latency_ms, detail) VALUES "
+               "('API', 3600.5, 'operational', 12.4, 'HTTP 200'), ('API', 3660.0, 'major_outage', NULL, 'HTTP 503')")
+    db.execute("INSERT INTO rollups VALUES ('API', 3600.0, 2, 1, 12.4, 12.4)")
+    db.conn.commit()
+    db.close()
+    store = Store.open(path)
+    assert store.db.execute("SELECT mid, ts, status, latency_ms, detail FROM probes ORDER BY id").fetchall() == [
+        (1, 3600, 0, 12, None), (1, 3660, 3, None, "HTTP 503")]
+    assert store.db.execute("SELECT * FROM probe_hours").fetchall() == [(1, 1, 2, 1, 12, 12)]
+    assert not store.db["checks"].exists() and not store.db["rollups"].exists()
