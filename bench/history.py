@@ -153,6 +153,7 @@ def timed(fn: Any, repeat: int) -> list[float]:
 
 def run(args: dict[str, Any]) -> dict[str, Any]:
     from bot import commands
+    from bot.app import PRUNE_PAUSE
     from bot.model import Command, CommandKind
     from bot.store import Store
 
@@ -185,13 +186,16 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
         results[name] = {"p50_ms": percentile(ms, 50), "p99_ms": percentile(ms, 99)}
     # retention: delete the extra day of raw rows while the writer commits; its commit waits are the figure
     t = time.perf_counter()
-    deleted = store.prune(at, retention_days=raw_days, rollup_days=days + 1)
+    deleted = 0
+    for rows in store.prune_steps(at, retention_days=raw_days, rollup_days=days + 1):  # as bot/app.py does
+        deleted += rows
+        time.sleep(PRUNE_PAUSE)
     prune_s = time.perf_counter() - t
     stop.set()
     wrote = out.get(timeout=60)
     proc.join(timeout=30)
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    raw = _table_bytes(store, ("probes", "probes_mid_ts"))
+    raw = _table_bytes(store, ("probes",))
     store.close()
     size = sum(os.path.getsize(p) for p in Path(tmp.name).iterdir())
     tmp.cleanup()

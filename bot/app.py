@@ -24,6 +24,7 @@ from bot.store import Store
 from bot.watch import Watcher
 
 log = logging.getLogger("downwatch")
+PRUNE_PAUSE = 0.01  # seconds between two retention transactions
 
 
 def build_adapters(
@@ -97,7 +98,11 @@ async def run(
             stack.push_async_callback(adapter.stop)
 
         async def housekeeping() -> None:
-            deleted = store.prune(clock.now(), retention_days=config.retention_days, rollup_days=config.rollup_days)
+            deleted = 0
+            for rows in store.prune_steps(clock.now(), retention_days=config.retention_days,
+                                          rollup_days=config.rollup_days):
+                deleted += rows
+                await asyncio.sleep(PRUNE_PAUSE)  # let checks commit between retention steps
             if deleted:
                 log.info("retention: deleted %d old rows", deleted)
 
