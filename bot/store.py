@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -258,13 +258,18 @@ class Store:
         state = step.state
         now = ts(result.at)
         db = self.db
+        # Most polls change nothing but the time: then the state is not serialised again.
+        same = prev is not None and not step.observed and replace(prev, checked_at=state.checked_at) == state
         with db.atomic():
-            db.execute(
-                "UPDATE monitors SET state = ?, checked_at = ?, readable = ?, unreadable = ?, detail = ? "
-                "WHERE name = ?",
-                [json.dumps(encode(state)), now, int(state.readable), int(state.unreadable_notified),
-                 state.source_detail[:500], state.monitor],
-            )
+            if same:
+                db.execute("UPDATE monitors SET checked_at = ? WHERE name = ?", [now, state.monitor])
+            else:
+                db.execute(
+                    "UPDATE monitors SET state = ?, checked_at = ?, readable = ?, unreadable = ?, detail = ? "
+                    "WHERE name = ?",
+                    [json.dumps(encode(state)), now, int(state.readable), int(state.unreadable_notified),
+                     state.source_detail[:500], state.monitor],
+                )
             old = {c.name: c for c in prev.components} if prev else {}
             for c in state.components:
                 o = old.get(c.name)
