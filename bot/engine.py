@@ -215,8 +215,14 @@ def _advance_components(
 ) -> tuple[tuple[ComponentState, ...], tuple[ObservedChange, ...]]:
     out: list[ComponentState] = []
     observed: list[ObservedChange] = []
+    index: dict[str, ComponentState] = {}
+    for c in prev.components:
+        index.setdefault(c.name, c)  # the first of a repeated name, as MonitorState.component finds it
     for reading in readings:
-        old = prev.component(reading.name)
+        old = index.get(reading.name)
+        if old is not None and _unchanged(old, reading):
+            out.append(old)  # the steady-state poll: same object, no replace() per field
+            continue
         if old is None:
             # A component that appears later starts operational and earns any outage through the threshold.
             start = Status.UNKNOWN if reading.status is Status.UNKNOWN else Status.OPERATIONAL
@@ -241,6 +247,21 @@ def _advance_components(
             observed.append(ObservedChange(old.name, Status.UNKNOWN, now))
         out.append(gone)
     return tuple(out), tuple(observed)
+
+
+def _unchanged(old: ComponentState, reading: ComponentReading) -> bool:
+    """True when `_advance_component` (then `missing_since=None`) would give back a state equal to `old`:
+    same observation, detail and group, not flapping or missing, and no candidate unless the reading is unknown.
+    The steady-state poll (issue 6 item 5); `replace()` per component per poll was most of `step`'s time."""
+    seen = reading.status
+    if seen is not old.observed or old.flapping or old.missing_since is not None or reading.group != old.group:
+        return False
+    if (reading.detail or (old.detail if seen is Status.UNKNOWN else "")) != old.detail:
+        return False
+    # An unknown observation leaves any candidate alone; a known one equal to the confirmed status clears it.
+    return seen is Status.UNKNOWN or (
+        seen is old.status and old.candidate is None and old.candidate_since is None and old.streak == 0
+    )
 
 
 def _advance_component(old: ComponentState, reading: ComponentReading, now: datetime, policy: Policy) -> ComponentState:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -47,18 +47,17 @@ class _Unreadable(Exception):
     """Internal: the payload is not a status page we understand (turned into readable=False)."""
 
 
-@dataclass(frozen=True)
-class _Leaf:
+class _Leaf(NamedTuple):
+    """Internal: one non-group component. A NamedTuple, not a frozen dataclass: built per leaf per poll, and
+    a frozen dataclass's __init__ (one object.__setattr__ per field) was a visible share of a poll (issue 6 #5)."""
+
     id: str | None
     name: str  # unique on this page: "Group / Name" when two leaves share a name
     leaf_name: str
+    full_name: str  # "Group / Name", or the leaf name when it has no group
     group: str | None
     status: Status
     detail: str
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.group} / {self.leaf_name}" if self.group else self.leaf_name
 
 
 def parse_statuspage(
@@ -138,11 +137,15 @@ def _leaves(doc: dict[str, Any]) -> list[_Leaf]:
     raw = doc.get("components")
     if not isinstance(raw, list):
         raise _Unreadable("unexpected JSON shape: no components list")
-    if not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in raw):
-        raise _Unreadable("unexpected JSON shape: a component without a name")
+    group_names: dict[str, str] = {}
+    for c in raw:
+        if not (isinstance(c, dict) and isinstance(c.get("name"), str)):
+            raise _Unreadable("unexpected JSON shape: a component without a name")
+        if c.get("group") is True:
+            group_names[str(c.get("id"))] = c["name"].strip()
 
-    group_names = {str(c.get("id")): c["name"].strip() for c in raw if c.get("group") is True}
-    leaves: list[_Leaf] = []
+    parts: list[tuple[str | None, str, str | None, Status, str]] = []
+    counts: dict[str, int] = {}
     for c in raw:
         if c.get("group") is True:
             continue
@@ -153,23 +156,22 @@ def _leaves(doc: dict[str, Any]) -> list[_Leaf]:
         )
         group_id = c.get("group_id")
         leaf_name = c["name"].strip()
-        leaves.append(
-            _Leaf(
-                id=None if c.get("id") is None else str(c["id"]),
-                name=leaf_name,
-                leaf_name=leaf_name,
-                group=group_names.get(str(group_id)) if group_id is not None else None,
-                status=status,
-                detail=detail,
-            )
-        )
-    counts: dict[str, int] = {}
-    for leaf in leaves:
-        counts[leaf.leaf_name.casefold()] = counts.get(leaf.leaf_name.casefold(), 0) + 1
-    return [
-        replace(leaf, name=leaf.full_name) if counts[leaf.leaf_name.casefold()] > 1 else leaf
-        for leaf in leaves
-    ]
+        key = leaf_name.casefold()
+        counts[key] = counts.get(key, 0) + 1
+        cid = c.get("id")
+        parts.append((
+            None if cid is None else str(cid),
+            leaf_name,
+            group_names.get(str(group_id)) if group_id is not None else None,
+            status,
+            detail,
+        ))
+    leaves: list[_Leaf] = []
+    for cid, leaf_name, group, status, detail in parts:
+        full_name = f"{group} / {leaf_name}" if group else leaf_name
+        name = full_name if counts[leaf_name.casefold()] > 1 else leaf_name
+        leaves.append(_Leaf(cid, name, leaf_name, full_name, group, status, detail))
+    return leaves
 
 
 def _passes(leaf: _Leaf, wanted: set[str]) -> bool:
@@ -179,8 +181,10 @@ def _passes(leaf: _Leaf, wanted: set[str]) -> bool:
 def _readings(
     leaves: list[_Leaf], components_filter: tuple[str, ...], wanted: set[str]
 ) -> tuple[ComponentReading, ...]:
-    kept = [leaf for leaf in leaves if not wanted or _passes(leaf, wanted)]
+    kept = [leaf for leaf in leaves if _passes(leaf, wanted)] if wanted else leaves
     readings = [ComponentReading(name=x.name, status=x.status, detail=x.detail, group=x.group) for x in kept]
+    if not components_filter:
+        return tuple(readings)
     seen_keys = {key for leaf in kept for key in (leaf.leaf_name.casefold(), leaf.full_name.casefold())}
     for name in dict.fromkeys(components_filter):  # keeps the filter's order, drops repeats
         if name.casefold() not in seen_keys:
