@@ -52,7 +52,8 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
     counter = Count(("probe engine overloaded", "maximum number of running instances", "was missed by"))
     logging.getLogger().addHandler(counter)
     logging.getLogger().setLevel(logging.INFO)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for noisy in ("apscheduler", "httpx", "httpcore", "aiohttp"):  # as bot/cli.py's setup_logging does
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("downwatch").propagate = True
 
     clock = SystemClock()

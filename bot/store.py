@@ -257,13 +257,14 @@ class Store:
         """Persist one check's consequences atomically: state, history, incident and outbox rows."""
         state = step.state
         now = ts(result.at)
-        db = self.db
-        # Most polls change nothing but the time: then the state is not serialised again.
+        db = self.db.conn  # the hot path: sqlite3 directly, inside sqlite-utils' transaction
+        # Most polls change nothing but the time: then the state is not serialised again, and for a probe
+        # (whose row records the time) the monitor row is not touched at all.
         same = prev is not None and not step.observed and replace(prev, checked_at=state.checked_at) == state
-        with db.atomic():
-            if same:
+        with self.db.atomic():
+            if same and not probe:
                 db.execute("UPDATE monitors SET checked_at = ? WHERE name = ?", [now, state.monitor])
-            else:
+            elif not same:
                 db.execute(
                     "UPDATE monitors SET state = ?, checked_at = ?, readable = ?, unreadable = ?, detail = ? "
                     "WHERE name = ?",
@@ -286,7 +287,7 @@ class Store:
             for name in gone:
                 db.execute("DELETE FROM components WHERE monitor = ? AND name = ?", [state.monitor, name])
             if step.observed:
-                db.conn.executemany(
+                db.executemany(
                     "INSERT INTO status_log (monitor, component, ts, status) VALUES (?, ?, ?, ?)",
                     [(state.monitor, o.component, ts(o.at), o.status.value) for o in step.observed],
                 )
@@ -314,7 +315,7 @@ class Store:
                     [alert.incident_id, ts(alert.at), alert.kind.value, alert.change[:500]],
                 )
             if deliveries:
-                db.conn.executemany(
+                db.executemany(
                     "INSERT INTO outbox (incident_id, platform, channel, op, alert, mention, next_at, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [(d.alert.incident_id, d.platform, d.channel, d.op.value, json.dumps(encode(d.alert)),
@@ -335,7 +336,7 @@ class Store:
             )
 
     def _write_incident(self, step: Step, now: float) -> None:
-        db = self.db
+        db = self.db.conn
         incident = step.state.incident
         if step.closed is not None:
             ended = ts(step.closed.ended_at) if step.closed.ended_at else now
@@ -357,7 +358,7 @@ class Store:
                 [incident.severity.value, incident.title, json.dumps(merged), int(incident.announced),
                  incident.id],
             )
-            db.conn.executemany(
+            db.executemany(
                 "INSERT OR IGNORE INTO incident_components (incident_id, monitor, component, started_at) "
                 "VALUES (?, ?, ?, ?)",
                 [(incident.id, step.state.monitor, n, ts(incident.started_at)) for n in names],
