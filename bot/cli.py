@@ -16,27 +16,10 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from bot.config import Config, ConfigError, load_config
+from bot.redact import Redact
 
 SECRET_KEYS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_WEBHOOK_URL",
                "DISCORD_BOT_TOKEN", "DISCORD_WEBHOOK_URL")
-
-
-class Redact(logging.Filter):
-    """Defence in depth: replaces any configured secret that reaches a log record with '***'."""
-
-    def __init__(self, secrets: Sequence[str]) -> None:
-        super().__init__()
-        self._secrets = [s for s in secrets if s and len(s) >= 6]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = record.getMessage()
-            clean = message
-            for secret in self._secrets:
-                clean = clean.replace(secret, "***")
-            if clean != message:
-                record.msg, record.args = clean, None
-        return True
 
 
 def environment(env: Mapping[str, str] | None = None, dotenv: str = ".env") -> dict[str, str]:

@@ -20,6 +20,7 @@ from adapters.discord.render import fit, mention_for, render_alert, render_chang
 from bot.chat import CommandHandler
 from bot.config import DiscordConfig
 from bot.model import Alert, SendError, SendResult, Sent
+from bot.redact import mask_in_library_log
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -72,28 +73,8 @@ def classify(response: httpx.Response, *, editing: bool = False) -> SendError:
     return SendError(reason=f"HTTP {status}{detail}", retryable=False)
 
 
-class _MaskWebhookToken(logging.Filter):
-    """httpx logs every request URL at INFO, and a Discord webhook URL's last part is its secret: mask it.
-
-    Installed once on the "httpx" logger (logger filters see only that logger's own records), so the
-    secret stays out of any handler, whatever level and handlers the embedding program configures.
-    """
-
-    PATTERN = re.compile(r"(/webhooks/\d+/)[^/?#\s\"']+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = self.PATTERN.sub(r"\1***", message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
-def mask_webhook_urls_in_library_logs() -> None:
-    """Idempotent: one _MaskWebhookToken on the "httpx" logger."""
-    logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _MaskWebhookToken) for f in logger.filters):
-        logger.addFilter(_MaskWebhookToken())
+# The last part of a Discord webhook URL is its token: masked wherever httpx logs the URL.
+WEBHOOK_SECRET = re.compile(r"(/webhooks/\d+/)[^/?#\s\"']+")
 
 
 class DiscordWebhookAdapter:
@@ -116,7 +97,7 @@ class DiscordWebhookAdapter:
         self._id = webhook_id(self._url)
         self._own_client = client is None
         self._client = client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
-        mask_webhook_urls_in_library_logs()
+        mask_in_library_log("httpx", WEBHOOK_SECRET)
         self._log = log or logging.getLogger("downwatch.discord.webhook")
         self._refused: set[int] = set()  # statuses already logged once
 

@@ -16,33 +16,14 @@ from adapters.slack.render import render_alert
 from bot.chat import CommandHandler
 from bot.config import SlackConfig
 from bot.model import Alert, SendError, SendResult, Sent
+from bot.redact import mask_in_library_log
 
 REQUEST_TIMEOUT = 15.0
 WEBHOOK_REF = ""  # a webhook does not say which message it created: there is nothing to edit later
 
 
-class _MaskWebhookSecret(logging.Filter):
-    """httpx logs every request URL at INFO, and a Slack webhook URL's last part is its secret: mask it.
-
-    Installed once on the "httpx" logger (logger filters see only that logger's own records), so the
-    secret stays out of any handler, whatever level and handlers the embedding program configures.
-    """
-
-    PATTERN = re.compile(r"(/services/[^/?#\s]+/[^/?#\s]+/)[^/?#\s\"']+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = self.PATTERN.sub(r"\1***", message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
-def mask_webhook_urls_in_library_logs() -> None:
-    """Idempotent: one _MaskWebhookSecret on the "httpx" logger."""
-    logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _MaskWebhookSecret) for f in logger.filters):
-        logger.addFilter(_MaskWebhookSecret())
+# The last part of a Slack webhook URL is its secret: masked wherever httpx logs the URL.
+WEBHOOK_SECRET = re.compile(r"(/services/[^/?#\s]+/[^/?#\s]+/)[^/?#\s\"']+")
 
 
 class SlackWebhookAdapter:
@@ -66,7 +47,7 @@ class SlackWebhookAdapter:
         self._log = log or logging.getLogger("downwatch.slack")
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=REQUEST_TIMEOUT)
-        mask_webhook_urls_in_library_logs()
+        mask_in_library_log("httpx", WEBHOOK_SECRET)
 
     def __repr__(self) -> str:
         return "SlackWebhookAdapter(url=<secret>)"
