@@ -280,7 +280,10 @@ def _advance_component(old: ComponentState, reading: ComponentReading, now: date
     needed = policy.successes_before_recovery if better else policy.failures_before_alert
     if c.streak >= max(1, needed):
         horizon = now - timedelta(seconds=policy.flap_window)
-        changes = tuple(t for t in c.changes if t > horizon) + (now,)
+        # Only changes into or out of an outage count towards flapping: a component moving between
+        # operational, maintenance and unknown is not an outage, however often it does so.
+        counts = c.status.is_outage or seen.is_outage
+        changes = tuple(t for t in c.changes if t > horizon) + ((now,) if counts else ())
         c = replace(c, status=seen, since=c.candidate_since or now, candidate=None, candidate_since=None,
                     streak=0, changes=changes)
         if len(changes) > policy.flap_threshold:

@@ -217,3 +217,14 @@ def test_component_vanishing_mid_outage_keeps_the_incident_open_for_the_grace_pe
     assert [a.kind for a in gone.alerts] == [R]
     assert gone.alerts[0].change.startswith("Recovered after")
     assert gone.state.component("API") is None
+
+
+def test_cycling_between_operational_maintenance_and_unknown_is_not_flapping() -> None:
+    """Found by tests/test_engine_properties.py: these changes used to count towards flapping, and a
+    flapping component opened an incident although nothing was ever down."""
+    policy = Policy(failures_before_alert=1, successes_before_recovery=1, flap_threshold=2)
+    cycle = [{"Fine-tuning": UNK}, {"Fine-tuning": OK}, {"Fine-tuning": MAINT}, {"Fine-tuning": OK}] * 3
+    steps = run(cycle, policy)
+    assert all(k == [] for k in kinds(steps))
+    last = steps[-1][1].state.component("Fine-tuning")
+    assert last is not None and not last.flapping
