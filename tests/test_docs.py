@@ -32,3 +32,10 @@ def test_readme_starts_with_the_two_commands() -> None:
 def test_chat_commands_are_documented() -> None:
     for command in ("/status", "/status incidents", "/status help", "/incidents", "/uptime"):
         assert f"`{command}" in README, command
+
+
+def test_the_discord_invite_asks_for_exactly_the_documented_permissions() -> None:
+    # View Channel, Send Messages, Embed Links, Read Message History, Create Public Threads,
+    # Send Messages in Threads (https://discord.com/developers/docs/topics/permissions)
+    bits = (10, 11, 14, 16, 35, 38)
+    assert f"permissions={sum(1 << b for b in bits)}" in README
