@@ -22,7 +22,7 @@ from bot.model import (
     UptimeReport,
     Usage,
 )
-from bot.text import format_duration, probe_summary
+from bot.text import all_operational, format_duration, probe_summary
 
 MAX_COMPONENTS_SHOWN = 30
 
@@ -95,7 +95,7 @@ def render_reply(reply: Reply) -> str:
         return text
     if isinstance(reply, Overview):
         if reply.all_operational:
-            return f"✅ All {reply.monitors} monitors operational"
+            return f"✅ {all_operational(reply.monitors)}"
         lines = [f"⚠️ {len(reply.open_incidents)} open incident(s) across {reply.monitors} monitors"]
         monitor = None
         for v in reply.problems:

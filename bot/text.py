@@ -15,6 +15,11 @@ def probe_summary(stats: ProbeStats) -> str:
             f"max {stats.max_ms:,.0f} ms")
 
 
+def all_operational(monitors: int) -> str:
+    """'All 7 monitors operational' (and the singular, which the demo shows first)."""
+    return "The monitor is operational" if monitors == 1 else f"All {monitors} monitors operational"
+
+
 def format_duration(delta: timedelta) -> str:
     """'45s', '12m', '1h 12m', '3d 4h' — the two largest units, never negative."""
     seconds = max(0, int(delta.total_seconds()))

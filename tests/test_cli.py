@@ -184,7 +184,7 @@ async def test_demo_shows_outage_update_recovery_and_status(tmp_path: Path) -> N
     resolved = out.index("RESOLVED OpenAI (simulated) — recovered after", worse)
     status = out.index("--- /status ---", resolved)
     assert "Chat Completions" in out[opened:resolved] and "Fine-tuning" in out[opened:resolved]
-    assert "All 1 monitors operational" in out[status:]
+    assert "The monitor is operational" in out[status:]
     assert "Last 1 incident(s):" in out[status:]
     assert out.count("[#1]") == 1  # one message for the whole incident; the rest are edits and thread lines
     assert "Traceback" not in err

@@ -27,7 +27,7 @@ from bot.model import (
     UptimeReport,
     Usage,
 )
-from bot.text import format_duration, probe_summary
+from bot.text import all_operational, format_duration, probe_summary
 
 Block = dict[str, Any]
 
@@ -375,7 +375,7 @@ def _answer(lines: list[str]) -> tuple[str, list[Block]]:
 
 def _overview(reply: Overview) -> tuple[str, list[Block]]:
     if reply.all_operational:
-        line = f"{EMOJI[Status.OPERATIONAL]} All {reply.monitors} monitors operational"
+        line = f"{EMOJI[Status.OPERATIONAL]} {all_operational(reply.monitors)}"
         return line, [section(line)]
     lines = [f"*{reply.monitors} monitors* · {len(reply.problems)} component(s) not operational"]
     if reply.open_incidents:
