@@ -50,14 +50,9 @@ def decode(kind: Any, data: Any) -> Any:
         args = [a for a in typing.get_args(kind) if a is not type(None)]
         if data is None:
             return None
-        if len(args) == 1:
-            return decode(args[0], data)
-        for arg in args:  # unions of dataclasses are not used in stored data; first match wins
-            try:
-                return decode(arg, data)
-            except (TypeError, ValueError, KeyError):
-                continue
-        raise ValueError(f"cannot decode {data!r} as {kind}")
+        if len(args) != 1:  # stored values only use `X | None`; anything wider is a bug to find early
+            raise TypeError(f"cannot decode a value of the union {kind}")
+        return decode(args[0], data)
     if origin is tuple:
         items = typing.get_args(kind)
         if len(items) == 2 and items[1] is Ellipsis:

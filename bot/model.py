@@ -179,6 +179,7 @@ class SendError:
     retryable: bool
     retry_after: float | None = None  # seconds, when the platform said
     message_gone: bool = False  # the parent was deleted: re-post it fresh
+    rate_limited: bool = False  # a 429: the whole platform waits, not just this message
 
 
 SendResult = Sent | SendError

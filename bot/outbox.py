@@ -212,7 +212,7 @@ class Sender:
             wait = min(max(wait, 0.0), MAX_RETRY_AFTER)
             until = now + timedelta(seconds=wait)
             self._store.mark_retry(row, next_at=until, error=result.reason)
-            if result.retry_after is not None or "429" in result.reason or "rate" in result.reason.lower():
+            if result.rate_limited:
                 health.hold_until = until
             if not health.failing:
                 health.failing = True

@@ -9,11 +9,15 @@ copied out when each fake closes. The scan itself runs last (see pytest_collecti
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
+
+from bot.checks.client import make_client
+from tests.loopback import LoopbackServer
 
 SCAN_TEST = "tests/test_secrets.py::test_nothing_the_suite_logged_stored_or_posted_holds_a_secret"
 # While the suite runs everything is logged at DEBUG: stricter than production (INFO, libraries at WARNING).
@@ -110,3 +114,26 @@ def _harvest_fakes(patch: pytest.MonkeyPatch, witness: Witness) -> None:
                 await _original(self, *exc)
 
         patch.setattr(cls, "__aexit__", aexit)
+
+
+# ---------------------------------------------------------------- shared fixtures
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio (anyio's pytest plugin, `@pytest.mark.anyio`)."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def client(anyio_backend: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The checks' own HTTP client, as the composition root builds it."""
+    async with make_client() as c:
+        yield c
+
+
+@pytest.fixture
+async def server(anyio_backend: str) -> AsyncIterator[LoopbackServer]:
+    """A loopback HTTP server that the test programs route by route."""
+    async with LoopbackServer() as srv:
+        yield srv

@@ -41,22 +41,11 @@ MiB = 1 << 20
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def server(anyio_backend: str) -> AsyncIterator[LoopbackServer]:
     async with LoopbackServer() as srv:
         srv.reply(SUMMARY, CLEAR)
         srv.json(UNRESOLVED, {"incidents": []})
         yield srv
-
-
-@pytest.fixture
-async def client(anyio_backend: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
 
 
 def monitor(url: str, **options: object) -> StatuspageMonitor:

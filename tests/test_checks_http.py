@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -19,23 +18,6 @@ from bot.model import CheckResult, Status
 from tests.loopback import LoopbackServer, closed_port
 
 AT = datetime(2026, 9, 29, 18, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def server(anyio_backend: str) -> AsyncIterator[LoopbackServer]:
-    async with LoopbackServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def client(anyio_backend: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
 
 
 def monitor(url: str, **options: object) -> HttpMonitor:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.checks import run_check
-from bot.checks.client import make_client
 from bot.checks.statuspage import MISSING_DETAIL, parse_statuspage
 from bot.config import StatuspageMonitor
 from bot.model import CheckResult, Status
@@ -342,23 +340,6 @@ def test_unreadable_summaries(payload: bytes, detail: str) -> None:
 
 
 # ---------------------------------------------------------------- the fetcher, over real HTTP
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def server(anyio_backend: str) -> AsyncIterator[LoopbackServer]:
-    async with LoopbackServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def client(anyio_backend: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
 
 
 def monitor(

@@ -26,11 +26,6 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", 
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def page(anyio_backend: str) -> AsyncIterator[LoopbackServer]:
     async with LoopbackServer() as server:
         yield server

@@ -252,11 +252,6 @@ async def crash_run(tmp_path: Path, plan: Sequence[tuple[tuple[str, ...], ...]],
               f"{killer.in_window(AFTER_REPLY)})")
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_sigkill_at_25_points_loses_nothing_and_duplicates_only_inside_the_window(tmp_path: Path) -> None:
     await crash_run(tmp_path, PLAN, seed=int(os.environ.get("DOWNWATCH_CRASH_SEED", "5")))

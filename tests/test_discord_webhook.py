@@ -122,7 +122,7 @@ def test_429_with_retry_after_in_the_body() -> None:
     async def scenario(adapter: DiscordWebhookAdapter, loop: Loopback) -> None:
         loop.script.append(http_429("discord_429_user_rate_limit_docs.http.txt"))
         result = await adapter.post("", ALERT)
-        assert result == SendError(reason="rate limited (429)", retryable=True, retry_after=64.57)
+        assert result == SendError(reason="rate limited (429)", retryable=True, retry_after=64.57, rate_limited=True)
 
     run(scenario)
 

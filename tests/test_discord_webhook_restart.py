@@ -26,11 +26,6 @@ MONITOR = StatuspageMonitor(name="OpenAI", url="http://127.0.0.1:9", routes=(Rou
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def fake(anyio_backend: str) -> AsyncIterator[FakeDiscord]:
     async with FakeDiscord() as server:
         yield server

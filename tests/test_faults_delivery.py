@@ -110,11 +110,6 @@ def by_incident(rows: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str
     yield from incidents.items()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_an_hour_of_incidents_through_slack_and_discord_outages_loses_and_duplicates_nothing(
     tmp_path: Any,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bot.checks.client import make_client
 from bot.checks.control import reachable
 from bot.clock import FakeClock
 from bot.config import HttpMonitor, Route, StatuspageMonitor
@@ -18,17 +16,6 @@ from bot.store import Store
 from bot.watch import Watcher
 from tests.fakes.recording import RecordingAdapter
 from tests.loopback import LoopbackServer, closed_port
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def client(anyio_backend: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
 
 
 class Network:

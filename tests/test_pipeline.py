@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from bot import commands
-from bot.checks.client import make_client
 from bot.clock import FakeClock
 from bot.config import Policy, Route, StatuspageMonitor
 from bot.model import (
@@ -44,22 +43,11 @@ CLEAR.pop("incidents")
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def page(anyio_backend: str) -> AsyncIterator[LoopbackServer]:
     async with LoopbackServer() as server:
         server.json("/api/v2/summary.json", CLEAR)
         server.json("/api/v2/incidents/unresolved.json", {"incidents": []})
         yield server
-
-
-@pytest.fixture
-async def client(anyio_backend: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
 
 
 def serve(page: LoopbackServer, summary: dict) -> None:
@@ -166,6 +154,18 @@ async def test_restart_mid_outage_is_silent_and_recovery_edits_the_original(
     assert all(op != "post" for op, _, _ in after)
 
 
+NOWHERE = "http://127.0.0.1:9"  # these tests feed results to the watcher: nothing is fetched
+
+
+def wire(tmp_path: Path, clock: FakeClock, monitors: list[StatuspageMonitor], *, client: httpx.AsyncClient,
+         adapters: dict[str, RecordingAdapter]) -> tuple[Store, Watcher, Sender]:
+    """Store, watcher and sender over one SQLite file, as the composition root wires them."""
+    store = Store.open(str(tmp_path / "dw.db"))
+    store.sync_monitors([(m.name, m.kind.value) for m in monitors], clock.now())
+    watcher = Watcher(monitors=monitors, store=store, client=client, clock=clock)
+    return store, watcher, Sender(store=store, adapters=adapters, clock=clock)
+
+
 def _reading(at, status: Status) -> CheckResult:  # type: ignore[no-untyped-def]
     return CheckResult(monitor="OpenAI", at=at, readable=True,
                        components=(ComponentReading("API", status), ComponentReading("ChatGPT", Status.OPERATIONAL)))
@@ -176,13 +176,10 @@ async def test_outbox_retries_honour_retry_after_then_backoff_and_keep_order(
     tmp_path: Path, client: httpx.AsyncClient
 ) -> None:
     clock = FakeClock()
-    chat = RecordingAdapter(failures=[SendError("HTTP 429", retryable=True, retry_after=30),
+    chat = RecordingAdapter(failures=[SendError("HTTP 429", retryable=True, retry_after=30, rate_limited=True),
                                       SendError("HTTP 503", retryable=True)])
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([("OpenAI", "statuspage")], clock.now())
-    monitor = StatuspageMonitor(name="OpenAI", url="http://127.0.0.1:9", routes=(Route("chat", "#ops"),))
-    watcher = Watcher(monitors=[monitor], store=store, client=client, clock=clock)
-    sender = Sender(store=store, adapters={"chat": chat}, clock=clock)
+    monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("chat", "#ops"),))
+    store, watcher, sender = wire(tmp_path, clock, [monitor], client=client, adapters={"chat": chat})
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
         clock.advance(60)
@@ -209,11 +206,8 @@ async def test_refused_parent_fails_loudly_and_deleted_parent_is_reposted(
 ) -> None:
     clock = FakeClock()
     chat = RecordingAdapter(failures=[SendError("channel_not_found: invite the bot", retryable=False)])
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([("OpenAI", "statuspage")], clock.now())
-    monitor = StatuspageMonitor(name="OpenAI", url="http://127.0.0.1:9", routes=(Route("chat", "#ops"),))
-    watcher = Watcher(monitors=[monitor], store=store, client=client, clock=clock)
-    sender = Sender(store=store, adapters={"chat": chat}, clock=clock)
+    monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("chat", "#ops"),))
+    store, watcher, sender = wire(tmp_path, clock, [monitor], client=client, adapters={"chat": chat})
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
         clock.advance(60)
@@ -232,11 +226,8 @@ async def test_refused_parent_fails_loudly_and_deleted_parent_is_reposted(
 async def test_message_gone_is_reposted_and_new_ref_recorded(tmp_path: Path, client: httpx.AsyncClient) -> None:
     clock = FakeClock()
     chat = RecordingAdapter()
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([("OpenAI", "statuspage")], clock.now())
-    monitor = StatuspageMonitor(name="OpenAI", url="http://127.0.0.1:9", routes=(Route("chat", "#ops"),))
-    watcher = Watcher(monitors=[monitor], store=store, client=client, clock=clock)
-    sender = Sender(store=store, adapters={"chat": chat}, clock=clock)
+    monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("chat", "#ops"),))
+    store, watcher, sender = wire(tmp_path, clock, [monitor], client=client, adapters={"chat": chat})
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
     await sender.deliver_all()
@@ -255,12 +246,9 @@ async def test_a_hanging_platform_never_delays_another(tmp_path: Path, client: h
     clock = FakeClock()
     stuck = RecordingAdapter(name="slack", gate=asyncio.Event())
     fine = RecordingAdapter(name="discord")
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([("OpenAI", "statuspage")], clock.now())
-    monitor = StatuspageMonitor(name="OpenAI", url="http://127.0.0.1:9",
-                                routes=(Route("slack", "#ops"), Route("discord", "123")))
-    watcher = Watcher(monitors=[monitor], store=store, client=client, clock=clock)
-    sender = Sender(store=store, adapters={"slack": stuck, "discord": fine}, clock=clock)
+    monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("slack", "#ops"), Route("discord", "123")))
+    store, watcher, sender = wire(tmp_path, clock, [monitor], client=client,
+                                  adapters={"slack": stuck, "discord": fine})
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
     hanging = asyncio.create_task(sender.deliver_due("slack"))
@@ -274,10 +262,8 @@ async def test_a_hanging_platform_never_delays_another(tmp_path: Path, client: h
 
 def test_commands_answer_from_history_with_uptime_and_did_you_mean(tmp_path: Path) -> None:
     clock = FakeClock()
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([("OpenAI", "statuspage")], clock.now())
-    monitor = StatuspageMonitor(name="OpenAI", url="http://127.0.0.1:9", routes=())
-    watcher = Watcher(monitors=[monitor], store=store, client=httpx.AsyncClient(), clock=clock)
+    monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=())
+    store, watcher, _ = wire(tmp_path, clock, [monitor], client=httpx.AsyncClient(), adapters={})
     sequence = [Status.OPERATIONAL] * 60 + [Status.MAJOR] * 6 + [Status.OPERATIONAL] * 54  # 2 h, 6 min down
     for status in sequence:
         watcher.apply(monitor, _reading(clock.now(), status))
@@ -302,10 +288,8 @@ def test_commands_answer_from_history_with_uptime_and_did_you_mean(tmp_path: Pat
 
 def test_alert_kinds_persisted_in_timeline(tmp_path: Path) -> None:
     clock = FakeClock()
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([("OpenAI", "statuspage")], clock.now())
-    monitor = StatuspageMonitor(name="OpenAI", url="http://127.0.0.1:9", routes=())
-    watcher = Watcher(monitors=[monitor], store=store, client=httpx.AsyncClient(), clock=clock)
+    monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=())
+    store, watcher, _ = wire(tmp_path, clock, [monitor], client=httpx.AsyncClient(), adapters={})
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR, Status.OPERATIONAL, Status.OPERATIONAL):
         watcher.apply(monitor, _reading(clock.now(), status))
         clock.advance(60)
@@ -317,11 +301,8 @@ def test_alert_kinds_persisted_in_timeline(tmp_path: Path) -> None:
 async def test_mention_only_when_it_becomes_a_major_outage(tmp_path: Path, client: httpx.AsyncClient) -> None:
     clock = FakeClock()
     chat = RecordingAdapter()
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([("OpenAI", "statuspage")], clock.now())
-    monitor = StatuspageMonitor(name="OpenAI", url="http://127.0.0.1:9", routes=(Route("chat", "#ops", "<!here>"),))
-    watcher = Watcher(monitors=[monitor], store=store, client=client, clock=clock)
-    sender = Sender(store=store, adapters={"chat": chat}, clock=clock)
+    monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("chat", "#ops", "<!here>"),))
+    store, watcher, sender = wire(tmp_path, clock, [monitor], client=client, adapters={"chat": chat})
     for status in (Status.OPERATIONAL, Status.DEGRADED, Status.DEGRADED, Status.MAJOR, Status.MAJOR,
                    Status.PARTIAL, Status.PARTIAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
@@ -331,3 +312,27 @@ async def test_mention_only_when_it_becomes_a_major_outage(tmp_path: Path, clien
     # opened as degraded: no ping; became major: the thread line pings; back to major later: pings again
     assert chat.calls[0].mention is None
     assert pings == [("reply", "updated", "<!here>"), ("reply", "updated", "<!here>")]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("failure", "held"), [
+    (SendError("HTTP 429", retryable=True, retry_after=30, rate_limited=True), True),
+    (SendError("HTTP 503", retryable=True, retry_after=30), False),
+])
+async def test_a_rate_limit_holds_the_platform_but_a_server_error_holds_only_its_message(
+    tmp_path: Path, client: httpx.AsyncClient, failure: SendError, held: bool
+) -> None:
+    clock = FakeClock()
+    monitors = [StatuspageMonitor(name=n, url=NOWHERE, routes=(Route("chat", "#ops"),)) for n in ("OpenAI", "GitHub")]
+    chat = RecordingAdapter(failures=[failure])
+    _, watcher, sender = wire(tmp_path, clock, monitors, client=client, adapters={"chat": chat})
+    for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):  # both monitors open an incident
+        for m in monitors:
+            watcher.apply(m, CheckResult(monitor=m.name, at=clock.now(), readable=True,
+                                         components=(ComponentReading("API", status),)))
+        clock.advance(60)
+    await sender.deliver_all()  # the first post fails: does the other incident's post wait too?
+    assert [c.alert.monitor for c in chat.calls] == ([] if held else ["GitHub"])
+    clock.advance(31)
+    await sender.deliver_all()
+    assert sorted(c.alert.monitor for c in chat.calls) == ["GitHub", "OpenAI"]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
-from bot.checks.client import make_client
 from bot.checks.statuspage import check_statuspage
 from bot.clock import FakeClock
 from bot.config import StatuspageMonitor
@@ -16,17 +14,6 @@ from bot.model import CheckResult, Status
 from bot.simulator import INCIDENT_TITLE, Phase, SimState, SimulatedProvider, advance, documents
 
 START = datetime(2026, 9, 29, 17, 50, tzinfo=UTC)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def client(anyio_backend: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as c:
-        yield c
 
 
 async def read(sim: SimulatedProvider, client: httpx.AsyncClient, clock: FakeClock) -> CheckResult:

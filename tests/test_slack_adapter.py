@@ -165,7 +165,7 @@ def test_429_with_retry_after_is_retryable_and_not_retried_inside_the_client() -
         async with FakeSlack(token=TOKEN) as fake:
             fake.fail("chat.postMessage", rate_limited(retry_after=7))
             result = await slack(fake).post(CHANNEL, alert(AlertKind.OPENED))
-            assert result == SendError("rate limited (ratelimited)", retryable=True, retry_after=7.0)
+            assert result == SendError("rate limited (ratelimited)", retryable=True, retry_after=7.0, rate_limited=True)
             assert len(fake.calls) == 1  # slack_sdk did not sleep and retry on its own
 
     run(scenario)

@@ -69,6 +69,3 @@ async def test_full_engine_skips_counts_and_reports_once(caplog: pytest.LogCaptu
     store.close()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"

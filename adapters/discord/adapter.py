@@ -386,10 +386,11 @@ class DiscordAdapter:
         if isinstance(exc, discord.DiscordServerError):
             return SendError(reason=f"{action}: Discord server error {exc.status}", retryable=True)
         if isinstance(exc, discord.RateLimited):
-            return SendError(reason=f"{action}: rate limited", retryable=True, retry_after=exc.retry_after)
+            return SendError(reason=f"{action}: rate limited", retryable=True, retry_after=exc.retry_after,
+                             rate_limited=True)
         if isinstance(exc, discord.HTTPException):
             if exc.status == 429:
-                return SendError(reason=f"{action}: rate limited", retryable=True)
+                return SendError(reason=f"{action}: rate limited", retryable=True, rate_limited=True)
             return SendError(reason=f"{action}: HTTP {exc.status} ({exc.code}) {exc.text[:100]}", retryable=False)
         return SendError(reason=f"{action}: cannot reach Discord ({type(exc).__name__})", retryable=True)
 

@@ -331,14 +331,19 @@ def _overview(reply: Overview) -> discord.Embed:
     if reply.unreadable:
         lines.append("Cannot read: " + ", ".join(fit(m, 100) for m in reply.unreadable))
     _lines_embed(embed, lines, "components")
+    _incident_fields(embed, reply.open_incidents, reply.now, "open incidents")
+    return embed
+
+
+def _incident_fields(embed: discord.Embed, incidents: tuple[IncidentView, ...], now: datetime, label: str) -> None:
+    """One field per incident while the embed has room, then "…and N more <label>"."""
     builder = _Builder(embed, reserve=_reserve())
     shown = 0
-    for incident in reply.open_incidents:
-        if not builder.add(*_incident_field(incident, reply.now)):
+    for incident in incidents:
+        if not builder.add(*_incident_field(incident, now)):
             break
         shown += 1
-    builder.more(len(reply.open_incidents) - shown, "open incidents")
-    return embed
+    builder.more(len(incidents) - shown, label)
 
 
 def _target(reply: TargetReport) -> discord.Embed:
@@ -354,13 +359,7 @@ def _target(reply: TargetReport) -> discord.Embed:
         lines.append(probe_summary(reply.probes))
     lines += [_component_line(v, with_monitor=False) for v in reply.components]
     _lines_embed(embed, lines, "components")
-    builder = _Builder(embed, reserve=_reserve())
-    shown = 0
-    for incident in reply.incidents:
-        if not builder.add(*_incident_field(incident, reply.now)):
-            break
-        shown += 1
-    builder.more(len(reply.incidents) - shown, "incidents")
+    _incident_fields(embed, reply.incidents, reply.now, "incidents")
     return embed
 
 
@@ -374,13 +373,7 @@ def _incidents(reply: IncidentList) -> discord.Embed:
     if not reply.incidents:
         embed.description = "No incidents recorded."
         return embed
-    builder = _Builder(embed, reserve=_reserve())
-    shown = 0
-    for incident in reply.incidents:
-        if not builder.add(*_incident_field(incident, reply.now)):
-            break
-        shown += 1
-    builder.more(len(reply.incidents) - shown, "incidents")
+    _incident_fields(embed, reply.incidents, reply.now, "incidents")
     return embed
 
 

@@ -58,7 +58,8 @@ def classify(response: httpx.Response, *, editing: bool = False) -> SendError:
     """Turn a non-2xx webhook response into a SendError (429/5xx retryable, 404 on edit = message gone)."""
     status = response.status_code
     if status == 429:
-        return SendError(reason="rate limited (429)", retryable=True, retry_after=retry_after(response))
+        return SendError(reason="rate limited (429)", retryable=True, retry_after=retry_after(response),
+                         rate_limited=True)
     if status >= 500:
         return SendError(reason=f"Discord server error {status}", retryable=True)
     detail = ""

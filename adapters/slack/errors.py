@@ -65,7 +65,8 @@ def classify(
     """A refused or failed call as a SendError: 429/5xx/transient codes retry, a gone parent is flagged."""
     code = error or ""
     if status == 429 or code in ("ratelimited", "rate_limited"):
-        return SendError(f"rate limited ({code or 'HTTP 429'})", retryable=True, retry_after=retry_after(headers))
+        return SendError(f"rate limited ({code or 'HTTP 429'})", retryable=True, retry_after=retry_after(headers),
+                         rate_limited=True)
     if status is not None and status >= 500:
         return SendError(f"Slack answered HTTP {status}{f' ({code})' if code else ''}", retryable=True)
     if code in RETRYABLE_ERRORS:
