@@ -14,10 +14,9 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
-import httpx
-
 from bot import engine
 from bot.checks import run_check
+from bot.checks.client import ProbeClient
 from bot.clock import Clock
 from bot.config import Monitor, Route
 from bot.engine import MonitorState, Step
@@ -44,7 +43,7 @@ class Watcher:
         *,
         monitors: Iterable[Monitor],
         store: Store,
-        client: httpx.AsyncClient,
+        client: ProbeClient,
         clock: Clock,
         on_commit: Callable[[], None] = lambda: None,
         check: Check = run_check,

@@ -88,6 +88,33 @@ async def test_redirect_loop(server: LoopbackServer, client: httpx.AsyncClient) 
     )
 
 
+
+@pytest.mark.anyio
+async def test_a_redirecting_target_is_remembered_and_judged_by_its_final_answer(
+    server: LoopbackServer, client: httpx.AsyncClient
+) -> None:
+    """The probe goes straight to the transport; a redirect sends it (and later polls) through the client."""
+    server.redirect("/old", "/gone")
+    server.html("/gone", status=503)
+    mon = monitor(server.url_for("/old"))
+    assert reading(await check(client, mon)) == (Status.MAJOR, "HTTP 503")
+    assert (server.hits("/old"), server.hits("/gone")) == (2, 1)  # the first poll asks twice
+    server.reply("/gone", b"back", content_type="text/plain")
+    assert reading(await check(client, mon)) == (Status.OPERATIONAL, "HTTP 200")
+    assert (server.hits("/old"), server.hits("/gone")) == (3, 2)  # later polls once
+
+
+@pytest.mark.anyio
+async def test_probes_carry_no_cookies_from_one_poll_to_the_next(
+    server: LoopbackServer, client: httpx.AsyncClient
+) -> None:
+    server.reply("/health", b"ok", content_type="text/plain", headers={"Set-Cookie": "session=abc; Path=/"})
+    mon = monitor(server.url_for("/health"))
+    for _ in range(2):
+        assert reading(await check(client, mon)) == (Status.OPERATIONAL, "HTTP 200")
+    assert [r.headers.get("Cookie") for r in server.requests] == [None, None]
+    assert all(r.headers["User-Agent"] == "downwatch/0.1" for r in server.requests)
+
 @pytest.mark.anyio
 async def test_method_is_used(server: LoopbackServer, client: httpx.AsyncClient) -> None:
     server.reply("/h", b"", content_type="text/plain")

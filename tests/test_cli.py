@@ -9,9 +9,9 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from bot.checks.client import make_client
 from bot.clock import FakeClock
 from bot.config import StatuspageMonitor
 from bot.model import CheckResult, ComponentReading, Status
@@ -115,7 +115,7 @@ async def test_status_and_incidents_answer_from_history(tmp_path: Path, page: Lo
     store = Store.open(str(db))
     store.sync_monitors([("OpenAI", "statuspage")], clock.now())
     monitor = StatuspageMonitor(name="OpenAI", url=page.url, routes=())
-    watcher = Watcher(monitors=[monitor], store=store, client=httpx.AsyncClient(), clock=clock)
+    watcher = Watcher(monitors=[monitor], store=store, client=make_client(), clock=clock)
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR, Status.OPERATIONAL, Status.OPERATIONAL,
                    Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, CheckResult(monitor="OpenAI", at=clock.now(), readable=True,

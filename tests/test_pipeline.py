@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bot import commands
+from bot.checks.client import make_client
 from bot.clock import FakeClock
 from bot.config import Policy, Route, StatuspageMonitor
 from bot.model import (
@@ -263,7 +264,7 @@ async def test_a_hanging_platform_never_delays_another(tmp_path: Path, client: h
 def test_commands_answer_from_history_with_uptime_and_did_you_mean(tmp_path: Path) -> None:
     clock = FakeClock()
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=())
-    store, watcher, _ = wire(tmp_path, clock, [monitor], client=httpx.AsyncClient(), adapters={})
+    store, watcher, _ = wire(tmp_path, clock, [monitor], client=make_client(), adapters={})
     sequence = [Status.OPERATIONAL] * 60 + [Status.MAJOR] * 6 + [Status.OPERATIONAL] * 54  # 2 h, 6 min down
     for status in sequence:
         watcher.apply(monitor, _reading(clock.now(), status))
@@ -289,7 +290,7 @@ def test_commands_answer_from_history_with_uptime_and_did_you_mean(tmp_path: Pat
 def test_alert_kinds_persisted_in_timeline(tmp_path: Path) -> None:
     clock = FakeClock()
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=())
-    store, watcher, _ = wire(tmp_path, clock, [monitor], client=httpx.AsyncClient(), adapters={})
+    store, watcher, _ = wire(tmp_path, clock, [monitor], client=make_client(), adapters={})
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR, Status.OPERATIONAL, Status.OPERATIONAL):
         watcher.apply(monitor, _reading(clock.now(), status))
         clock.advance(60)

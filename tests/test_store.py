@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
-
+from bot.checks.client import make_client
 from bot.clock import FakeClock
 from bot.config import HttpMonitor
 from bot.model import CheckResult, ComponentReading, Status
@@ -35,7 +34,7 @@ def test_http_probes_write_raw_rows_and_hourly_rollups_and_retention_prunes_in_c
     store = Store.open(str(tmp_path / "dw.db"))
     store.sync_monitors([("API", "http")], clock.now())
     monitor = HttpMonitor(name="API", url="http://127.0.0.1:9/")
-    watcher = Watcher(monitors=[monitor], store=store, client=httpx.AsyncClient(), clock=clock)
+    watcher = Watcher(monitors=[monitor], store=store, client=make_client(), clock=clock)
     for i in range(10 * 24 * 6):  # 10 days, one probe every 10 minutes
         watcher.apply(monitor, probe(clock.now(), Status.OPERATIONAL if i % 50 else Status.MAJOR, 10.0 + i % 7))
         clock.advance(600)
@@ -59,7 +58,7 @@ def test_status_page_polls_write_no_component_rows_when_nothing_changed(tmp_path
     from bot.config import StatuspageMonitor
 
     monitor = StatuspageMonitor(name="API", url="http://127.0.0.1:9/")
-    watcher = Watcher(monitors=[monitor], store=store, client=httpx.AsyncClient(), clock=clock)
+    watcher = Watcher(monitors=[monitor], store=store, client=make_client(), clock=clock)
     reading = CheckResult(monitor="API", at=clock.now(), readable=True,
                           components=tuple(ComponentReading(f"c{i}", Status.OPERATIONAL) for i in range(25)))
     watcher.apply(monitor, reading)
@@ -103,7 +102,7 @@ def test_http_monitor_report_shows_probe_counts_and_latency_from_rollups(tmp_pat
     store = Store.open(str(tmp_path / "dw.db"))
     store.sync_monitors([("API", "http")], clock.now())
     monitor = HttpMonitor(name="API", url="http://127.0.0.1:9/")
-    watcher = Watcher(monitors=[monitor], store=store, client=httpx.AsyncClient(), clock=clock)
+    watcher = Watcher(monitors=[monitor], store=store, client=make_client(), clock=clock)
     for i in range(48 * 60):  # two days, one probe a minute, 100 ms, one slow 900 ms probe a day
         clock.advance(60)
         slow = i % (24 * 60) == 0

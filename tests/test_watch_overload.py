@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import httpx
 import pytest
 
+from bot.checks.client import make_client
 from bot.clock import FakeClock
 from bot.config import HttpMonitor
 from bot.model import CheckResult, ComponentReading, Status
@@ -37,7 +37,7 @@ async def test_full_engine_skips_counts_and_reports_once(caplog: pytest.LogCaptu
     check = HeldCheck()
     clock = FakeClock()
     log = logging.getLogger("test.overload")
-    watcher = Watcher(monitors=monitors, store=store, client=httpx.AsyncClient(), clock=clock, check=check,
+    watcher = Watcher(monitors=monitors, store=store, client=make_client(), clock=clock, check=check,
                       log=log, max_in_flight=2)
     with caplog.at_level(logging.INFO, logger="test.overload"):
         held = [asyncio.create_task(watcher.poll(m)) for m in monitors[:2]]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-import httpx
-
+from bot.checks.client import ProbeClient
 from bot.checks.http import check_http
 from bot.checks.statuspage import check_statuspage, parse_statuspage
 from bot.config import HttpMonitor, Monitor, StatuspageMonitor
@@ -16,7 +15,7 @@ __all__ = ["check_http", "check_statuspage", "parse_statuspage", "run_check"]
 
 
 async def run_check(
-    monitor: Monitor, *, client: httpx.AsyncClient, now: Callable[[], datetime]
+    monitor: Monitor, *, client: ProbeClient, now: Callable[[], datetime]
 ) -> CheckResult:
     """Run one poll of `monitor`. Never raises for a bad target or source; only bugs raise."""
     if isinstance(monitor, HttpMonitor):

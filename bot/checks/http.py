@@ -10,7 +10,7 @@ from datetime import datetime
 
 import httpx
 
-from bot.checks.client import REQUEST_FAILURES, describe_failure, format_size
+from bot.checks.client import REQUEST_FAILURES, ProbeClient, describe_failure, format_size
 from bot.config import HttpMonitor
 from bot.model import CheckResult, ComponentReading, Status
 
@@ -49,7 +49,7 @@ def judge(monitor: HttpMonitor, probe: Probe, elapsed_ms: float) -> tuple[Status
 
 
 async def check_http(
-    monitor: HttpMonitor, *, client: httpx.AsyncClient, now: Callable[[], datetime]
+    monitor: HttpMonitor, *, client: ProbeClient, now: Callable[[], datetime]
 ) -> CheckResult:
     """Probe the target within `monitor.timeout` (a total deadline, not per read) and judge the answer."""
     at = now()
@@ -65,8 +65,8 @@ async def check_http(
     return _result(monitor, at, status, detail, latency_ms=elapsed_ms)
 
 
-async def _probe(monitor: HttpMonitor, client: httpx.AsyncClient) -> Probe:
-    async with client.stream(monitor.method, monitor.url, timeout=monitor.timeout) as response:
+async def _probe(monitor: HttpMonitor, client: ProbeClient) -> Probe:
+    async with client.probe(monitor.method, monitor.url, timeout=monitor.timeout) as response:
         code = response.status_code
         if monitor.body_contains is None or not status_ok(monitor, code):
             return Probe(status_code=code)  # the body is not needed: leave it unread
