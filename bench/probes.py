@@ -7,7 +7,7 @@ CPU µs per probe, loop lag p99, failures. Clients compared in the same run:
 - bare:     asyncio streams, hand-written HTTP/1.1 GET; the floor of what Python's event loop costs per probe
 - httpx:    make_client() over httpcore's own pool (what it shipped before this bench)
 - sharded:  several make_client() instances, ~10 connections each, one shared SSLContext
-- aiohttp:  httpx's API on aiohttp's engine (httpx_aiohttp.AiohttpTransport): what make_client() ships now
+- aiohttp:  httpx's API on aiohttp's engine (httpx_aiohttp.AiohttpTransport): make_client() as it ships
 """
 
 from __future__ import annotations
@@ -112,11 +112,8 @@ async def http_probe(kind: str, url: str, cert: str | None, concurrency: int):  
         shards = max(1, limit // 10)
         clients = [make_client(transport=httpx.AsyncHTTPTransport(verify=ctx, limits=httpx.Limits(max_connections=10)))
                    for _ in range(shards)]
-    elif kind == "aiohttp":
-        from httpx_aiohttp import AiohttpTransport
-
-        clients = [make_client(transport=AiohttpTransport(verify=ctx, trust_env=False,
-                                                          limits=httpx.Limits(max_connections=limit)))]
+    elif kind == "aiohttp":  # exactly what make_client() ships: httpx's API on aiohttp's pool
+        clients = [make_client(ssl_context=ctx, max_connections=limit)]
     else:
         raise ValueError(kind)
     turn = 0
