@@ -66,12 +66,15 @@ async def check_http(
 
 
 async def _probe(monitor: HttpMonitor, client: ProbeClient) -> Probe:
-    async with client.probe(monitor.method, monitor.url, timeout=monitor.timeout) as response:
+    response = await client.probe(monitor.method, monitor.url, timeout=monitor.timeout)
+    try:
         code = response.status_code
         if monitor.body_contains is None or not status_ok(monitor, code):
             return Probe(status_code=code)  # the body is not needed: leave it unread
         found, capped = await _find(response, monitor.body_contains.encode(), monitor.max_body_bytes)
         return Probe(status_code=code, keyword_found=found, body_capped=capped)
+    finally:
+        await response.aclose()
 
 
 async def _find(response: httpx.Response, keyword: bytes, cap: int) -> tuple[bool, bool]:
