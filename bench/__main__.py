@@ -44,6 +44,9 @@ def probes(target: Any, s: dict[str, Any], out: list[Figure]) -> float:
     ref = ceiling or bare["per_s"]
     out.append(Figure("2", "bare asyncio loop, new conn, c=50", bare["per_s"], "probes/s", reference=ceiling,
                       reference_name="wrk", note=f"{bare['cpu_us']:.0f} µs CPU/probe"))
+    raw = one("raw", target.close, 50)
+    out.append(Figure("2", "raw aiohttp (no httpx, no check), new conn, c=50", raw["per_s"], "probes/s",
+                      reference=ceiling, reference_name="wrk", note=f"{raw['cpu_us']:.0f} µs CPU/probe"))
     shipped: dict[str, Any] = {}
     for client in ("httpx", "sharded", "aiohttp"):
         r50 = one(client, target.close, 50)
@@ -64,10 +67,14 @@ def probes(target: Any, s: dict[str, Any], out: list[Figure]) -> float:
                       paced["lag_p99_ms"] <= 10))
     if target.tls:
         bare_tls = one("bare", target.tls, 50)
+        raw_tls = one("raw", target.tls, 50)
         tls = one("aiohttp", target.tls, 50)
         ref_tls = ceiling_tls or bare_tls["per_s"]
         out.append(Figure("2", "bare asyncio loop, TLS handshake each", bare_tls["per_s"], "probes/s",
-                          reference=ceiling_tls, reference_name="wrk TLS"))
+                          reference=ceiling_tls, reference_name="wrk TLS",
+                          note=f"{bare_tls['cpu_us']:.0f} µs CPU/probe"))
+        out.append(Figure("2", "raw aiohttp (no httpx, no check), TLS each", raw_tls["per_s"], "probes/s",
+                          reference=ceiling_tls, reference_name="wrk TLS", note=f"{raw_tls['cpu_us']:.0f} µs CPU/probe"))
         out.append(Figure("2", "check_http (shipped), TLS each", tls["per_s"], "probes/s", "≥55 % of ref",
                           tls["per_s"] >= 0.55 * ref_tls, ref_tls, "wrk TLS" if ceiling_tls else "bare loop",
                           f"{tls['cpu_us']:.0f} µs CPU/probe (bare {bare_tls['cpu_us']:.0f})"))
@@ -200,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         kind = target.kind
     m = machine()
     print(f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; httpx {m['httpx']}, httpcore "
-          f"{m['httpcore']}, aiohttp {m['aiohttp']}, httpx-aiohttp {m['httpx-aiohttp']}, APScheduler "
+          f"{m['httpcore']}, aiohttp {m['aiohttp']}, httpx-aiohttp {m['httpx-aiohttp']}, uvloop {m['uvloop']} "
+          f"(event loop: {m['loop']}), APScheduler "
           f"{m['apscheduler']}, sqlite-utils {m['sqlite-utils']}, SQLite {m['sqlite']}; target {kind}, "
           f"wrk {m['wrk']}; {'quick' if a.quick else 'full'} run in {time.monotonic() - started:.0f} s")
     print(table(figures))

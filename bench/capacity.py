@@ -20,6 +20,7 @@ from typing import Any
 
 from bench.common import cpu_seconds, percentile, rss_mb
 from bench.probes import ticker
+from bot import runtime
 
 
 class Count(logging.Handler):
@@ -105,6 +106,7 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
 
         scheduler.add_listener(listen, EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         rss_built = rss_mb()
+        runtime.settle()  # as bot/app.py does before starting the scheduler
         scheduler.start()
         await asyncio.sleep(warmup)
         loop_lags: list[float] = []
@@ -140,4 +142,4 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(run(json.loads(sys.argv[1])))))
+    print(json.dumps(runtime.run(run(json.loads(sys.argv[1])))))

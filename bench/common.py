@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bot import runtime
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -107,6 +109,8 @@ def machine() -> dict[str, str]:
         "httpcore": ver("httpcore"),
         "aiohttp": ver("aiohttp"),
         "httpx-aiohttp": ver("httpx-aiohttp"),
+        "uvloop": ver("uvloop"),
+        "loop": runtime.loop_name(),  # the event loop every bench worker (and the bot) runs on
         "apscheduler": ver("apscheduler"),
         "sqlite-utils": ver("sqlite-utils"),
         "sqlite": sqlite3.sqlite_version,

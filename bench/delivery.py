@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import percentile
+from bot import runtime
 
 
 async def run(args: dict[str, Any]) -> dict[str, Any]:
@@ -82,4 +83,4 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(run(json.loads(sys.argv[1])))))
+    print(json.dumps(runtime.run(run(json.loads(sys.argv[1])))))

@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.common import cpu_seconds, percentile
 from bench.probes import ticker
+from bot import runtime
 
 
 async def run(args: dict[str, Any]) -> dict[str, Any]:
@@ -55,4 +56,4 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(run(json.loads(sys.argv[1])))))
+    print(json.dumps(runtime.run(run(json.loads(sys.argv[1])))))

@@ -8,6 +8,7 @@ CPU µs per probe, loop lag p99, failures. Clients compared in the same run:
 - httpx:    make_client() over httpcore's own pool (what it shipped before this bench)
 - sharded:  several make_client() instances, ~10 connections each, one shared SSLContext
 - aiohttp:  httpx's API on aiohttp's engine (httpx_aiohttp.AiohttpTransport): make_client() as it ships
+- raw:      aiohttp's own ClientSession.get, no httpx and no check_http: the ceiling of the library underneath
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.common import cpu_seconds, percentile, rss_mb
+from bot import runtime
 
-CLIENTS = ("bare", "httpx", "sharded", "aiohttp")
+CLIENTS = ("bare", "httpx", "sharded", "aiohttp", "raw")
 
 
 async def ticker(lags: list[float], stop: asyncio.Event, period: float = 0.005) -> None:
@@ -92,6 +94,30 @@ def bare_probe(url: str, ctx: ssl.SSLContext | None) -> Callable[[], Awaitable[b
     return probe
 
 
+def raw_probe(url: str, ctx: ssl.SSLContext, concurrency: int):  # type: ignore[no-untyped-def]
+    """(probe, close) on aiohttp's ClientSession directly: what the library costs without httpx's API."""
+    import aiohttp
+
+    session: aiohttp.ClientSession | None = None
+
+    async def probe() -> bool:
+        nonlocal session
+        if session is None:
+            connector = aiohttp.TCPConnector(ssl=ctx, limit=max(10, concurrency))
+            session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        try:
+            async with session.get(url) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            return False
+
+    async def close() -> None:
+        if session is not None:
+            await session.close()
+
+    return probe, close
+
+
 async def http_probe(kind: str, url: str, cert: str | None, concurrency: int):  # type: ignore[no-untyped-def]
     """(probe, close) for one of the httpx options, each going through the real check_http."""
     import httpx
@@ -137,7 +163,10 @@ async def measure(args: dict[str, Any]) -> dict[str, Any]:
     if kind == "bare":
         result = await drive(bare_probe(url, ssl_context(cert)), concurrency=concurrency, seconds=seconds)
     else:
-        probe, close = await http_probe(kind, url, cert, concurrency)
+        if kind == "raw":
+            probe, close = raw_probe(url, ssl_context(cert), concurrency)
+        else:
+            probe, close = await http_probe(kind, url, cert, concurrency)
         try:
             result = await drive(probe, concurrency=concurrency, seconds=seconds)
         finally:
@@ -146,4 +175,4 @@ async def measure(args: dict[str, Any]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(measure(json.loads(sys.argv[1])))))
+    print(json.dumps(runtime.run(measure(json.loads(sys.argv[1])))))

@@ -11,7 +11,7 @@ from typing import TextIO
 import httpx
 
 from adapters.console import ConsoleAdapter
-from bot import commands
+from bot import commands, runtime
 from bot.chat import ChatAdapter, CommandHandler
 from bot.checks.client import make_client
 from bot.checks.control import reachable
@@ -108,6 +108,8 @@ async def run(
 
         scheduler = build_scheduler(monitors=config.monitors, poll=watcher.poll, housekeeping=housekeeping,
                                     start=clock.now())
+        runtime.settle()  # everything built so far lives for the whole run
+        stack.callback(runtime.unsettle)
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
         log.info("watching %d monitors; alerts to %s", len(config.monitors), ", ".join(chat) or "nowhere")

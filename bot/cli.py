@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 
+from bot import runtime
 from bot.config import Config, ConfigError, load_config
 from bot.redact import Redact
 
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(env, level="WARNING")
         from bot.demo import demo
 
-        return asyncio.run(demo())
+        return runtime.run(demo())
     setup_logging(env)
     if args.command in ("status", "incidents"):
         return _history(args, env)
@@ -100,8 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                           ("discord", config.discord)) if on))
         return 0
     if args.command == "check":
-        return asyncio.run(_check(config, as_json=args.json))
-    return asyncio.run(_run(config))
+        return runtime.run(_check(config, as_json=args.json))
+    return runtime.run(_run(config))
 
 
 def _history(args: argparse.Namespace, env: Mapping[str, str]) -> int:

@@ -120,13 +120,14 @@ def _harvest_fakes(patch: pytest.MonkeyPatch, witness: Witness) -> None:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
+def anyio_backend() -> object:
     """Async tests run on asyncio (anyio's pytest plugin, `@pytest.mark.anyio`)."""
     return "asyncio"
 
 
+
 @pytest.fixture
-async def client(anyio_backend: str) -> AsyncIterator[httpx.AsyncClient]:
+async def client(anyio_backend: object) -> AsyncIterator[httpx.AsyncClient]:
     """The checks' own HTTP client, as the composition root builds it."""
     async with make_client() as c:
         yield c

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -196,3 +197,8 @@ class LoopbackServer:
         if handler is None:
             return web.Response(status=404, text="no route programmed", content_type="text/plain")
         return await handler(request)
+
+
+# The bot runs on uvloop (bot/runtime.py). Test modules whose results depend on the event loop's own socket
+# and TLS errors run on both loops by overriding anyio's backend fixture with these params.
+BOTH_LOOPS = [pytest.param("asyncio", id="asyncio"), pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop")]

@@ -30,7 +30,7 @@ from bot.config import Policy, Route, StatuspageMonitor
 from bot.model import AlertKind, CheckResult, Status
 from bot.store import Store
 from bot.watch import Watcher
-from tests.loopback import LoopbackServer
+from tests.loopback import BOTH_LOOPS, LoopbackServer
 
 DATA = Path(__file__).parent / "data"
 CLEAR = (DATA / "openai_incidentio_compat_summary_2026-07-09_all_operational_sorted_keys.json").read_bytes()
@@ -40,8 +40,14 @@ TIMEOUT = 0.5
 MiB = 1 << 20
 
 
+@pytest.fixture(params=BOTH_LOOPS)
+def anyio_backend(request: pytest.FixtureRequest) -> object:
+    """Every test here runs on the standard loop and on uvloop (the bot's): their errors must read alike."""
+    return request.param
+
+
 @pytest.fixture
-async def server(anyio_backend: str) -> AsyncIterator[LoopbackServer]:
+async def server(anyio_backend: object) -> AsyncIterator[LoopbackServer]:
     async with LoopbackServer() as srv:
         srv.reply(SUMMARY, CLEAR)
         srv.json(UNRESOLVED, {"incidents": []})

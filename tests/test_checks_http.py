@@ -15,9 +15,15 @@ from bot.checks.client import describe_failure, format_size, make_client
 from bot.checks.http import Probe, judge
 from bot.config import HttpMonitor
 from bot.model import CheckResult, Status
-from tests.loopback import LoopbackServer, closed_port
+from tests.loopback import BOTH_LOOPS, LoopbackServer, closed_port
 
 AT = datetime(2026, 9, 29, 18, 30, tzinfo=UTC)
+
+
+@pytest.fixture(params=BOTH_LOOPS)
+def anyio_backend(request: pytest.FixtureRequest) -> object:
+    """Every test here runs on the standard loop and on uvloop (the bot's): their errors must read alike."""
+    return request.param
 
 
 def monitor(url: str, **options: object) -> HttpMonitor:
@@ -219,7 +225,7 @@ async def test_invalid_url_is_data_not_an_exception(client: httpx.AsyncClient) -
 
 
 @pytest.mark.anyio
-async def test_transport_is_injectable(anyio_backend: str) -> None:
+async def test_transport_is_injectable(anyio_backend: object) -> None:
     seen: list[httpx.Request] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
