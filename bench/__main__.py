@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from bench.common import Figure, ensure_tools, local_target, machine, run_worker, wrk
+from bot import runtime
 
 
 def sizes(quick: bool) -> dict[str, Any]:
@@ -40,9 +41,9 @@ def probes(target: Any, s: dict[str, Any], out: list[Figure]) -> float:
                                            "seconds": s["probe_s"]})
 
     bare = one("bare", target.close, 50)
-    ref_name = "wrk" if ceiling else "bare asyncio loop (wrk absent)"
+    ref_name = "wrk" if ceiling else f"bare loop on {runtime.loop_name()} (wrk absent)"
     ref = ceiling or bare["per_s"]
-    out.append(Figure("2", "bare asyncio loop, new conn, c=50", bare["per_s"], "probes/s", reference=ceiling,
+    out.append(Figure("2", f"bare streams loop on {runtime.loop_name()}, new conn, c=50", bare["per_s"], "probes/s", reference=ceiling,
                       reference_name="wrk", note=f"{bare['cpu_us']:.0f} µs CPU/probe"))
     raw = one("raw", target.close, 50)
     out.append(Figure("2", "raw aiohttp (no httpx, no check), new conn, c=50", raw["per_s"], "probes/s",
@@ -70,7 +71,7 @@ def probes(target: Any, s: dict[str, Any], out: list[Figure]) -> float:
         raw_tls = one("raw", target.tls, 50)
         tls = one("aiohttp", target.tls, 50)
         ref_tls = ceiling_tls or bare_tls["per_s"]
-        out.append(Figure("2", "bare asyncio loop, TLS handshake each", bare_tls["per_s"], "probes/s",
+        out.append(Figure("2", f"bare streams loop on {runtime.loop_name()}, TLS each", bare_tls["per_s"], "probes/s",
                           reference=ceiling_tls, reference_name="wrk TLS",
                           note=f"{bare_tls['cpu_us']:.0f} µs CPU/probe"))
         out.append(Figure("2", "raw aiohttp (no httpx, no check), TLS each", raw_tls["per_s"], "probes/s",
