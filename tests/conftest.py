@@ -121,8 +121,9 @@ def _harvest_fakes(patch: pytest.MonkeyPatch, witness: Witness) -> None:
 
 @pytest.fixture
 def anyio_backend() -> object:
-    """Async tests run on asyncio (anyio's pytest plugin, `@pytest.mark.anyio`)."""
-    return "asyncio"
+    """Async tests (anyio's pytest plugin, `@pytest.mark.anyio`) run on the loop the bot runs on: uvloop
+    (bot/runtime.py). The HTTP-check and bad-source modules also run on the standard loop (BOTH_LOOPS)."""
+    return ("asyncio", {"use_uvloop": True})
 
 
 

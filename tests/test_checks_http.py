@@ -120,6 +120,16 @@ async def test_probes_carry_no_cookies_from_one_poll_to_the_next(
         assert reading(await check(client, mon)) == (Status.OPERATIONAL, "HTTP 200")
     assert [r.headers.get("Cookie") for r in server.requests] == [None, None]
     assert all(r.headers["User-Agent"] == "downwatch/0.1" for r in server.requests)
+    # nor through the client's own path, which a redirecting target takes
+    server.route("/old", _set_cookie_and_redirect)
+    moved = monitor(f"http://localhost:{server.port}/old")
+    for _ in range(2):
+        assert reading(await check(client, moved)) == (Status.OPERATIONAL, "HTTP 200")
+    assert [r.headers.get("Cookie") for r in server.requests[2:]] == [None] * 5  # /old twice, then /old, /health
+
+
+async def _set_cookie_and_redirect(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/health", headers={"Set-Cookie": "moved=1; Path=/"})
 
 @pytest.mark.anyio
 async def test_method_is_used(server: LoopbackServer, client: httpx.AsyncClient) -> None:

@@ -32,3 +32,9 @@ def test_settle_freezes_what_is_alive_and_unsettle_gives_it_back() -> None:
     finally:
         runtime.unsettle()
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.anyio
+async def test_async_tests_run_on_the_bots_loop() -> None:
+    uvloop = pytest.importorskip("uvloop")
+    assert isinstance(asyncio.get_running_loop(), uvloop.Loop)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import ssl
 from functools import partial
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import aiohttp
@@ -25,7 +26,8 @@ class ProbeClient(httpx.AsyncClient):
     redirect plumbing, event hooks). Health probes want none of it: a probe must not carry one target's
     cookies to its next poll, and there is no auth. On the same transport, check_http went from 345 to
     227 µs of CPU per probe (bench/README.md, fix 7). Redirects are still followed: a target whose answer
-    is a redirect is remembered and probed through `send()`, which follows them, from then on.
+    is a redirect is remembered and probed through `send()`, which follows them, from then on. The client's
+    cookie jar keeps nothing (make_client), so that path carries no state from one poll to the next either.
     """
 
     def __init__(self, *, transport: httpx.AsyncBaseTransport, **kwargs: Any) -> None:
@@ -102,6 +104,7 @@ def make_client(
         max_redirects=MAX_REDIRECTS,
         timeout=httpx.Timeout(DEFAULT_TIMEOUT),
         headers={"User-Agent": USER_AGENT},
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),  # keeps none: no state between polls
         trust_env=False,
     )
 
