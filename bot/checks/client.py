@@ -25,7 +25,7 @@ class ProbeClient(httpx.AsyncClient):
     cookie jar into each request, extracting cookies from each response through http.cookiejar, auth and
     redirect plumbing, event hooks). Health probes want none of it: a probe must not carry one target's
     cookies to its next poll, and there is no auth. On the same transport, check_http went from 345 to
-    227 µs of CPU per probe (bench/README.md, fix 7). Redirects are still followed: a target whose answer
+    282 µs of CPU per probe (bench/README.md, fix 7). Redirects are still followed: a target whose answer
     is a redirect is remembered and probed through `send()`, which follows them, from then on. The client's
     cookie jar keeps nothing (make_client), so that path carries no state from one poll to the next either.
     """
