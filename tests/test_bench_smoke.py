@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
-from bench import history, statuspage
+import pytest
+
+from bench import history, soak, statuspage
 from bench.__main__ import table
 from bench.common import Figure, percentile
 from bench.probes import drive
@@ -44,3 +47,10 @@ def test_table_and_percentile() -> None:
     assert percentile([1, 2, 3, 4, 100], 50) == 3 and percentile([], 99) == 0.0
     text = table([Figure("1", "x", 2.0, "ms", "≤10", True, 4.0, "ref")])
     assert "pass" in text and "0.5" in text
+
+
+def test_soak_runs_the_real_process_and_reads_its_database(capsys: pytest.CaptureFixture[str]) -> None:
+    assert soak.main(["--monitors", "20", "--interval", "1", "--seconds", "3", "--every", "1"]) == 0
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    found = re.search(r"20 monitors @ 1 s for \d+ s: ([\d,]+) probes/s written \(expected 20\).*exit 0", summary)
+    assert found and int(found.group(1).replace(",", "")) > 0, summary
