@@ -80,7 +80,7 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
 
         async def poll(monitor: HttpMonitor) -> object:
             nonlocal done, timeouts, failed
-            due = scheduled.pop(f"monitor:{monitor.name}", None)
+            due = scheduled.get(slot_of.get(monitor.name, ""))  # its slot's scheduled run time
             if measuring and due is not None:
                 lags.append(max(0.0, (time.time() - due) * 1000.0))
             step = await watcher.poll(monitor)
@@ -94,6 +94,7 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
             return step
 
         scheduler = build_scheduler(monitors=monitors, poll=poll, start=clock.now())
+        slot_of = {m.name: job.id for job in scheduler.get_jobs() for m in job.args[0]}
         events = {"missed": 0, "max_instances": 0}
 
         def listen(event: Any) -> None:

@@ -1,21 +1,25 @@
-"""APScheduler wiring: one job per monitor at a fixed phase on a shared tick grid, max_instances=1, coalescing."""
+"""APScheduler wiring: one job per tick slot starting the polls of the monitors whose phase falls in it."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
+from functools import partial
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, SchedulerEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Monitor
 
 STARTUP_RATE = 200.0  # first polls per second at most, beyond the first 2 s
-# Every monitor's phase is a multiple of TICK after start, so the scheduler wakes once per tick for all the
-# polls due in it instead of once per poll: 10,000 monitors at 60 s are 20 wake-ups a second of ~8 polls,
-# not 167 of one, and batched polls share the event loop's turns. Capacity bench, 10,000 @ 60 s: 17-18 ->
-# 9.5 % of a core, scheduling lag p99 2.5 -> 5.0 ms; a 0.1 s tick saved no more CPU and doubled the lag
-# (bench/README.md, fix 8). A poll starts at most one tick before an even spread would put it.
+# Every monitor's phase is a multiple of TICK after start, and the monitors sharing an interval and a tick
+# are one APScheduler job (a slot) that starts their polls: 10,000 monitors at 60 s are 1,000 jobs firing 20
+# times a second, not 10,000 firing 167 times. Capacity bench, 10,000 @ 60 s: a job per monitor with
+# random jitter 17-18 %, a job per monitor on the grid 9.5 %, a job per slot 7.3 % of a core; a 0.1 s tick
+# saved no more CPU and doubled the scheduling lag (bench/README.md, fixes 8 and 12).
 TICK = 0.05  # seconds
 
 
@@ -31,26 +35,72 @@ def build_scheduler(
 
     No per-run jitter: each monitor keeps the phase it got here (IntervalTrigger counts from the previous
     run), which spreads the load as evenly as jitter would, without drift, and keeps polls on the tick grid.
+    Each slot job only starts its polls (PollTasks), so one slow target never delays its slot-mates.
     """
     scheduler = AsyncIOScheduler(timezone="UTC")
     monitors = list(monitors)
     # Later runs keep the first run's phase (IntervalTrigger counts from next_run_time), so this spread is
     # also the steady-state spread: 10,000 monitors started within 2 s stay a 5,000/s burst every interval.
     spread = max(2.0, len(monitors) / STARTUP_RATE)
+    slots: dict[tuple[float, int], list[Monitor]] = {}
     for index, monitor in enumerate(monitors):
         phase = min(spread, monitor.interval) * index / max(1, len(monitors))
-        stagger = timedelta(seconds=int(phase / TICK + 1e-9) * TICK)  # down to its tick, within the interval
+        slots.setdefault((monitor.interval, int(phase / TICK + 1e-9)), []).append(monitor)  # down to its tick
+    polls = PollTasks(poll)
+    for (interval, tick), members in slots.items():
         scheduler.add_job(
-            poll,
-            IntervalTrigger(seconds=monitor.interval),
-            args=[monitor],
-            id=f"monitor:{monitor.name}",
+            polls.start,
+            IntervalTrigger(seconds=interval),
+            args=[tuple(members)],
+            id=f"slot:{interval:g}s:{tick}",
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=max(1, int(monitor.interval)),
-            next_run_time=start + stagger,
+            misfire_grace_time=max(1, int(interval)),
+            next_run_time=start + timedelta(seconds=tick * TICK),
         )
+    scheduler.add_listener(polls.cancel, EVENT_SCHEDULER_SHUTDOWN)
     if housekeeping is not None:
         scheduler.add_job(housekeeping, IntervalTrigger(hours=1), id="housekeeping", max_instances=1,
                           coalesce=True, next_run_time=start + timedelta(minutes=1))
     return scheduler
+
+
+class PollTasks:
+    """The polls in flight, at most one per monitor (what max_instances=1 was when each monitor had a job).
+
+    A monitor whose previous poll still runs when its turn comes is skipped, logged once per such episode
+    (config keeps timeout < interval, so only a stalled engine gets here). A poll that raises is a bug: it
+    is logged with its traceback. The scheduler's shutdown cancels what is still running.
+    """
+
+    def __init__(self, poll: Callable[[Monitor], Awaitable[object]], *, log: logging.Logger | None = None) -> None:
+        self._poll = poll
+        self._log = log or logging.getLogger("downwatch.schedule")
+        self._running: dict[str, asyncio.Task[object]] = {}
+        self._overrun: set[str] = set()
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    async def start(self, monitors: tuple[Monitor, ...]) -> None:
+        """Start each monitor's poll unless its previous one is still running; returns at once."""
+        for monitor in monitors:
+            if monitor.name in self._running:
+                if monitor.name not in self._overrun:
+                    self._overrun.add(monitor.name)
+                    self._log.warning("%s: previous poll still running at its next turn; skipped", monitor.name)
+                continue
+            task: asyncio.Task[object] = asyncio.ensure_future(self._poll(monitor))
+            self._running[monitor.name] = task
+            task.add_done_callback(partial(self._finished, monitor.name))
+
+    def cancel(self, event: SchedulerEvent | None = None) -> None:
+        for task in list(self._running.values()):
+            task.cancel()
+
+    def _finished(self, name: str, task: asyncio.Task[object]) -> None:
+        self._running.pop(name, None)
+        self._overrun.discard(name)
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("%s: poll failed", name, exc_info=task.exception())

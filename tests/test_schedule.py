@@ -1,11 +1,17 @@
-"""The scheduler's plan: every monitor a job at a fixed phase on the tick grid, spread, no jitter."""
+"""The scheduler's plan: monitors grouped into tick slots at fixed phases, spread, no jitter; and the polls
+the slots start: one per monitor at a time, failures logged, cancelled at shutdown."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from bot.config import HttpMonitor
-from bot.schedule import STARTUP_RATE, TICK, build_scheduler
+import pytest
+
+from bot.config import HttpMonitor, Monitor
+from bot.schedule import STARTUP_RATE, TICK, PollTasks, build_scheduler
 
 START = datetime(2026, 9, 29, 18, 30, 0, 123456, tzinfo=UTC)
 
@@ -14,34 +20,53 @@ async def _poll(monitor: object) -> None:
     return None
 
 
-def _phases(count: int, interval: float = 60.0) -> list[float]:
-    monitors = [HttpMonitor(name=f"m{i}", url=f"http://127.0.0.1:9/{i}", interval=interval) for i in range(count)]
-    scheduler = build_scheduler(monitors=monitors, poll=_poll, start=START)
+def _monitors(count: int, interval: float = 60.0) -> list[HttpMonitor]:
+    return [HttpMonitor(name=f"m{i}", url=f"http://127.0.0.1:9/{i}", interval=interval) for i in range(count)]
+
+
+def _phases(count: int, interval: float = 60.0) -> dict[str, float]:
+    """Each monitor's first poll, in seconds after start, read from the slot jobs."""
+    scheduler = build_scheduler(monitors=_monitors(count, interval), poll=_poll, start=START)
     jobs = scheduler.get_jobs()
-    assert len(jobs) == count and all(job.max_instances == 1 and job.coalesce for job in jobs)
+    assert all(job.max_instances == 1 and job.coalesce for job in jobs)
     assert all(job.trigger.jitter is None for job in jobs)  # a fixed phase keeps the grid; jitter would not
-    return sorted((job.next_run_time - START).total_seconds() for job in jobs)
+    phases: dict[str, float] = {}
+    for job in jobs:
+        (members,) = job.args
+        for monitor in members:
+            assert monitor.name not in phases  # every monitor in exactly one slot
+            phases[monitor.name] = (job.next_run_time - START).total_seconds()
+    assert len(phases) == count
+    return phases
 
 
-def test_phases_fall_on_the_tick_grid_and_batch_many_monitors() -> None:
-    phases = _phases(10_000)
+def test_slots_fall_on_the_tick_grid_and_batch_many_monitors() -> None:
+    phases = sorted(_phases(10_000).values())
     ticks = [p / TICK for p in phases]
     assert all(abs(t - round(t)) < 1e-6 for t in ticks)
     assert phases[0] == 0 and phases[-1] < 60.0
     per_tick: dict[int, int] = {}
     for t in ticks:
         per_tick[round(t)] = per_tick.get(round(t), 0) + 1
-    # 10,000 monitors over 50 s at TICK 0.05 s: 1,000 ticks of 10 polls, never a burst
+    # 10,000 monitors over 50 s at TICK 0.05 s: 1,000 slot jobs of 10 polls, never a burst
     assert len(per_tick) == 1000 and max(per_tick.values()) == 10
+    scheduler = build_scheduler(monitors=_monitors(10_000), poll=_poll, start=START)
+    assert len(scheduler.get_jobs()) == 1000
 
 
 def test_start_up_stays_under_the_start_up_rate_and_within_the_interval() -> None:
-    phases = _phases(5_000)
-    first_second = sum(1 for p in phases if p < 1.0)
-    assert first_second <= STARTUP_RATE
-    assert _phases(3)[-1] <= 2.0  # a few monitors: all polled within the first 2 s
-    short = _phases(1_000, interval=5.0)
-    assert short[-1] < 5.0  # the spread never exceeds one interval
+    phases = list(_phases(5_000).values())
+    assert sum(1 for p in phases if p < 1.0) <= STARTUP_RATE
+    assert max(_phases(3).values()) <= 2.0  # a few monitors: all polled within the first 2 s
+    assert max(_phases(1_000, interval=5.0).values()) < 5.0  # the spread never exceeds one interval
+
+
+def test_monitors_with_different_intervals_never_share_a_slot() -> None:
+    monitors = [HttpMonitor(name="fast", url="http://127.0.0.1:9/a", interval=10.0),
+                HttpMonitor(name="slow", url="http://127.0.0.1:9/b", interval=60.0)]
+    scheduler = build_scheduler(monitors=monitors, poll=_poll, start=START)
+    intervals = {job.args[0][0].name: job.trigger.interval for job in scheduler.get_jobs()}
+    assert intervals == {"fast": timedelta(seconds=10), "slow": timedelta(seconds=60)}
 
 
 def test_the_phase_is_kept_from_run_to_run() -> None:
@@ -49,5 +74,81 @@ def test_the_phase_is_kept_from_run_to_run() -> None:
     scheduler = build_scheduler(monitors=[monitor], poll=_poll, start=START)
     (job,) = scheduler.get_jobs()
     first = job.next_run_time
-    nxt = job.trigger.get_next_fire_time(first, first + timedelta(seconds=1))
-    assert nxt - first == timedelta(seconds=60)
+    assert job.trigger.get_next_fire_time(first, first + timedelta(seconds=1)) - first == timedelta(seconds=60)
+
+
+class HeldPolls:
+    """A poll that waits until released; `boom` raises instead."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.release = asyncio.Event()
+
+    async def __call__(self, monitor: Monitor) -> object:
+        self.started.append(monitor.name)
+        if monitor.name == "boom":
+            raise RuntimeError("a bug in a poll")
+        await self.release.wait()
+        return None
+
+
+@pytest.mark.anyio
+async def test_one_poll_per_monitor_at_a_time_and_a_skip_is_logged_once(caplog: Any) -> None:
+    held = HeldPolls()
+    polls = PollTasks(held, log=logging.getLogger("test.schedule"))
+    a, b = _monitors(2)
+    with caplog.at_level(logging.WARNING, logger="test.schedule"):
+        await polls.start((a, b))
+        await asyncio.sleep(0)
+        await polls.start((a,))  # a's first poll is still running: skipped
+        await polls.start((a,))  # and again: still one log line for the episode
+        assert held.started == ["m0", "m1"] and polls.running == 2
+        skips = [r.getMessage() for r in caplog.records]
+        assert skips == ["m0: previous poll still running at its next turn; skipped"]
+        held.release.set()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert polls.running == 0
+        await polls.start((a,))  # its turn after the poll finished: started again
+        await asyncio.sleep(0)
+        assert held.started == ["m0", "m1", "m0"]
+
+
+@pytest.mark.anyio
+async def test_a_failing_poll_is_logged_and_shutdown_cancels_the_rest(caplog: Any) -> None:
+    held = HeldPolls()
+    polls = PollTasks(held, log=logging.getLogger("test.schedule"))
+    boom = HttpMonitor(name="boom", url="http://127.0.0.1:9/")
+    with caplog.at_level(logging.ERROR, logger="test.schedule"):
+        await polls.start((boom, *_monitors(2)))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert [r.getMessage() for r in caplog.records] == ["boom: poll failed"]
+        assert caplog.records[0].exc_info is not None
+    assert polls.running == 2
+    polls.cancel()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert polls.running == 0 and not held.release.is_set()
+
+
+@pytest.mark.anyio
+async def test_the_scheduler_starts_slot_polls_and_its_shutdown_cancels_them() -> None:
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def stuck(monitor: Monitor) -> object:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return None
+
+    scheduler = build_scheduler(monitors=_monitors(1), poll=stuck, start=datetime.now(UTC))
+    scheduler.start()
+    try:
+        await asyncio.wait_for(started.wait(), timeout=5)
+    finally:
+        scheduler.shutdown(wait=False)
+    await asyncio.wait_for(cancelled.wait(), timeout=5)
