@@ -2,7 +2,7 @@
 
 bot.schedule.build_scheduler → Watcher.poll → run_check (make_client) → engine.step → Store.commit (SQLite
 file, WAL), exactly as bot/app.py wires them, against the local target (another process). Measured over a
-window after a warm-up: process CPU share, scheduling lag (a job's scheduled run time → its poll starting,
+window after a warm-up: process CPU share, scheduling lag (its slot job's scheduled run time → a poll starting,
 from APScheduler's own submission events), event-loop lag, RSS, probes done, probes skipped (by the watcher's
 overload guard, and by APScheduler's max_instances/misfire), probes that timed out.
 """

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Coroutine
+from types import ModuleType
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -26,20 +27,21 @@ GC_THRESHOLDS = (7_000, 10, 10)  # CPython's default: (700, 10, 10)
 def run(main: Coroutine[Any, Any, T]) -> T:
     """asyncio.run(main) on uvloop when it is installed, on the standard loop otherwise."""
     gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
+    uvloop = _uvloop()
+    return asyncio.run(main) if uvloop is None else uvloop.run(main)
 
 
 def loop_name() -> str:
     """'uvloop' or 'asyncio': what `run` uses here (the bench prints it beside its figures)."""
+    return "asyncio" if _uvloop() is None else "uvloop"
+
+
+def _uvloop() -> ModuleType | None:
     try:
-        import uvloop  # noqa: F401
+        import uvloop
     except ImportError:
-        return "asyncio"
-    return "uvloop"
+        return None
+    return uvloop
 
 
 def settle() -> None:

@@ -30,7 +30,7 @@ CONTROL_CACHE = timedelta(seconds=10)  # one control probe answers for every fai
 MIN_MONITORS_WITHOUT_CONTROL = 3  # without a control target, "everything fails at once" needs this many
 # Probes in flight at once; more are skipped (and counted) rather than queued: a queued probe would wait for
 # CPU or a pooled connection past its own timeout and report a false outage. Matches make_client's pool size;
-# at the measured ~2,000 probes/s a full engine answers a probe within ~0.25 s (bench/README.md).
+# at the measured ~5,000 probes/s a full engine answers a probe within ~0.1 s (bench/README.md).
 MAX_IN_FLIGHT = 500
 OVERLOAD_QUIET = timedelta(seconds=60)  # an overload episode ends after this long without a skipped poll
 

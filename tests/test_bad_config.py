@@ -111,34 +111,32 @@ url = "http://127.0.0.1:9/"
     assert all(value not in done.stderr + done.stdout for value in secret_env.values())
 
 
-@pytest.mark.parametrize("channel", ["#ops-alerts", "ops_alerts", "C0123456789", "G01ABCDEF", "#a"])
-def test_valid_slack_channel_shapes_are_accepted(tmp_path: Path, channel: str) -> None:
-    config, _ = write(tmp_path, f"""
+def slack_channel_config(channel: str, monitor_tail: str = "") -> str:
+    """A config alerting Slack `channel`, with one HTTP monitor (`monitor_tail` continues its table)."""
+    return f"""
 [slack]
 channel = "{channel}"
 [[monitors]]
 name = "A"
 type = "http"
 url = "http://127.0.0.1:9/"
-slack_channels = ["{channel}", "#second"]
+{monitor_tail}"""
+
+
+@pytest.mark.parametrize("channel", ["#ops-alerts", "ops_alerts", "C0123456789", "G01ABCDEF", "#a"])
+def test_valid_slack_channel_shapes_are_accepted(tmp_path: Path, channel: str) -> None:
+    config, _ = write(tmp_path, slack_channel_config(channel, f"""slack_channels = ["{channel}", "#second"]
 discord_channels = ["123456789012345678"]
 [discord]
 channel = "123456789012345678"
-""")
+"""))
     loaded = load_config(str(config), {"SLACK_BOT_TOKEN": "x", "SLACK_APP_TOKEN": "y", "DISCORD_BOT_TOKEN": "z"})
     assert [r.channel for r in loaded.monitors[0].routes if r.platform == "slack"] == [channel, "#second"]
 
 
 @pytest.mark.parametrize("channel", ["#Ops", "#with space", "#" + "a" * 81, "#ops!", "C01"])
 def test_invalid_slack_channel_shapes_are_refused(tmp_path: Path, channel: str) -> None:
-    config, _ = write(tmp_path, f"""
-[slack]
-channel = "{channel}"
-[[monitors]]
-name = "A"
-type = "http"
-url = "http://127.0.0.1:9/"
-""")
+    config, _ = write(tmp_path, slack_channel_config(channel))
     with pytest.raises(ConfigError) as info:
         load_config(str(config), {"SLACK_BOT_TOKEN": "x", "SLACK_APP_TOKEN": "y"})
     assert info.value.errors == [f"{config}: slack.channel: not a Slack channel name or id (got {channel!r}): "

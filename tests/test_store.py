@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from bot.checks.client import make_client
 from bot.clock import FakeClock
-from bot.config import HttpMonitor
+from bot.config import HttpMonitor, Monitor, StatuspageMonitor
 from bot.model import CheckResult, ComponentReading, Status
 from bot.store import Store, migrations
 from bot.watch import Watcher
+
+M = TypeVar("M", bound=Monitor)
+
+
+def watched(tmp_path: Path, clock: FakeClock, monitor: M) -> tuple[Store, M, Watcher]:
+    """A store on a real SQLite file with `monitor` registered, and the watcher that applies its results."""
+    store = Store.open(str(tmp_path / "dw.db"))
+    store.sync_monitors([(monitor.name, monitor.kind.value)], clock.now())
+    return store, monitor, Watcher(monitors=[monitor], store=store, client=make_client(), clock=clock)
 
 
 def probe(at, status: Status, latency: float = 12.0) -> CheckResult:  # type: ignore[no-untyped-def]
@@ -31,10 +41,7 @@ def test_migrations_are_recorded_and_reopening_applies_nothing(tmp_path: Path) -
 
 def test_http_probes_write_raw_rows_and_hourly_rollups_and_retention_prunes_in_chunks(tmp_path: Path) -> None:
     clock = FakeClock()
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([("API", "http")], clock.now())
-    monitor = HttpMonitor(name="API", url="http://127.0.0.1:9/")
-    watcher = Watcher(monitors=[monitor], store=store, client=make_client(), clock=clock)
+    store, monitor, watcher = watched(tmp_path, clock, HttpMonitor(name="API", url="http://127.0.0.1:9/"))
     for i in range(10 * 24 * 6):  # 10 days, one probe every 10 minutes
         watcher.apply(monitor, probe(clock.now(), Status.OPERATIONAL if i % 50 else Status.MAJOR, 10.0 + i % 7))
         clock.advance(600)
@@ -53,12 +60,7 @@ def test_http_probes_write_raw_rows_and_hourly_rollups_and_retention_prunes_in_c
 
 def test_status_page_polls_write_no_component_rows_when_nothing_changed(tmp_path: Path) -> None:
     clock = FakeClock()
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([("API", "statuspage")], clock.now())
-    from bot.config import StatuspageMonitor
-
-    monitor = StatuspageMonitor(name="API", url="http://127.0.0.1:9/")
-    watcher = Watcher(monitors=[monitor], store=store, client=make_client(), clock=clock)
+    store, monitor, watcher = watched(tmp_path, clock, StatuspageMonitor(name="API", url="http://127.0.0.1:9/"))
     reading = CheckResult(monitor="API", at=clock.now(), readable=True,
                           components=tuple(ComponentReading(f"c{i}", Status.OPERATIONAL) for i in range(25)))
     watcher.apply(monitor, reading)
@@ -99,10 +101,7 @@ def test_http_monitor_report_shows_probe_counts_and_latency_from_rollups(tmp_pat
     from bot.model import Command, CommandKind, TargetReport
 
     clock = FakeClock()
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([("API", "http")], clock.now())
-    monitor = HttpMonitor(name="API", url="http://127.0.0.1:9/")
-    watcher = Watcher(monitors=[monitor], store=store, client=make_client(), clock=clock)
+    store, monitor, watcher = watched(tmp_path, clock, HttpMonitor(name="API", url="http://127.0.0.1:9/"))
     for i in range(48 * 60):  # two days, one probe a minute, 100 ms, one slow 900 ms probe a day
         clock.advance(60)
         slow = i % (24 * 60) == 0

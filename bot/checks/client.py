@@ -34,7 +34,6 @@ class ProbeClient(httpx.AsyncClient):
         super().__init__(transport=transport, **kwargs)
         self._probe_transport = transport
         self._redirecting: set[str] = set()  # probe URLs seen answering a redirect (bounded by the config)
-        self._timeouts: dict[float, dict[str, float | None]] = {}
         self._urls: dict[str, httpx.URL] = {}  # parsed once per monitor URL: parsing was 7 % of a probe
 
     async def probe(self, method: str, url: str, *, timeout: float) -> httpx.Response:
@@ -42,7 +41,7 @@ class ProbeClient(httpx.AsyncClient):
 
         Not a context manager on purpose: contextlib's wrapper was ~3 % of a probe."""
         if url not in self._redirecting:
-            extensions = {"timeout": self._timeout_extension(timeout)}
+            extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
             request = httpx.Request(method, self._url(url), headers=self.headers, extensions=extensions)
             response = await self._probe_transport.handle_async_request(request)
             if not (self.follow_redirects and response.has_redirect_location):
@@ -58,12 +57,6 @@ class ProbeClient(httpx.AsyncClient):
                 self._urls.clear()
             parsed = self._urls[url] = httpx.URL(url)
         return parsed
-
-    def _timeout_extension(self, seconds: float) -> dict[str, float | None]:
-        cached = self._timeouts.get(seconds)
-        if cached is None:
-            cached = self._timeouts[seconds] = httpx.Timeout(seconds).as_dict()
-        return cached
 
 
 def _aiohttp_session(context: ssl.SSLContext, limits: httpx.Limits) -> aiohttp.ClientSession:
@@ -96,6 +89,8 @@ def make_client(
     )
     if transport is None:
         context = ssl_context or ssl.create_default_context()
+        # verify=context only spares the transport building a default SSLContext of its own: the session it
+        # is given (_aiohttp_session) is what verifies
         transport = AiohttpTransport(verify=context, trust_env=False, client=partial(_aiohttp_session, context, limits))
     return ProbeClient(
         transport=transport,
