@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
@@ -16,25 +19,49 @@ USER_AGENT = "downwatch/0.1"
 MAX_REDIRECTS = 5
 DEFAULT_TIMEOUT = 10.0  # seconds; every check passes its own monitor.timeout per request
 MAX_CACHED_URLS = 100_000  # parsed probe URLs kept (~0.5 KB each)
+# A certificate's expiry date is a matter of days: one handshake per host an hour is plenty, and a failed one
+# (the probe itself judges reachability and invalid certificates) is retried a few minutes later.
+CERT_RECHECK = timedelta(hours=1)
+CERT_RETRY = timedelta(minutes=5)
+
+
+@dataclass
+class _CertLookup:
+    due: datetime  # look again from then on
+    task: asyncio.Future[datetime | None]  # the certificate's notAfter; None when the handshake failed
+
+    def expired(self, at: datetime) -> bool:
+        """The certificate seen has expired since: look again at once, it may have been renewed meanwhile
+        (an expired one fails the handshake, which then waits CERT_RETRY)."""
+        if not self.task.done() or self.task.cancelled() or self.task.exception() is not None:
+            return False
+        not_after = self.task.result()
+        return not_after is not None and not_after <= at
 
 
 class ProbeClient(httpx.AsyncClient):
-    """httpx's AsyncClient, plus `probe()`: one health-probe request straight on the client's transport.
+    """httpx's AsyncClient, plus `probe()`: one health-probe request straight on the client's transport, and
+    `certificate_expiry()`: when the TLS certificate of a probe URL's host expires.
 
-    Why: `client.stream()` costs ~120 µs of CPU per request above the transport (merging the client's
-    cookie jar into each request, extracting cookies from each response through http.cookiejar, auth and
-    redirect plumbing, event hooks). Health probes want none of it: a probe must not carry one target's
-    cookies to its next poll, and there is no auth. On the same transport, check_http went from 345 to
-    282 µs of CPU per probe (bench/README.md, fix 7). Redirects are still followed: a target whose answer
-    is a redirect is remembered and probed through `send()`, which follows them, from then on. The client's
-    cookie jar keeps nothing (make_client), so that path carries no state from one poll to the next either.
+    Why `probe()`: `client.stream()` spends a large share of a probe's CPU above the transport (merging the
+    client's cookie jar into each request, extracting cookies from each response through http.cookiejar,
+    auth and redirect plumbing, event hooks; measured in bench/README.md). Health probes want none of it: a
+    probe must not carry one target's cookies to its next poll, and there is no auth. Redirects are still
+    followed: a target whose answer is a redirect is remembered and probed through `send()`, which follows
+    them, from then on. The client's cookie jar keeps nothing (make_client), so that path carries no state
+    from one poll to the next either.
     """
 
-    def __init__(self, *, transport: httpx.AsyncBaseTransport, **kwargs: Any) -> None:
+    def __init__(
+        self, *, transport: httpx.AsyncBaseTransport, ssl_context: ssl.SSLContext | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(transport=transport, **kwargs)
         self._probe_transport = transport
+        self._ssl_context = ssl_context  # what certificate_expiry verifies with (None: built when first needed)
         self._redirecting: set[str] = set()  # probe URLs seen answering a redirect (bounded by the config)
-        self._urls: dict[str, httpx.URL] = {}  # parsed once per monitor URL: parsing was 7 % of a probe
+        self._urls: dict[str, httpx.URL] = {}  # parsed once per monitor URL: parsing is a visible share of a probe
+        self._origins: dict[str, tuple[str, int]] = {}  # probe URL → (host, port) whose certificate it has
+        self._certs: dict[tuple[str, int], _CertLookup] = {}
 
     async def probe(self, method: str, url: str, *, timeout: float) -> httpx.Response:
         """The final response to `method url` (redirects followed), its body unread: the caller closes it.
@@ -49,6 +76,65 @@ class ProbeClient(httpx.AsyncClient):
             await response.aclose()
             self._redirecting.add(url)
         return await self.send(self.build_request(method, url, timeout=timeout), stream=True)
+
+    async def certificate_expiry(self, url: str, *, timeout: float, at: datetime) -> datetime | None:
+        """When the TLS certificate of the https `url`'s host expires (its notAfter, UTC); None while unknown.
+
+        Why a separate handshake and not the probe's own connection: the probe's connection is aiohttp's,
+        behind httpx-aiohttp, which exposes neither the connection nor its transport, and reading them through
+        private attributes on every probe would tie the hot path to both libraries' internals. One extra
+        handshake per host:port an hour (CERT_RECHECK), shared by every monitor on that host, costs nothing
+        that a benchmark can see; between two, a probe pays two dictionary lookups. It is made with the same
+        SSLContext as the probes (make_client's), so it trusts what they trust. A handshake that fails gives
+        None: the probe has already judged whether the target answers and whether its certificate is valid.
+        It checks the URL's own host: a redirect elsewhere is not followed here.
+        """
+        origin = self._origins.get(url)
+        if origin is None:
+            if len(self._origins) >= MAX_CACHED_URLS:  # only a config far beyond any real one gets here
+                self._origins.clear()
+            parsed = self._url(url)
+            origin = self._origins[url] = (parsed.host, parsed.port or 443)
+        lookup = self._certs.get(origin)
+        if lookup is None or lookup.due <= at or lookup.expired(at):
+            task = asyncio.ensure_future(self._handshake(*origin, timeout=timeout))
+            lookup = self._certs[origin] = _CertLookup(due=at + CERT_RECHECK, task=task)
+        if lookup.task.done():
+            return lookup.task.result()
+        # shield: a check cancelled (shutdown, its own deadline) must not cancel the lookup others wait on
+        not_after = await asyncio.shield(lookup.task)
+        if not_after is None:
+            lookup.due = min(lookup.due, at + CERT_RETRY)
+        return not_after
+
+    async def _handshake(self, host: str, port: int, *, timeout: float) -> datetime | None:
+        if self._ssl_context is None:  # not at construction: loading the system trust store takes a while
+            self._ssl_context = ssl.create_default_context()
+        try:
+            async with asyncio.timeout(timeout):
+                _, writer = await asyncio.open_connection(host, port, ssl=self._ssl_context)
+        except (OSError, TimeoutError):  # ssl.SSLError is an OSError
+            return None
+        try:
+            certificate = writer.get_extra_info("peercert") or {}
+        finally:
+            writer.transport.abort()  # nothing was sent: no need to wait for a TLS close_notify exchange
+        try:
+            return datetime.fromtimestamp(ssl.cert_time_to_seconds(certificate["notAfter"]), UTC)
+        except (KeyError, TypeError, ValueError):  # no date, or not in the form OpenSSL writes: unknown
+            return None
+
+    async def aclose(self) -> None:
+        self._cancel_lookups()
+        await super().aclose()
+
+    async def __aexit__(self, *exc_info: Any) -> None:  # httpx's __aexit__ does not go through aclose()
+        self._cancel_lookups()
+        await super().__aexit__(*exc_info)
+
+    def _cancel_lookups(self) -> None:
+        for lookup in self._certs.values():
+            lookup.task.cancel()
 
     def _url(self, url: str) -> httpx.URL:
         parsed = self._urls.get(url)
@@ -75,10 +161,11 @@ def make_client(
 
     `transport` is injected by tests and benchmarks (a MockTransport or a loopback-bound transport);
     None means httpx's API on aiohttp's connection pool (httpx-aiohttp), sized by `max_connections`.
+    `ssl_context` is what TLS targets are verified with (None: the system's trust store).
     Why not httpcore's own pool: its request-to-connection assignment is quadratic in queued requests
-    (encode/httpx#3215): 1,640 probes/s at 50 concurrent new connections fell to 824 at 1,000, and a
-    start-up burst of 2,000 monitors spent 90 % of the CPU in it. The aiohttp transport measured 2,254 →
-    1,637 probes/s and 28 % less CPU per probe in the same run (bench/README.md). Keep httpx's API here.
+    (encode/httpx#3215), so throughput halves as concurrent new connections grow and a start-up burst of
+    monitors spends most of its CPU there; the aiohttp transport also costs less CPU per probe
+    (bench/README.md has the figures). Keep httpx's API here.
     `trust_env=False`: proxy and certificate settings are not read from os.environ behind our back
     (STYLE.md, habit 4); the composition root would pass them explicitly if ever needed.
     """
@@ -88,12 +175,14 @@ def make_client(
         keepalive_expiry=30.0,
     )
     if transport is None:
-        context = ssl_context or ssl.create_default_context()
-        # verify=context only spares the transport building a default SSLContext of its own: the session it
-        # is given (_aiohttp_session) is what verifies
-        transport = AiohttpTransport(verify=context, trust_env=False, client=partial(_aiohttp_session, context, limits))
+        ssl_context = ssl_context or ssl.create_default_context()
+        # verify=ssl_context only spares the transport building a default SSLContext of its own: the session
+        # it is given (_aiohttp_session) is what verifies
+        transport = AiohttpTransport(verify=ssl_context, trust_env=False,
+                                     client=partial(_aiohttp_session, ssl_context, limits))
     return ProbeClient(
         transport=transport,
+        ssl_context=ssl_context,
         limits=limits,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,

@@ -1,27 +1,58 @@
-"""HTTP health check: one request to a target; the target failing is an outage (a reading, never an exception)."""
+"""HTTP health check: one request to a target; the target failing is an outage (a reading, never an exception).
+
+Beyond the status code: a keyword in the body (`body_contains`), a JSON assertion (`json_query`, a JMESPath
+expression, and `json_expect`), the latency (`degraded_after_ms`) and, for https targets, how soon the TLS
+certificate expires (`tls_expiry_days`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 import httpx
+import jmespath
+import jmespath.exceptions
+import jmespath.parser
 
 from bot.checks.client import REQUEST_FAILURES, ProbeClient, describe_failure, format_size
-from bot.config import HttpMonitor
+from bot.config import Checker, Common, Monitor
 from bot.model import CheckResult, ComponentReading, Status
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+TLS_EXPIRY_DAYS = 14
+METHODS = ("GET", "HEAD", "POST")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpMonitor(Monitor):
+    method: str = "GET"
+    expect_status: tuple[int, ...] = ()  # empty: any 2xx/3xx
+    body_contains: str | None = None
+    json_query: str | None = None  # a JMESPath expression, checked by the config
+    # The expected JSON value (TOML has no null: None = only require that the query finds something). Not
+    # hashed: it may be a list or a table.
+    json_expect: object = field(default=None, hash=False)
+    degraded_after_ms: float | None = None
+    max_body_bytes: int = MAX_BODY_BYTES
+    tls_expiry_days: int = TLS_EXPIRY_DAYS  # 0: off; only https URLs have a certificate
+    kind: str = "http"
 
 
 @dataclass(frozen=True)
 class Probe:
-    """What the target answered: the final status code and, when a keyword is expected, whether it was seen."""
+    """What the target answered: the final status code and, when asked for, what its body held."""
 
     status_code: int
     keyword_found: bool | None = None  # None: no keyword configured, or the status already failed
-    body_capped: bool = False  # stopped reading at max_body_bytes without finding the keyword
+    body_capped: bool = False  # stopped reading at max_body_bytes (without finding the keyword)
+    body: bytes | None = None  # read only for a json_query (and only when the status passed)
 
 
 def status_ok(monitor: HttpMonitor, status_code: int) -> bool:
@@ -31,8 +62,16 @@ def status_ok(monitor: HttpMonitor, status_code: int) -> bool:
     return 200 <= status_code < 400
 
 
-def judge(monitor: HttpMonitor, probe: Probe, elapsed_ms: float) -> tuple[Status, str]:
-    """Pure: the status and short detail for one answered probe."""
+def judge(
+    monitor: HttpMonitor, probe: Probe, elapsed_ms: float, *, cert_expires: datetime | None = None,
+    at: datetime | None = None,
+) -> tuple[Status, str]:
+    """Pure: the status and short detail for one answered probe; `cert_expires` is the https target's
+    certificate notAfter when known (and wanted), `at` the time of the probe.
+
+    Precedence: what the target said is wrong (status, keyword, JSON) is an outage and says so; then an
+    expiring certificate (it needs someone to act, within days); then slowness (its figure is in the latency
+    history anyway)."""
     if not status_ok(monitor, probe.status_code):
         return Status.MAJOR, f"HTTP {probe.status_code}"
     if monitor.body_contains is not None and not probe.keyword_found:
@@ -43,6 +82,14 @@ def judge(monitor: HttpMonitor, probe: Probe, elapsed_ms: float) -> tuple[Status
                 f"keyword {keyword} not found in the first {format_size(monitor.max_body_bytes)}",
             )
         return Status.MAJOR, f"keyword {keyword} not found"
+    if monitor.json_query is not None:
+        problem = json_problem(monitor, probe.body or b"", capped=probe.body_capped)
+        if problem is not None:
+            return Status.MAJOR, problem
+    if cert_expires is not None and at is not None:
+        expiring = certificate_problem(monitor, cert_expires, at)
+        if expiring is not None:
+            return expiring
     if monitor.degraded_after_ms is not None and elapsed_ms > monitor.degraded_after_ms:
         return Status.DEGRADED, f"slow: {elapsed_ms:.0f} ms (limit {monitor.degraded_after_ms:g} ms)"
     return Status.OPERATIONAL, f"HTTP {probe.status_code}"
@@ -61,7 +108,10 @@ async def check_http(
         detail = describe_failure(exc, timeout=monitor.timeout)
         return replace(_result(monitor, at, Status.MAJOR, detail, latency_ms=None), reached=False)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
-    status, detail = judge(monitor, probe, elapsed_ms)
+    expires = None
+    if monitor.tls_expiry_days and monitor.url.startswith("https://"):  # after the latency: not part of it
+        expires = await client.certificate_expiry(monitor.url, timeout=monitor.timeout, at=at)
+    status, detail = judge(monitor, probe, elapsed_ms, cert_expires=expires, at=at)
     return _result(monitor, at, status, detail, latency_ms=elapsed_ms)
 
 
@@ -69,10 +119,15 @@ async def _probe(monitor: HttpMonitor, client: ProbeClient) -> Probe:
     response = await client.probe(monitor.method, monitor.url, timeout=monitor.timeout)
     try:
         code = response.status_code
-        if monitor.body_contains is None or not status_ok(monitor, code):
+        keyword, query = monitor.body_contains, monitor.json_query
+        if (keyword is None and query is None) or not status_ok(monitor, code):
             return Probe(status_code=code)  # the body is not needed: leave it unread
-        found, capped = await _find(response, monitor.body_contains.encode(), monitor.max_body_bytes)
-        return Probe(status_code=code, keyword_found=found, body_capped=capped)
+        if query is None and keyword is not None:  # stop reading as soon as the keyword shows
+            found, capped = await _find(response, keyword.encode(), monitor.max_body_bytes)
+            return Probe(status_code=code, keyword_found=found, body_capped=capped)
+        body, capped = await _read(response, monitor.max_body_bytes)
+        seen = None if keyword is None else keyword.encode() in body
+        return Probe(status_code=code, keyword_found=seen, body_capped=capped, body=body)
     finally:
         await response.aclose()
 
@@ -91,13 +146,191 @@ async def _find(response: httpx.Response, keyword: bytes, cap: int) -> tuple[boo
     return False, False
 
 
+async def _read(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
+    """The body, at most `cap` bytes of it, and whether there was more."""
+    seen = bytearray()
+    async for chunk in response.aiter_bytes():
+        room = cap - len(seen)
+        seen += chunk[:room]
+        if len(chunk) >= room:
+            return bytes(seen), len(chunk) > room or _more_expected(response, cap)
+    return bytes(seen), False
+
+
 def _more_expected(response: httpx.Response, cap: int) -> bool:
     length = response.headers.get("content-length", "")
     return not length.isdigit() or int(length) > cap
 
 
-def _quote(keyword: str) -> str:
-    shown = keyword if len(keyword) <= 40 else keyword[:39] + "…"
+# ---------------------------------------------------------------- JSON assertions
+
+
+@cache  # one compiled expression per configured query (bounded by the config)
+def compile_query(expression: str) -> jmespath.parser.ParsedResult:
+    return jmespath.compile(expression)
+
+
+def json_problem(monitor: HttpMonitor, body: bytes, *, capped: bool) -> str | None:
+    """Pure: why the body fails the monitor's json_query/json_expect, or None when it passes."""
+    if monitor.json_query is None:
+        return None
+    if capped:
+        return f"body larger than {format_size(monitor.max_body_bytes)}: not read as JSON"
+    try:
+        document = json.loads(body)
+    except ValueError:  # json.JSONDecodeError and UnicodeDecodeError
+        return "body is not JSON"
+    found = compile_query(monitor.json_query).search(document)
+    query = f"json_query {_quote(monitor.json_query)}"
+    if found is None:
+        return f"{query} found nothing"
+    if monitor.json_expect is None:  # no expected value: anything but null and false passes
+        return f"{query} is false" if found is False else None
+    if _same_json(found, monitor.json_expect) or (
+        isinstance(monitor.json_expect, str) and _as_text(found) == monitor.json_expect
+    ):
+        return None
+    return f"{query} is {_show(found)}, expected {_show(monitor.json_expect)}"
+
+
+def _same_json(a: object, b: object) -> bool:
+    """Equal as JSON values: 1 == 1.0, but true is not 1 (as it would be in Python)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+    return isinstance(a, str) and isinstance(b, str) and a == b
+
+
+def _as_text(value: object) -> str:
+    """A value as the text an expectation string may give: "200" for 200, "true" for true."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _show(value: object) -> str:
+    shown = json.dumps(value, ensure_ascii=False)
+    return shown if len(shown) <= 40 else shown[:39] + "…"
+
+
+# ---------------------------------------------------------------- TLS certificate expiry
+
+
+def certificate_problem(monitor: HttpMonitor, expires: datetime, at: datetime) -> tuple[Status, str] | None:
+    """Pure: degraded when the certificate expires within tls_expiry_days, an outage once it has expired (a
+    handshake would fail on it, but a kept-alive connection made before it expired may still answer)."""
+    left = expires - at
+    date = expires.date().isoformat()
+    if left <= timedelta(0):
+        return Status.MAJOR, f"TLS certificate expired on {date}"
+    if left <= timedelta(days=monitor.tls_expiry_days):
+        days = left.days
+        when = "less than a day" if days == 0 else "1 day" if days == 1 else f"{days} days"
+        return Status.DEGRADED, f"TLS certificate expires in {when} ({date})"
+    return None
+
+
+# ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
+
+
+class _HttpKind:
+    type = "http"
+    keys = frozenset({"method", "expect_status", "body_contains", "json_query", "json_expect",
+                      "degraded_after_ms", "max_body_bytes", "tls_expiry_days"})
+    records_probes = True
+
+    def parse(self, check: Checker, where: str, table: Mapping[str, object], common: Common) -> Monitor | None:
+        errors = len(check.errors)
+        https = common.url.startswith("https://")
+        if common.url:
+            check.url(f"{where}url", common.url)
+        expect = table.get("expect_status", [])
+        if not isinstance(expect, list) or not all(
+            isinstance(c, int) and not isinstance(c, bool) and 100 <= c <= 599 for c in expect
+        ):
+            check.error(f"{where}expect_status", f"must be a list of HTTP status codes (got {expect!r})")
+            expect = []
+        body = table.get("body_contains")
+        if body is not None and not isinstance(body, str):
+            check.error(f"{where}body_contains", f"must be a string (got {body!r})")
+            body = None
+        slow = table.get("degraded_after_ms")
+        if slow is not None:
+            slow = check.number(f"{where}degraded_after_ms", slow)
+        method = table.get("method", "GET")
+        if method not in METHODS:
+            check.error(f"{where}method", f"must be {', '.join(METHODS[:-1])} or {METHODS[-1]} (got {method!r})")
+            method = "GET"
+        cap = check.number(f"{where}max_body_bytes", table.get("max_body_bytes", MAX_BODY_BYTES), kind=int,
+                           minimum=1024, exclusive=False)
+        days = check.number(f"{where}tls_expiry_days", table.get("tls_expiry_days", TLS_EXPIRY_DAYS), kind=int,
+                            minimum=0, exclusive=False)
+        if days and "tls_expiry_days" in table and common.url and not https:
+            check.error(f"{where}tls_expiry_days", "only applies to https:// URLs (set 0 or remove it)")
+        query = self._query(check, where, table, method=str(method))
+        if len(check.errors) > errors:
+            return None
+        return HttpMonitor(
+            method=str(method), expect_status=tuple(expect), body_contains=body, json_query=query,
+            json_expect=table.get("json_expect"), degraded_after_ms=slow, max_body_bytes=int(cap or MAX_BODY_BYTES),
+            tls_expiry_days=int(days or 0), **vars(common),
+        )
+
+    @staticmethod
+    def _query(check: Checker, where: str, table: Mapping[str, object], *, method: str) -> str | None:
+        query, expect = table.get("json_query"), table.get("json_expect")
+        if expect is not None and not _is_json(expect):
+            check.error(f"{where}json_expect", f"must be a string, number, boolean, array or table (got {expect!r})")
+        if query is None:
+            if expect is not None:
+                check.error(f"{where}json_expect", "needs json_query (the JMESPath expression whose value it is)")
+            return None
+        if not isinstance(query, str) or not query.strip():
+            check.error(f"{where}json_query", f"must be a JMESPath expression such as 'status' (got {query!r})")
+            return None
+        if method == "HEAD":
+            check.error(f"{where}json_query", "needs a body: method HEAD gets none")
+        try:
+            compile_query(query)
+        except jmespath.exceptions.JMESPathError as exc:
+            check.error(f"{where}json_query", f"not a valid JMESPath expression: {_jmespath_reason(exc)}")
+            return None
+        return query
+
+    async def run(self, monitor: Monitor, *, client: ProbeClient, now: Callable[[], datetime]) -> CheckResult:
+        if not isinstance(monitor, HttpMonitor):
+            raise TypeError(f"not an HTTP monitor: {monitor.name}")
+        return await check_http(monitor, client=client, now=now)
+
+
+HTTP = _HttpKind()
+
+
+def _is_json(value: Any) -> bool:
+    """TOML values that JSON has too (TOML's dates and times it has not)."""
+    if isinstance(value, str | int | float | bool):
+        return True
+    if isinstance(value, list):
+        return all(_is_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_json(v) for v in value.values())
+    return False
+
+
+def _jmespath_reason(exc: jmespath.exceptions.JMESPathError) -> str:
+    """'unknown token $ at character 2' from jmespath's multi-line 'Bad jmespath expression: Unknown …'."""
+    line = str(exc).splitlines()[0].rstrip(": ")
+    reason = line.split(": ", 1)[1] if ": " in line else line
+    position = getattr(exc, "lex_position", None)
+    where = f" at character {position + 1}" if isinstance(position, int) else ""
+    return f"{reason[:1].lower()}{reason[1:]}{where}"
+
+
+def _quote(text: str) -> str:
+    shown = text if len(text) <= 40 else text[:39] + "…"
     return f"'{shown}'"
 
 

@@ -9,15 +9,15 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import httpx
 
-from bot.checks.client import REQUEST_FAILURES, describe_failure, format_size
-from bot.config import StatuspageMonitor
+from bot.checks.client import REQUEST_FAILURES, ProbeClient, describe_failure, format_size
+from bot.config import Checker, Common, Monitor
 from bot.model import CheckResult, ComponentReading, ProviderIncident, Status
 
 SUMMARY_PATH = "/api/v2/summary.json"
@@ -38,6 +38,16 @@ MAINTENANCE_STATUSES = frozenset({"scheduled", "in_progress", "verifying"})
 NO_COMPONENTS_PLACEHOLDER = "no components were affected by this update."
 MISSING_DETAIL = "not on the page (renamed or removed?)"
 UPDATE_MAX_CHARS = 500
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatuspageMonitor(Monitor):
+    """A provider's status page; `url` is the page's base URL, e.g. https://status.openai.com."""
+
+    components: tuple[str, ...] = ()  # filter; empty = all
+    max_body_bytes: int = MAX_BODY_BYTES
+    kind: str = "statuspage"
 
 
 # ---------------------------------------------------------------- pure parsing
@@ -49,7 +59,7 @@ class _Unreadable(Exception):
 
 class _Leaf(NamedTuple):
     """Internal: one non-group component. A NamedTuple, not a frozen dataclass: built per leaf per poll, and
-    a frozen dataclass's __init__ (one object.__setattr__ per field) was a visible share of a poll (issue 6 #5)."""
+    a frozen dataclass's __init__ (one object.__setattr__ per field) was a visible share of a poll."""
 
     id: str | None
     name: str  # unique on this page: "Group / Name" when two leaves share a name
@@ -378,3 +388,32 @@ async def _fetch(
             if len(body) > max_bytes:
                 return FetchFailed(f"body over {format_size(max_bytes)}")
         return Fetched(bytes(body))
+
+
+# ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
+
+
+class _StatuspageKind:
+    type = "statuspage"
+    keys = frozenset({"components", "max_body_bytes"})
+    records_probes = False  # a page's components are stored as readings, not as probe rows
+
+    def parse(self, check: Checker, where: str, table: Mapping[str, object], common: Common) -> Monitor | None:
+        ok = not common.url or check.url(f"{where}url", common.url) is not None
+        comps = table.get("components", [])
+        if not isinstance(comps, list) or not all(isinstance(c, str) and c for c in comps):
+            check.error(f"{where}components", "must be a list of component names")
+            ok, comps = False, []
+        cap = check.number(f"{where}max_body_bytes", table.get("max_body_bytes", MAX_BODY_BYTES), kind=int,
+                           minimum=1024, exclusive=False)
+        if not ok or cap is None:
+            return None
+        return StatuspageMonitor(components=tuple(comps), max_body_bytes=int(cap), **vars(common))
+
+    async def run(self, monitor: Monitor, *, client: ProbeClient, now: Callable[[], datetime]) -> CheckResult:
+        if not isinstance(monitor, StatuspageMonitor):
+            raise TypeError(f"not a status page monitor: {monitor.name}")
+        return await check_statuspage(monitor, client=client, now=now)
+
+
+STATUSPAGE = _StatuspageKind()
