@@ -1,4 +1,7 @@
-"""Console adapter: alerts and command replies as plain text on a stream (demo, CLI, no tokens needed)."""
+"""Console adapter: alerts and command replies as plain text on a stream (demo, CLI, no tokens needed).
+
+Every word comes from bot.wording; this module only indents and cuts long lists.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,12 @@ import sys
 from datetime import datetime
 from typing import TextIO
 
+from bot import wording
 from bot.chat import CommandHandler
 from bot.model import (
     Alert,
     AlertKind,
+    ComponentView,
     IncidentList,
     IncidentView,
     Overview,
@@ -18,126 +23,137 @@ from bot.model import (
     Sent,
     Status,
     TargetReport,
-    Uptime,
     UptimeReport,
     Usage,
 )
-from bot.text import all_operational, format_duration, probe_summary
 
 MAX_COMPONENTS_SHOWN = 30
-
-_ICON = {
-    Status.OPERATIONAL: "✅",
-    Status.DEGRADED: "🟡",
-    Status.PARTIAL: "🟠",
-    Status.MAJOR: "🔴",
-    Status.MAINTENANCE: "🔧",
-    Status.UNKNOWN: "❔",
-}
+MAX_PROVIDER_INCIDENTS = 3
+MAX_UPDATE_CHARS = 600
+MAX_LIST_LINES = 60
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + wording.ELLIPSIS
 
 
 def render_alert(alert: Alert) -> str:
-    """The whole incident as it stands, as a few lines of text."""
-    if alert.kind is AlertKind.SOURCE_UNREADABLE:
-        return f"❔ {alert.monitor}: status source unreadable ({alert.change}). Not an outage: watching it."
-    if alert.kind is AlertKind.SOURCE_READABLE:
-        return f"👀 {alert.monitor}: status source readable again (was unreadable for {format_duration(alert.duration)})."
-    if alert.kind is AlertKind.NETWORK_DOWN:
-        return f"📡 Monitoring degraded: the bot cannot reach the network ({alert.change}). Outage alerts paused."
-    if alert.kind is AlertKind.NETWORK_UP:
-        return f"📡 Monitoring restored: the bot can see again after {format_duration(alert.duration)}."
-    if alert.kind is AlertKind.RESOLVED:
-        head = f"✅ RESOLVED {alert.monitor} — recovered after {format_duration(alert.duration)}"
-    else:
-        state = "OUTAGE" if alert.kind is AlertKind.OPENED else alert.kind.value.upper()
-        head = f"{_ICON[alert.severity]} {state} {alert.monitor} — {alert.severity.label}"
-    lines = [head, f"   started {_when(alert.started_at)}" + (f"; {alert.change}" if alert.change else "")]
-    if alert.kind is not AlertKind.RESOLVED and alert.components:
-        lines.append(f"   {len(alert.components)} of {alert.total_components} components affected:")
-        for c in alert.components[:MAX_COMPONENTS_SHOWN]:
-            flap = " (flapping)" if c.flapping else ""
-            lines.append(f"     {_ICON[c.status]} {c.name}: {c.status.label}{flap}")
-        if len(alert.components) > MAX_COMPONENTS_SHOWN:
-            lines.append(f"     …and {len(alert.components) - MAX_COMPONENTS_SHOWN} more")
-    for inc in alert.provider_incidents:
-        lines.append(f"   provider: “{inc.title}” ({inc.status}, impact {inc.impact})")
+    """The whole incident as it stands, as a few lines of text (the first line is its headline)."""
+    lines = [wording.headline(alert)]
+    if alert.is_notice:
+        lines.append(f"   {wording.notice_text(alert)}")
+        detail = wording.notice_detail(alert)
+        if detail:
+            lines.append(f"   {detail}")
+        lines.append(f"   {wording.footer(alert)} · {wording.updated(alert.at)}")
+        return "\n".join(lines)
+    resolved = alert.kind is AlertKind.RESOLVED
+    summary = wording.was(alert) if resolved else wording.affected(alert)
+    lines.append(f"   {summary} · {wording.timing(alert)}")
+    for c in alert.components[:MAX_COMPONENTS_SHOWN]:
+        state = wording.component_state(c, resolved=resolved)
+        lines.append(f"     {wording.component_icon(c, resolved=resolved)} {c.name} — {state} · "
+                     f"{wording.since(c.since, wording.utc)}")
+    if len(alert.components) > MAX_COMPONENTS_SHOWN:
+        lines.append(f"     {wording.more(len(alert.components) - MAX_COMPONENTS_SHOWN, 'components')}")
+    for inc in alert.provider_incidents[:MAX_PROVIDER_INCIDENTS]:
+        lines.append(f"   {inc.title} — {wording.provider_state(inc)}")
         if inc.latest_update:
-            lines.append(f"     latest: {inc.latest_update[:300]}")
+            when = f" ({wording.utc(inc.updated_at)})" if inc.updated_at else ""
+            lines.append(f"     > {_cut(wording.provider_update(inc), MAX_UPDATE_CHARS)}{when}")
+    if len(alert.provider_incidents) > MAX_PROVIDER_INCIDENTS:
+        lines.append(f"   {wording.more_provider_incidents(len(alert.provider_incidents) - MAX_PROVIDER_INCIDENTS)}")
+    lines.append(f"   {wording.footer(alert)} · {wording.updated(alert.at)}")
     return "\n".join(lines)
 
 
+def render_change(alert: Alert) -> str:
+    """An alert's thread line."""
+    return f"{wording.line_icon(alert)} {wording.change_line(alert)}"
+
+
 def _incident_line(i: IncidentView, now: datetime) -> str:
-    state = "ongoing" if i.resolved_at is None else "lasted"
-    names = ", ".join(i.components[:6]) + (f" +{len(i.components) - 6}" if len(i.components) > 6 else "")
-    title = f" “{i.title}”" if i.title else ""
-    return (f"{_ICON[i.severity]} {i.monitor}{title} — started {_when(i.started_at)}, {state} "
-            f"{format_duration(i.duration(now))}" + (f" — {names}" if names else ""))
+    line = f"{wording.incident_icon(i)} {wording.incident_head(i)} · {wording.incident_timing(i, now)}"
+    components = wording.incident_components(i)
+    if components:
+        line += f" · {components}"
+    if i.title:
+        line += f"\n      {i.title}"
+    return line
 
 
-def _uptime(u: Uptime) -> str:
-    days = int(u.window.total_seconds() // 86400)
-    label = f"{days}d" if days else f"{int(u.window.total_seconds() // 3600)}h"
-    pct = "no data" if u.percent is None else f"{u.percent:.3f}%"
-    mttr = f", MTTR {format_duration(u.mttr)}" if u.mttr else ""
-    return f"{label}: {pct} ({u.incidents} incidents{mttr})"
+def _component_line(view: ComponentView, now: datetime, *, with_monitor: bool = False) -> str:
+    return f"  {wording.icon(view.status)} {wording.component_view(view, now, with_monitor=with_monitor)}"
+
+
+def _answer(lines: list[str]) -> str:
+    if len(lines) > MAX_LIST_LINES:
+        lines = lines[:MAX_LIST_LINES] + [wording.more(len(lines) - MAX_LIST_LINES)]
+    return "\n".join(lines)
 
 
 def render_reply(reply: Reply) -> str:
     """A command's answer for a terminal (the same Reply Slack and Discord render their way)."""
     if isinstance(reply, Usage):
-        text = reply.message
+        head, sep, rest = reply.message.partition(wording.USAGE_HEADER)
+        parts = []
+        if head.strip():
+            parts.append((f"{wording.WARNING_ICON} " if reply.is_error else "") + head.strip())
+        if sep:
+            parts.append((sep + rest).rstrip())
         if reply.suggestions:
-            text += "\nDid you mean: " + ", ".join(reply.suggestions)
-        return text
+            parts.append(wording.did_you_mean(reply.suggestions))
+        return "\n".join(parts)
     if isinstance(reply, Overview):
+        lines = [f"{wording.overview_icon(reply)} {wording.overview_headline(reply)}"]
         if reply.all_operational:
-            return f"✅ {all_operational(reply.monitors)}"
-        lines = [f"⚠️ {len(reply.open_incidents)} open incident(s) across {reply.monitors} monitors"]
-        monitor = None
-        for v in reply.problems:
-            if v.monitor != monitor:
-                monitor = v.monitor
-                lines.append(f"{monitor}:")
-            since = f" for {format_duration(reply.now - v.since)}" if v.since else ""
-            lines.append(f"  {_ICON[v.status]} {v.name}: {v.status.label}{since}")
-        for name in reply.unreadable:
-            lines.append(f"❔ {name}: status source unreadable")
-        for i in reply.open_incidents:
-            lines.append("  " + _incident_line(i, reply.now))
-        return "\n".join(lines)
+            return lines[0]
+        if reply.open_incidents:
+            lines.append(f"{wording.OPEN_INCIDENTS}:")
+            lines += ["  " + _incident_line(i, reply.now) for i in reply.open_incidents]
+        if reply.problems:
+            lines.append(f"{wording.NOT_OPERATIONAL}:")
+            lines += [_component_line(v, reply.now, with_monitor=True) for v in reply.problems]
+        if reply.unreadable:
+            lines.append(f"{wording.icon(Status.UNKNOWN)} {wording.cannot_read(reply.unreadable)}")
+        return _answer(lines)
     if isinstance(reply, TargetReport):
-        kind = "monitor" if reply.is_monitor else f"component of {reply.monitor}"
-        since = f" for {format_duration(reply.now - reply.since)}" if reply.since else ""
-        lines = [f"{_ICON[reply.status]} {reply.name} ({kind}): {reply.status.label}{since}"]
-        for v in reply.components:
-            lines.append(f"  {_ICON[v.status]} {v.name}: {v.status.label}")
-        lines.append("Uptime — " + " · ".join(_uptime(u) for u in reply.uptime))
+        lines = [f"{wording.icon(reply.status)} {wording.target_head(reply)} ({wording.target_kind(reply)})"]
+        if reply.uptime:
+            lines.append(f"{wording.UPTIME}:")
+            lines += [f"  {wording.uptime_line(u)}" for u in reply.uptime]
         if reply.probes:
-            lines.append(probe_summary(reply.probes))
+            lines.append(wording.probe_summary(reply.probes))
+        if reply.components:
+            lines.append(f"{wording.NOT_OPERATIONAL}:")
+            lines += [_component_line(v, reply.now) for v in reply.components]
+        if reply.timeline:
+            lines.append(f"{wording.TIMELINE}:")
+            lines += [f"  {wording.timeline_line(e)}" for e in reply.timeline]
         if reply.incidents:
-            lines.append("Last incidents:")
+            lines.append(f"{wording.LAST_INCIDENTS}:")
             lines += ["  " + _incident_line(i, reply.now) for i in reply.incidents]
         else:
-            lines.append("No incidents recorded.")
-        return "\n".join(lines)
+            lines.append(wording.no_incidents())
+        return _answer(lines)
     if isinstance(reply, IncidentList):
         if not reply.incidents:
-            return "No incidents recorded" + (f" for {reply.target}." if reply.target else ".")
-        head = f"Last {len(reply.incidents)} incident(s)" + (f" for {reply.target}" if reply.target else "") + ":"
-        return "\n".join([head] + ["  " + _incident_line(i, reply.now) for i in reply.incidents])
+            return wording.incident_list_headline(reply)
+        lines = [f"{wording.incident_list_headline(reply)}:"]
+        return _answer(lines + ["  " + _incident_line(i, reply.now) for i in reply.incidents])
     assert isinstance(reply, UptimeReport)
-    return "\n".join(["Uptime:"] + [f"  {name}: {_uptime(u)}" for name, u in reply.rows])
+    lines = [f"{wording.uptime_headline(reply)}:"]
+    lines += [f"  {wording.uptime_row(name, u)}" for name, u in reply.rows]
+    if not reply.rows:
+        lines.append(wording.NO_MONITORS)
+    return _answer(lines)
 
 
 class ConsoleAdapter:
     """Prints alerts to a stream; 'threads' are shown by indenting replies under their parent's number."""
 
     name = "console"
-    threads = True
+    keeps_parent = can_edit = can_thread = True  # numbered parents, "edited" lines, indented thread lines
     pace = 0.0
 
     def __init__(self, *, stream: TextIO | None = None) -> None:
@@ -150,7 +166,7 @@ class ConsoleAdapter:
     def _print(self, text: str) -> None:
         print(text, file=self._stream, flush=True)
 
-    async def post(self, channel: str, alert: Alert, *, mention: str | None = None) -> SendResult:
+    async def post(self, channel: str, alert: Alert, *, mention: str | None = None, key: str = "") -> SendResult:
         self._count += 1
         prefix = f"[#{self._count}] " + (f"{mention} " if mention else "")
         self._print(prefix + render_alert(alert))
@@ -161,7 +177,7 @@ class ConsoleAdapter:
         return Sent(ref=ref)
 
     async def reply(self, channel: str, ref: str, alert: Alert, *, mention: str | None = None) -> SendResult:
-        self._print(f"   ↳ [#{ref} thread] " + (f"{mention} " if mention else "") + alert.change)
+        self._print(f"   ↳ [#{ref} thread] " + (f"{mention} " if mention else "") + render_change(alert))
         return Sent(ref=ref)
 
     async def stop(self) -> None:

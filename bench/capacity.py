@@ -41,8 +41,10 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
     from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED
 
     from bot.checks.client import make_client
+    from bot.checks.http import HttpMonitor
     from bot.clock import SystemClock
-    from bot.config import HttpMonitor, Policy
+    from bot.config import Policy
+    from bot.overload import OverloadGate
     from bot.schedule import build_scheduler
     from bot.store import Store
     from bot.watch import Watcher
@@ -65,7 +67,7 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
     # a distinct query per monitor: 10,000 targets, one server (the path and pool treat them alike)
     monitors = [HttpMonitor(name=f"m{i:05d}", url=f"{url}?m={i}", interval=interval, timeout=10.0, policy=policy)
                 for i in range(n)]
-    store.sync_monitors(((m.name, m.kind.value) for m in monitors), clock.now())
+    store.sync_monitors(((m.name, m.kind) for m in monitors), clock.now())
 
     measuring = False
     scheduled: dict[str, Any] = {}
@@ -73,10 +75,9 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
     done = timeouts = failed = 0
 
     async with make_client() as client:
-        kwargs: dict[str, Any] = {}
-        if args.get("max_in_flight") is not None:
-            kwargs["max_in_flight"] = int(args["max_in_flight"])
-        watcher = Watcher(monitors=monitors, store=store, client=client, clock=clock, **kwargs)
+        limit = args.get("max_in_flight")
+        gate = OverloadGate(clock=clock, limit=int(limit)) if limit is not None else None
+        watcher = Watcher(monitors=monitors, store=store, client=client, clock=clock, gate=gate)
 
         async def poll(monitor: HttpMonitor) -> object:
             nonlocal done, timeouts, failed

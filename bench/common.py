@@ -139,10 +139,11 @@ def ensure_tools(*, install: bool = True) -> dict[str, bool]:
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A throwaway certificate for 127.0.0.1 (openssl CLI, else the `cryptography` package if present)."""
+    """A throwaway certificate for 127.0.0.1 (openssl CLI, else the `cryptography` package if present).
+    Valid for 30 days: beyond check_http's default tls_expiry_days (14), so shipped probes stay operational."""
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=127.0.0.1",
          "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True, timeout=60,
     )

@@ -24,8 +24,10 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
     from aiohttp import web
 
     from adapters.slack.adapter import SlackAdapter
+    from adapters.slack.platform import SlackConfig, SlackMode
     from bot import app
-    from bot.config import Config, HttpMonitor, Policy, Route, SlackConfig, SlackMode
+    from bot.checks.http import HttpMonitor
+    from bot.config import Config, Policy, Route
     from tests.fakes.slack_api import FakeSlack
     from tests.loopback import LoopbackServer
 
@@ -51,7 +53,7 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
         slack_config = SlackConfig(mode=SlackMode.SOCKET, channel="C0BENCH", bot_token=token,
                                    app_token="xapp-bench-not-a-secret", api_url=slack.api_url)
         config = Config(path="bench.toml", database=str(Path(tmp.name) / "d.db"), monitors=tuple(watched + background),
-                        policy=policy, console=False, slack=slack_config)
+                        policy=policy, platforms={"slack": slack_config})
         adapter = SlackAdapter(config=slack_config)
         stop = asyncio.Event()
         bot = asyncio.create_task(app.run(config, stop=stop, adapters={"slack": adapter}))

@@ -17,8 +17,7 @@ from bot import runtime
 
 async def run(args: dict[str, Any]) -> dict[str, Any]:
     from bot.checks.client import make_client
-    from bot.checks.http import check_http
-    from bot.config import HttpMonitor
+    from bot.checks.http import HttpMonitor, check_http
 
     rate, seconds = float(args["rate"]), float(args["seconds"])
     monitor = HttpMonitor(name="paced", url=args["url"])

@@ -123,8 +123,7 @@ async def http_probe(kind: str, url: str, cert: str | None, concurrency: int):  
     import httpx
 
     from bot.checks.client import make_client
-    from bot.checks.http import check_http
-    from bot.config import HttpMonitor
+    from bot.checks.http import HttpMonitor, check_http
     from bot.model import Status
 
     ctx = ssl_context(cert)

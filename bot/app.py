@@ -4,55 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
-from typing import TextIO
 
 import httpx
 
-from adapters.console import ConsoleAdapter
+from adapters import PLATFORMS
 from bot import commands, runtime
 from bot.chat import ChatAdapter, CommandHandler
 from bot.checks.client import make_client
 from bot.checks.control import reachable
 from bot.clock import Clock, SystemClock
-from bot.config import Config, DiscordMode, SlackMode
+from bot.config import Config
 from bot.model import Command, Reply
 from bot.outbox import Sender
+from bot.platform import NamesFn, Platform
+from bot.reachability import Reachability
 from bot.schedule import build_scheduler
 from bot.store import Store
-from bot.watch import Watcher
+from bot.watch import NetworkNotices, Watcher
+from bot.wording import plural
 
 log = logging.getLogger("downwatch")
 PRUNE_PAUSE = 0.01  # seconds between two retention transactions
 
 
 def build_adapters(
-    config: Config, *, stream: TextIO | None = None, names: Callable[[], Awaitable[list[str]]] | None = None
+    config: Config, *, platforms: Sequence[Platform], clock: Clock, names: NamesFn | None = None
 ) -> dict[str, ChatAdapter]:
-    """The chat adapters the config enables (Slack and Discord are imported only when used)."""
-    adapters: dict[str, ChatAdapter] = {}
-    if config.console:
-        adapters["console"] = ConsoleAdapter(stream=stream)
-    if config.slack is not None:
-        if config.slack.mode is SlackMode.WEBHOOK:
-            from adapters.slack.webhook import SlackWebhookAdapter
-
-            adapters["slack"] = SlackWebhookAdapter(config=config.slack)
-        else:
-            from adapters.slack.adapter import SlackAdapter
-
-            adapters["slack"] = SlackAdapter(config=config.slack)
-    if config.discord is not None:
-        if config.discord.mode is DiscordMode.WEBHOOK:
-            from adapters.discord.webhook import DiscordWebhookAdapter
-
-            adapters["discord"] = DiscordWebhookAdapter(config=config.discord)
-        else:
-            from adapters.discord.adapter import DiscordAdapter
-
-            adapters["discord"] = DiscordAdapter(config=config.discord, names=names)
-    return adapters
+    """The chat adapters of the platforms the config turns on (each imports its client library only here)."""
+    return {p.name: p.build(config.platforms[p.name], clock=clock, names=names)
+            for p in platforms if p.name in config.platforms}
 
 
 def command_handler(store: Store, clock: Clock) -> CommandHandler:
@@ -71,24 +53,27 @@ async def run(
     clock: Clock | None = None,
     adapters: Mapping[str, ChatAdapter] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-    stream: TextIO | None = None,
+    platforms: Sequence[Platform] = PLATFORMS,
 ) -> None:
     """Run the bot until `stop` is set, then close everything in reverse order."""
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         store = Store.open(config.database)
         stack.callback(store.close)
-        store.sync_monitors(((m.name, m.kind.value) for m in config.monitors), clock.now())
+        store.sync_monitors(((m.name, m.kind) for m in config.monitors), clock.now())
         client = await stack.enter_async_context(make_client(transport=transport))
         async def names() -> list[str]:  # autocomplete: monitors, then components
             return store.monitor_names() + sorted({v.name for v in store.component_views()})
 
-        chat = dict(adapters) if adapters is not None else build_adapters(config, stream=stream, names=names)
+        chat = (dict(adapters) if adapters is not None
+                else build_adapters(config, platforms=platforms, clock=clock, names=names))
         sender = Sender(store=store, adapters=chat, clock=clock)
         control_url = config.control_url
         control = (lambda: reachable(client, control_url)) if control_url else None
+        sight = Reachability(monitors=(m.name for m in config.monitors), clock=clock, control=control,
+                             notify=NetworkNotices(store=store, monitors=config.monitors, on_commit=sender.wake))
         watcher = Watcher(monitors=config.monitors, store=store, client=client, clock=clock, on_commit=sender.wake,
-                          control=control)
+                          sight=sight)
         handler = command_handler(store, clock)
         for name, adapter in chat.items():
             try:
@@ -112,5 +97,5 @@ async def run(
         stack.callback(runtime.unsettle)
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
-        log.info("watching %d monitors; alerts to %s", len(config.monitors), ", ".join(chat) or "nowhere")
+        log.info("watching %s; alerts to %s", plural(len(config.monitors), "monitor"), ", ".join(chat) or "nowhere")
         await sender.run(stop)

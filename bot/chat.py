@@ -1,8 +1,9 @@
-"""The small interface every chat platform lives behind (console, Slack, Discord).
+"""The small interface every chat platform lives behind (console, Slack, Discord, the generic webhook).
 
 The outbox calls `post`, `edit` and `reply`; the adapter renders the Alert for its platform (pure
 functions in its own module) and turns platform failures into `SendError` values: it never raises
 for a platform that is down, rate-limited or refusing. Scheduling and retries are the outbox's job.
+How a platform is configured and built is its `bot.platform.Platform`'s job.
 """
 
 from __future__ import annotations
@@ -16,18 +17,21 @@ CommandHandler = Callable[[Command], Awaitable[Reply]]
 
 
 class ChatAdapter(Protocol):
-    """One chat platform. `name` keys its outbox rows; `threads` is False for webhook-only modes."""
+    """One chat platform. `name` keys its outbox rows; three capabilities tell the outbox what it can do."""
 
     name: str
-    threads: bool
+    keeps_parent: bool  # one parent message per incident, which later rows edit or reply to
+    can_edit: bool  # the parent can be rewritten (False: edit rows are skipped, the reply carries the change)
+    can_thread: bool  # replies land in the parent's thread (False: they are channel messages)
     pace: float  # minimum seconds between two messages to the same channel
 
     async def start(self, handler: CommandHandler) -> None:
         """Connect, and route the platform's status commands to `handler`."""
         ...
 
-    async def post(self, channel: str, alert: Alert, *, mention: str | None = None) -> SendResult:
-        """Post a new parent message for the alert; `Sent.ref` identifies it for later edits."""
+    async def post(self, channel: str, alert: Alert, *, mention: str | None = None, key: str = "") -> SendResult:
+        """Post a new message for the alert; `Sent.ref` identifies it for later edits. `key` is the same on
+        every try of one outbox message, for platforms that deduplicate (an Idempotency-Key)."""
         ...
 
     async def edit(self, channel: str, ref: str, alert: Alert) -> SendResult:

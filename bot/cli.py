@@ -15,12 +15,13 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 
+from adapters import PLATFORMS
 from bot import runtime
 from bot.config import Config, ConfigError, load_config
+from bot.platform import unused_secrets
 from bot.redact import Redact
 
-SECRET_KEYS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_WEBHOOK_URL",
-               "DISCORD_BOT_TOKEN", "DISCORD_WEBHOOK_URL")
+SECRET_KEYS = tuple(secret for platform in PLATFORMS for secret in platform.secrets)  # redacted from every log
 
 
 def environment(env: Mapping[str, str] | None = None, dotenv: str = ".env") -> dict[str, str]:
@@ -36,8 +37,10 @@ def setup_logging(env: Mapping[str, str], level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(Redact([env.get(k, "") for k in SECRET_KEYS]))
+    handler.set_name("downwatch")
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # replace only our own handler (main may run more than once in a process: tests); keep the host's
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "downwatch"] + [handler]
     root.setLevel(env.get("DOWNWATCH_LOG_LEVEL", level).upper())
     for noisy in ("apscheduler", "httpx", "httpcore", "discord", "slack_bolt", "slack_sdk", "aiohttp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -70,20 +73,35 @@ def _history_args(p: argparse.ArgumentParser) -> None:
 
 def _load(path: str, env: Mapping[str, str]) -> Config | None:
     try:
-        return load_config(path, dict(env))
+        return load_config(path, env, platforms=PLATFORMS)
     except ConfigError as exc:
-        print(f"downwatch: {len(exc.errors)} error(s) in the configuration:", file=sys.stderr)
-        for error in exc.errors:
-            print(f"  {error}", file=sys.stderr)
+        _config_errors(exc.errors)
         return None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _config_errors(errors: Sequence[str]) -> None:
+    print(f"downwatch: {len(errors)} error(s) in the configuration:", file=sys.stderr)
+    for error in errors:
+        print(f"  {error}", file=sys.stderr)
+
+
+def _database_error(config: Config) -> bool:
+    """Report a `database` SQLite cannot open as a config error (True), before anything is created."""
+    from bot.store import unusable
+
+    problem = unusable(config.database)
+    if problem is not None:
+        _config_errors([f"{config.path}: database: cannot use {config.database!r}: {problem}"])
+    return problem is not None
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """The command line; `env` stands for the process environment (tests pass their own)."""
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    env = environment()
+    env = environment(env)
     if args.command == "demo":  # the console shows everything; only problems are logged
         setup_logging(env, level="WARNING")
         from bot.demo import demo
@@ -93,15 +111,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("status", "incidents"):
         return _history(args, env)
     config = _load(args.config, env)
-    if config is None:
+    if config is None or (args.command in ("validate", "run") and _database_error(config)):
         return 2
     if args.command == "validate":
-        print(f"{args.config}: OK — {len(config.monitors)} monitors; alerts to "
-              + ", ".join(p for p, on in (("console", config.console), ("slack", config.slack),
-                                          ("discord", config.discord)) if on))
+        from bot.wording import plural
+
+        print(f"{args.config}: OK — {plural(len(config.monitors), 'monitor')}; alerts to "
+              + (", ".join(config.platforms) or "nowhere"))
+        for warning in unused_secrets(PLATFORMS, config.platforms, env):
+            print(f"downwatch: warning: {warning}", file=sys.stderr)
         return 0
     if args.command == "check":
         return runtime.run(_check(config, as_json=args.json))
+    for warning in unused_secrets(PLATFORMS, config.platforms, env):
+        logging.getLogger("downwatch").warning(warning)
     return runtime.run(_run(config))
 
 
@@ -110,7 +133,7 @@ def _history(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from bot import commands
     from bot.clock import SystemClock
     from bot.model import Command, CommandKind, Usage
-    from bot.store import Store
+    from bot.store import Store, unusable
 
     database = args.db
     if database is None and args.config:
@@ -122,13 +145,17 @@ def _history(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if not os.path.exists(database):
         print(f"downwatch: no history yet: {database} does not exist (run `downwatch run` first)", file=sys.stderr)
         return 2
+    problem = unusable(database)
+    if problem is not None:
+        print(f"downwatch: cannot use the database {database!r}: {problem}", file=sys.stderr)
+        return 2
     if args.command == "incidents":
         if not 1 <= args.limit <= commands.MAX_LIMIT:
             print(f"downwatch: --limit must be between 1 and {commands.MAX_LIMIT}", file=sys.stderr)
             return 2
         command: Command | Usage = Command(CommandKind.INCIDENTS, limit=args.limit)
     else:
-        command = commands.parse_text(" ".join(args.target))
+        command = commands.parse_text(" ".join(args.target), now=SystemClock().now())
     store = Store.open(database)
     try:
         reply = command if isinstance(command, Usage) else commands.handle(command, history=store,
@@ -184,7 +211,7 @@ async def _run(config: Config) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await app.run(config, stop=stop)
+    await app.run(config, stop=stop, platforms=PLATFORMS)
     logging.getLogger("downwatch").info("stopped cleanly")
     return 0
 

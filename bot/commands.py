@@ -1,16 +1,21 @@
-"""Status commands: parse what a user typed into a Command, answer it from the history as a Reply.
+"""Status commands: one table declares them; parse what a user typed into a Command; answer it as a Reply.
 
-The same `handle` answers the CLI, Slack's /status and Discord's slash commands; each adapter only
-renders the Reply for its platform.
+Every platform is built from COMMANDS: Slack's `/status <subcommand> …` text grammar (parse_text), Discord's
+slash commands (adapters/discord/adapter.py), the help text and the README's command table (checked by
+tests/test_docs.py). The same `handle` answers the CLI, Slack and Discord; each adapter only renders.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
+from bot import wording
 from bot.model import (
     Command,
     CommandKind,
@@ -22,6 +27,7 @@ from bot.model import (
     Reply,
     Status,
     TargetReport,
+    TimelineEntry,
     Uptime,
     UptimeReport,
     Usage,
@@ -30,18 +36,106 @@ from bot.model import (
 
 MAX_TEXT = 200  # longer command text is refused, not parsed
 MAX_LIMIT = 25
+DEFAULT_LIMIT = 5
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 REPORT_WINDOWS = (WINDOWS["24h"], WINDOWS["7d"], WINDOWS["30d"])
+SLACK_COMMAND = "/status"  # the help names Slack's command by its default name ([slack] command)
 
-USAGE = (
-    "Usage:\n"
-    "  /status                     overall state, problems and open incidents\n"
-    "  /status <monitor|component> its state, uptime (24h/7d/30d) and last incidents\n"
-    "  /status incidents [N]       the last N incidents (default 5, at most 25)\n"
-    "  /status help                this help"
+
+# ---------------------------------------------------------------- the table
+
+
+class ArgKind(StrEnum):
+    """What an argument holds; it decides how it is read, checked and offered on each platform."""
+
+    TARGET = "target"  # a monitor or component name
+    COUNT = "count"  # how many (N)
+    WINDOW = "window"  # one of WINDOWS
+    SINCE = "since"  # a span back from now ("7d") or a past date
+
+
+@dataclass(frozen=True)
+class Argument:
+    name: str  # the Discord option name and the help's placeholder: `[name]`
+    kind: ArgKind
+    summary: str  # one line; Discord shows it as the option's description (at most 100 characters)
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str  # the Slack subcommand word and the Discord slash command name
+    kind: CommandKind  # what it asks `handle` for (status without a target asks for the overview)
+    arguments: tuple[Argument, ...]  # optional, in this order when typed positionally (Slack)
+    summary: str  # one line; Discord shows it as the command's description (at most 100 characters)
+    aliases: tuple[str, ...] = ()  # other words Slack accepts for it
+
+
+TARGET = Argument("target", ArgKind.TARGET, "A monitor or component name (Monitor/Component for one component)")
+LIMIT = Argument("limit", ArgKind.COUNT, f"How many, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})")
+SINCE = Argument("since", ArgKind.SINCE, "Only those since then: a span like 24h, 7d, 2w, or a date like 2026-09-17")
+WINDOW = Argument("window", ArgKind.WINDOW, f"Over how long: {', '.join(WINDOWS)} (default 24h for all monitors)")
+
+STATUS = CommandSpec("status", CommandKind.TARGET, (TARGET,),
+                     "Overall state, or one monitor or component: state, uptime, last incidents")
+COMMANDS: tuple[CommandSpec, ...] = (
+    STATUS,
+    CommandSpec("incidents", CommandKind.INCIDENTS, (TARGET, LIMIT, SINCE),
+                "Recent incidents with start, duration and components"),
+    CommandSpec("uptime", CommandKind.UPTIME, (TARGET, WINDOW),
+                "Uptime % and mean time to recovery, per monitor or for one target"),
+    CommandSpec("help", CommandKind.HELP, (), "This help", aliases=("-h", "--help", "?")),
 )
+BY_NAME = {spec.name: spec for spec in COMMANDS}
+
+
+# ---------------------------------------------------------------- help, built from the table
+
+
+def form(spec: CommandSpec, *, slash: bool) -> str:
+    """How a command is typed: '/status incidents [target] [limit] [since]' (Slack: STATUS is the bare
+    command, the others its subcommands) or '/incidents [target] [limit] [since]' (Discord: one each)."""
+    if slash:
+        head = f"/{spec.name}"
+    else:
+        head = SLACK_COMMAND if spec is STATUS else f"{SLACK_COMMAND} {spec.name}"
+    return " ".join([head, *(f"[{a.name}]" for a in spec.arguments)])
+
+
+def arguments() -> tuple[Argument, ...]:
+    """Every argument the table uses, once, in the order they first appear."""
+    seen: dict[str, Argument] = {}
+    for spec in COMMANDS:
+        for argument in spec.arguments:
+            seen.setdefault(argument.name, argument)
+    return tuple(seen.values())
+
+
+def help_text(*, slash: bool = False) -> str:
+    """The help: every command's form and summary, then every argument's; Slack's says how to quote a name."""
+    return wording.help_text(
+        [(form(spec, slash=slash), spec.summary) for spec in COMMANDS],
+        [(a.name, a.summary) for a in arguments()],
+        hint="" if slash else wording.QUOTE_HINT,
+    )
+
+
+USAGE = help_text()  # what `help` answers in Slack and the CLI
+
+
+def usage_error(problem: str, *, slash: bool = False) -> Usage:
+    """A bad command: what is wrong, then the help."""
+    return Usage(wording.with_help(problem, help_text(slash=slash)), is_error=True)
+
+
+# ---------------------------------------------------------------- reading arguments
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SPAN = re.compile(r"(\d{1,4})([hdw])", re.ASCII)
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+_SPAN_LIKE = re.compile(r"[0-9]+[a-z]{1,3}", re.ASCII | re.IGNORECASE)
+_DATE_LIKE = re.compile(r"[0-9]{4}-[0-9]", re.ASCII)
+_OPEN_QUOTES = '"“”„'
+_CLOSE_QUOTES = '"”“'
 
 
 def clean(text: str) -> str:
@@ -54,23 +148,140 @@ def parse_window(text: str) -> timedelta | None:
     return WINDOWS.get(text.strip().lower())
 
 
-def parse_text(text: str) -> Command | Usage:
-    """Parse the text after `/status` (Slack) into a Command, or a Usage error."""
+def parse_since(text: str, now: datetime) -> datetime | None:
+    """'24h' / '7d' / '2w' → that long before `now`; 'YYYY-MM-DD' or an ISO time → that instant (UTC if naive)."""
+    text = clean(text).lower()
+    match = _SPAN.fullmatch(text)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        span = {"h": timedelta(hours=amount), "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
+        return now - span
+    try:
+        at = datetime.fromisoformat(text.upper() if "t" in text else text)
+    except ValueError:
+        return None
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at if at <= now else None
+
+
+def _error(argument: Argument) -> Usage:
+    """What is wrong with a value of `argument`, in one line."""
+    if argument.kind is ArgKind.COUNT:
+        return Usage(wording.bad_count(argument.name, MAX_LIMIT), is_error=True)
+    if argument.kind is ArgKind.WINDOW:
+        return Usage(wording.bad_window(argument.name, list(WINDOWS)), is_error=True)
+    return Usage(wording.bad_since(argument.name), is_error=True)
+
+
+def build(name: str, options: Mapping[str, object], *, now: datetime) -> Command | Usage:
+    """A command's arguments by name, as typed (Slack) or chosen (Discord) → a Command, or a short Usage
+    error (without the help: the caller adds its platform's). The one place arguments are checked."""
+    spec = BY_NAME.get(name)
+    if spec is None:
+        return Usage(wording.unknown_command(name), is_error=True)
+    target: str | None = None
+    limit = DEFAULT_LIMIT
+    window: timedelta | None = None
+    since: datetime | None = None
+    for argument in spec.arguments:
+        raw = options.get(argument.name)
+        text = clean(str(raw)) if raw is not None else ""
+        if not text:
+            continue
+        if argument.kind is ArgKind.TARGET:
+            if len(text) > MAX_TEXT:
+                return Usage(wording.too_long(len(text), argument.name), is_error=True)
+            target = text
+        elif argument.kind is ArgKind.COUNT:
+            if not _DIGITS.fullmatch(text) or len(text) > 9 or not 1 <= int(text) <= MAX_LIMIT:
+                return _error(argument)
+            limit = int(text)
+        elif argument.kind is ArgKind.WINDOW:
+            window = parse_window(text)
+            if window is None:
+                return _error(argument)
+        else:
+            since = parse_since(text, now)
+            if since is None:
+                return _error(argument)
+    kind = CommandKind.OVERVIEW if spec.kind is CommandKind.TARGET and target is None else spec.kind
+    return Command(kind, target=target, limit=limit, window=window, since=since)
+
+
+# ---------------------------------------------------------------- Slack's text grammar
+
+_WORDS = {word: spec for spec in COMMANDS if spec is not STATUS for word in (spec.name, *spec.aliases)}
+
+
+def _looks_like(kind: ArgKind, word: str) -> bool:
+    """Whether a trailing word is meant as this argument (then a bad value is an error, not a name)."""
+    if kind is ArgKind.COUNT:
+        return bool(_DIGITS.fullmatch(word))
+    if kind is ArgKind.WINDOW:
+        return bool(_SPAN_LIKE.fullmatch(word))
+    if kind is ArgKind.SINCE:
+        return bool(_SPAN_LIKE.fullmatch(word) or _DATE_LIKE.match(word))
+    return False
+
+
+def _positional(spec: CommandSpec, rest: str) -> tuple[dict[str, str], bool] | Usage:
+    """A subcommand's words → its arguments by name, and whether the target was quoted.
+
+    An optional "quoted" target comes first; the other arguments are taken from the end, in any order,
+    each recognised by its shape (a number, a span, a date); the words left are the target.
+    """
+    options: dict[str, str] = {}
+    targets = [a for a in spec.arguments if a.kind is ArgKind.TARGET]
+    quoted = False
+    words = rest.split()
+    if targets and rest[:1] in _OPEN_QUOTES:
+        end = next((i for i, c in enumerate(rest[1:], 1) if c in _CLOSE_QUOTES), len(rest))
+        options[targets[0].name] = rest[1:end]
+        words = rest[end + 1:].split()
+        quoted = True
+    others = [a for a in spec.arguments if a.kind is not ArgKind.TARGET]
+    while words:
+        argument = next((a for a in others if a.name not in options and _looks_like(a.kind, words[-1])), None)
+        if argument is None:
+            break
+        options[argument.name] = words.pop()
+    if words:
+        if quoted or not targets:
+            return Usage(wording.unexpected(" ".join(words)), is_error=True)
+        options[targets[0].name] = " ".join(words)
+    return options, quoted
+
+
+def parse_text(text: str, *, now: datetime) -> Command | Usage:
+    """The text after `/status` (Slack, the CLI) → a Command, or a Usage error that carries the help.
+
+    A first word naming a subcommand (`incidents`, `uptime`, `help`) picks it; anything else is a target,
+    so `/status <name>` works for any name. Text that starts with a subcommand word but has a target
+    ("Uptime Robot") keeps the whole text as `fallback_target`: `handle` answers it as a target when
+    the subcommand's target names nothing. Quotes force a name.
+    """
     if len(text) > MAX_TEXT:
-        return Usage(f"That is too long ({len(text)} characters).\n{USAGE}", is_error=True)
-    words = clean(text).split()
-    if not words:
+        return usage_error(wording.too_long(len(text)))
+    typed = " ".join(clean(text).split())
+    if not typed:
         return Command(CommandKind.OVERVIEW)
-    head = words[0].lower()
-    if head in ("help", "-h", "--help", "?"):
-        return Command(CommandKind.HELP)
-    if head == "incidents":
-        if len(words) == 1:
-            return Command(CommandKind.INCIDENTS)
-        if len(words) == 2 and words[1].isdigit() and 1 <= int(words[1]) <= MAX_LIMIT:
-            return Command(CommandKind.INCIDENTS, limit=int(words[1]))
-        return Usage(f"`incidents` takes a number from 1 to {MAX_LIMIT}.\n{USAGE}", is_error=True)
-    return Command(CommandKind.TARGET, target=" ".join(words))
+    head, _, rest = typed.partition(" ")
+    spec = _WORDS.get(head.casefold())
+    if spec is None or (rest and not spec.arguments):  # "Help Desk" is a name, not help
+        spec, rest = STATUS, typed
+    parsed = _positional(spec, rest)
+    if isinstance(parsed, Usage):
+        return usage_error(parsed.message)
+    options, quoted = parsed
+    built = build(spec.name, options, now=now)
+    if isinstance(built, Usage):
+        return usage_error(built.message)
+    if spec is not STATUS and built.target and not quoted:
+        return replace(built, fallback_target=typed)
+    return built
+
+
+# ---------------------------------------------------------------- answering
 
 
 class History(Protocol):
@@ -89,6 +300,7 @@ class History(Protocol):
         self, *, monitor: str, component: str | None, window: timedelta, now: datetime
     ) -> Uptime: ...
     def probe_stats(self, *, monitor: str, window: timedelta, now: datetime) -> ProbeStats | None: ...
+    def timeline(self, incident_id: str, limit: int = 20) -> tuple[TimelineEntry, ...]: ...
 
 
 def _resolve(history: History, target: str) -> tuple[str, str | None] | Usage:
@@ -113,7 +325,7 @@ def _resolve(history: History, target: str) -> tuple[str, str | None] | Usage:
     close = difflib.get_close_matches(wanted, list(by_fold), n=5, cutoff=0.5)
     close += [f for f in by_fold if wanted in f and f not in close][: 5 - len(close)]
     return Usage(
-        f"No monitor or component named “{target[:80]}”.",
+        wording.not_found(target),
         suggestions=tuple(by_fold[c] for c in close),
         is_error=True,
     )
@@ -141,6 +353,9 @@ def handle(command: Command, *, history: History, now: datetime) -> Reply:
     component: str | None = None
     if command.target:
         found = _resolve(history, command.target)
+        if isinstance(found, Usage) and command.fallback_target:
+            if not isinstance(_resolve(history, command.fallback_target), Usage):
+                return handle(Command(CommandKind.TARGET, target=command.fallback_target), history=history, now=now)
         if isinstance(found, Usage):
             return found
         monitor, component = found
@@ -169,6 +384,9 @@ def handle(command: Command, *, history: History, now: datetime) -> Reply:
         shown = tuple(v for v in views if _notable(v.status))
     if monitor in history.unreadable_monitors() and (status is None or not status.is_outage):
         status = Status.UNKNOWN
+    incidents = tuple(history.recent_incidents(limit=limit, monitor=monitor, component=component))
+    ongoing = next((i.id for i in incidents if i.resolved_at is None), None)  # a monitor has one open at most
+    timeline = history.timeline(ongoing) if ongoing and component is None and command.kind is CommandKind.TARGET else ()
 
     return TargetReport(
         now=now,
@@ -178,7 +396,8 @@ def handle(command: Command, *, history: History, now: datetime) -> Reply:
         status=status or Status.UNKNOWN,
         since=since,
         uptime=tuple(history.uptime(monitor=monitor, component=component, window=w, now=now) for w in windows),
-        incidents=tuple(history.recent_incidents(limit=limit, monitor=monitor, component=component)),
+        incidents=incidents,
         components=shown,
         probes=history.probe_stats(monitor=monitor, window=WINDOWS["24h"], now=now),
+        timeline=timeline,
     )

@@ -14,8 +14,9 @@ from typing import TextIO
 
 from adapters.console import ConsoleAdapter, render_reply
 from bot import app, commands
+from bot.checks.statuspage import StatuspageMonitor
 from bot.clock import SystemClock
-from bot.config import Config, Policy, Route, StatuspageMonitor
+from bot.config import Config, Policy, Route
 from bot.model import Command, CommandKind
 from bot.simulator import Phase, SimulatedProvider
 from bot.store import Store

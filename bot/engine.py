@@ -23,13 +23,15 @@ from bot.model import (
     AffectedComponent,
     Alert,
     AlertKind,
+    Change,
+    ChangedComponent,
+    ChangeKind,
     CheckResult,
     ComponentReading,
     ProviderIncident,
     Status,
     worst,
 )
-from bot.text import format_duration
 
 
 @dataclass(frozen=True)
@@ -132,14 +134,15 @@ def step(prev: MonitorState | None, result: CheckResult, now: datetime, policy: 
     if prev.unreadable_notified:
         streak = prev.readable_streak + 1
         if streak >= policy.successes_before_recovery:
-            alerts.append(_notice(AlertKind.SOURCE_READABLE, state, now, prev.unreadable_since or now,
-                                  "source readable again"))
+            since = prev.unreadable_since or now
+            alerts.append(_notice(AlertKind.SOURCE_READABLE, state, now, since,
+                                  Change(ChangeKind.READABLE, duration=now - since)))
             state = replace(state, unreadable_notified=False, unreadable_since=None, readable_streak=0)
         else:
             state = replace(state, readable_streak=streak)
     else:
         state = replace(state, unreadable_since=None, readable_streak=0)
-    incident_step = _advance_incident(state, now, policy)
+    incident_step = _advance_incident(state, now, policy, prev.incidents)
     return Step(
         state=incident_step.state,
         alerts=tuple(alerts) + incident_step.alerts,
@@ -189,11 +192,12 @@ def _unreadable(prev: MonitorState, result: CheckResult, now: datetime, policy: 
     if streak >= policy.failures_before_alert and not prev.unreadable_notified:
         state = replace(state, unreadable_notified=True)
         since = state.unreadable_since or now
-        return Step(state=state, alerts=(_notice(AlertKind.SOURCE_UNREADABLE, state, now, since, result.detail),))
+        change = Change(ChangeKind.UNREADABLE, detail=result.detail)
+        return Step(state=state, alerts=(_notice(AlertKind.SOURCE_UNREADABLE, state, now, since, change),))
     return Step(state=state)
 
 
-def _notice(kind: AlertKind, state: MonitorState, now: datetime, since: datetime, detail: str) -> Alert:
+def _notice(kind: AlertKind, state: MonitorState, now: datetime, since: datetime, change: Change) -> Alert:
     return Alert(
         kind=kind,
         incident_id=f"{state.monitor}#source@{since.isoformat()}",
@@ -203,7 +207,7 @@ def _notice(kind: AlertKind, state: MonitorState, now: datetime, since: datetime
         started_at=since,
         resolved_at=now if kind is AlertKind.SOURCE_READABLE else None,
         total_components=len(state.components),
-        change=detail,
+        changes=(change,),
     )
 
 
@@ -252,7 +256,7 @@ def _advance_components(
 def _unchanged(old: ComponentState, reading: ComponentReading) -> bool:
     """True when `_advance_component` (then `missing_since=None`) would give back a state equal to `old`:
     same observation, detail and group, not flapping or missing, and no candidate unless the reading is unknown.
-    The steady-state poll (issue 6 item 5); `replace()` per component per poll was most of `step`'s time."""
+    The steady-state poll takes this path, because `replace()` per component per poll dominated `step`."""
     seen = reading.status
     if seen is not old.observed or old.flapping or old.missing_since is not None or reading.group != old.group:
         return False
@@ -338,7 +342,9 @@ def _new_incident(state: MonitorState, now: datetime, *, announced: bool) -> Inc
     )
 
 
-def snapshot(state: MonitorState, incident: IncidentState, kind: AlertKind, now: datetime, change: str) -> Alert:
+def snapshot(
+    state: MonitorState, incident: IncidentState, kind: AlertKind, now: datetime, changes: tuple[Change, ...]
+) -> Alert:
     """The Alert a renderer needs: the incident as it stands now."""
     return Alert(
         kind=kind,
@@ -355,7 +361,7 @@ def snapshot(state: MonitorState, incident: IncidentState, kind: AlertKind, now:
         total_components=len(state.components),
         provider_incidents=state.incidents,
         resolved_at=(incident.ended_at or now) if kind is AlertKind.RESOLVED else None,
-        change=change,
+        changes=changes,
     )
 
 
@@ -377,7 +383,10 @@ class _IncidentStep:
     closed: IncidentState | None = None
 
 
-def _advance_incident(state: MonitorState, now: datetime, policy: Policy) -> _IncidentStep:
+def _advance_incident(
+    state: MonitorState, now: datetime, policy: Policy, previous: tuple[ProviderIncident, ...]
+) -> _IncidentStep:
+    """`previous`: the provider incidents of the last readable poll, to name one that has just resolved."""
     incident = state.incident
     active = _active(state)
     if incident is None:
@@ -385,30 +394,30 @@ def _advance_incident(state: MonitorState, now: datetime, policy: Policy) -> _In
             return _IncidentStep(state)
         new = _new_incident(state, now, announced=True)
         state = replace(state, incident=new)
-        alert = snapshot(state, new, AlertKind.OPENED, now, _opening_line(state))
+        alert = snapshot(state, new, AlertKind.OPENED, now, (_opening(state),))
         return _IncidentStep(state, (alert,), opened=new)
     if not active:
         closed = replace(incident, last_notified=now, ended_at=_ended(state, incident, now))
         state = replace(state, incident=None)
         if not incident.announced:
             return _IncidentStep(state, closed=closed)
-        line = f"Recovered after {format_duration((closed.ended_at or now) - incident.started_at)}"
-        return _IncidentStep(state, (snapshot(state, closed, AlertKind.RESOLVED, now, line),), closed=closed)
+        resolved = Change(ChangeKind.RESOLVED, duration=(closed.ended_at or now) - incident.started_at)
+        return _IncidentStep(state, (snapshot(state, closed, AlertKind.RESOLVED, now, (resolved,)),), closed=closed)
     severity = _severity(state, incident.severity)
     affected = _affected(state)
     provider = _provider_key(state)
     flapping = tuple(c.name for c in state.components if c.flapping)
-    line = _change_line(incident, affected, provider, flapping, severity, state)
+    changes = _changes(incident, affected, provider, flapping, severity, state, previous)
     updated = replace(incident, severity=severity, affected=affected, provider=provider, flapping=flapping,
                       title=incident.title or (state.incidents[0].title if state.incidents else ""))
-    if not line:
+    if not changes:
         due = policy.reminder_interval and incident.announced and (
             (now - incident.last_notified).total_seconds() >= policy.reminder_interval)
         if due:
             updated = replace(updated, last_notified=now)
             state = replace(state, incident=updated)
-            reminder = f"Still ongoing after {format_duration(now - incident.started_at)}"
-            return _IncidentStep(state, (snapshot(state, updated, AlertKind.REMINDER, now, reminder),))
+            reminder = Change(ChangeKind.REMINDER, duration=now - incident.started_at)
+            return _IncidentStep(state, (snapshot(state, updated, AlertKind.REMINDER, now, (reminder,)),))
         return _IncidentStep(replace(state, incident=updated))
     if not incident.announced:
         # Seeded silently at start-up: announce only if it got worse than what was already there.
@@ -417,71 +426,84 @@ def _advance_incident(state: MonitorState, now: datetime, policy: Policy) -> _In
             return _IncidentStep(replace(state, incident=updated))
         updated = replace(updated, announced=True, last_notified=now)
         state = replace(state, incident=updated)
-        return _IncidentStep(state, (snapshot(state, updated, AlertKind.OPENED, now, line),))
+        return _IncidentStep(state, (snapshot(state, updated, AlertKind.OPENED, now, changes),))
     updated = replace(updated, last_notified=now)
     state = replace(state, incident=updated)
-    alert = snapshot(state, updated, AlertKind.UPDATED, now, line)
+    alert = snapshot(state, updated, AlertKind.UPDATED, now, changes)
     if severity is Status.MAJOR and incident.severity is not Status.MAJOR:
         alert = replace(alert, escalated=True)
     return _IncidentStep(state, (alert,))
 
 
-def _opening_line(state: MonitorState) -> str:
+def _opening(state: MonitorState) -> Change:
+    """What a new incident starts with: its affected components, else the provider's incident."""
     affected = _affected(state)
-    if affected:
-        return f"{len(affected)} of {len(state.components)} components affected"
-    if state.incidents:
-        return f"Provider reports: {state.incidents[0].title}"
-    return "Incident opened"
+    return Change(
+        ChangeKind.OPENED,
+        components=tuple(ChangedComponent(n, status) for n, status in affected),
+        provider=state.incidents[0] if state.incidents and not affected else None,
+        affected=len(affected),
+        total=len(state.components),
+    )
 
 
-def _change_line(
+def _changes(
     incident: IncidentState,
     affected: tuple[tuple[str, Status], ...],
     provider: tuple[tuple[str, str, str], ...],
     flapping: tuple[str, ...],
     severity: Status,
     state: MonitorState,
-) -> str:
-    """One short line saying what changed since the last report ('' when nothing did)."""
-    parts: list[str] = []
+    previous: tuple[ProviderIncident, ...],
+) -> tuple[Change, ...]:
+    """What changed since the last report (empty when nothing did), in the order a thread line says it."""
+    out: list[Change] = []
     before = dict(incident.affected)
     now_map = dict(affected)
     quiet = set(incident.flapping) & set(flapping)  # already reported as flapping: their changes are noise
     joined = [n for n in now_map if n not in before and n not in quiet]
     left = [n for n in before if n not in now_map and n not in quiet]
     changed = [n for n in now_map if n in before and before[n] is not now_map[n] and n not in quiet]
+    # The count after the change goes on the membership changes: the line ends with "N of M affected".
+    n_affected, total = len(affected), len(state.components)
     if joined:
-        parts.append(_names(joined, now_map) + " joined")
-    if changed:
-        parts.append("; ".join(f"{n}: {before[n].label} → {now_map[n].label}" for n in changed[:5]))
-    present = {c.name for c in state.components}
+        out.append(Change(ChangeKind.JOINED, components=tuple(ChangedComponent(n, now_map[n]) for n in joined),
+                          affected=n_affected, total=total))
+    for n in changed:
+        out.append(Change(ChangeKind.SEVERITY, components=(ChangedComponent(n, now_map[n], before[n]),),
+                          before=before[n], after=now_map[n]))
+    present = {c.name: c for c in state.components}
     removed = [n for n in left if n not in present]
     left = [n for n in left if n in present]
     if left:
-        parts.append(", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "") + " recovered")
+        out.append(Change(ChangeKind.RECOVERED, components=tuple(
+            ChangedComponent(n, present[n].status, before[n]) for n in left), affected=n_affected, total=total))
     if removed:
-        parts.append(", ".join(removed[:5]) + " no longer on the page")
+        out.append(Change(ChangeKind.VANISHED, components=tuple(
+            ChangedComponent(n, Status.UNKNOWN, before[n]) for n in removed), affected=n_affected, total=total))
     new_flapping = [n for n in flapping if n not in incident.flapping]
     if new_flapping:
-        parts.append(", ".join(new_flapping) + " flapping (changing state repeatedly; updates paused)")
+        out.append(Change(ChangeKind.FLAPPING, components=tuple(
+            ChangedComponent(n, present[n].status) for n in new_flapping)))
     old_ids = {p[0]: p for p in incident.provider}
     for inc in state.incidents:
         if inc.id not in old_ids:
-            parts.append(f"provider incident: {inc.title} ({inc.status})")
+            out.append(Change(ChangeKind.PROVIDER_OPENED, provider=inc))
         elif old_ids[inc.id] != (inc.id, inc.status, inc.latest_update):
-            parts.append(f"provider update: {inc.title} — {inc.status}")
+            out.append(Change(ChangeKind.PROVIDER_UPDATED, provider=inc))
     new_ids = {p[0] for p in provider}
-    for pid, _status, _upd in incident.provider:
+    last = {i.id: i for i in previous}
+    for pid, status, update in incident.provider:
         if pid not in new_ids:
-            parts.append("provider incident resolved")
+            gone = last.get(pid) or ProviderIncident(id=pid, title="", status=status, impact="",
+                                                      latest_update=update)
+            out.append(Change(ChangeKind.PROVIDER_RESOLVED, provider=gone))
     if severity is not incident.severity and not changed and not joined:
-        parts.append(f"severity {incident.severity.label} → {severity.label}")
-    if parts and (joined or left or removed):
-        parts.append(f"{len(affected)} of {len(state.components)} components affected")
-    return "; ".join(parts)
-
-
-def _names(names: list[str], statuses: dict[str, Status]) -> str:
-    shown = ", ".join(f"{n} ({statuses[n].label})" for n in names[:5])
-    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        out.append(Change(ChangeKind.INCIDENT_SEVERITY, before=incident.severity, after=severity))
+    if out:
+        # Said only with another change: settling alone is no news (the component stays in the incident).
+        settled = [n for n in incident.flapping if n not in flapping and n in now_map]
+        if settled:
+            out.append(Change(ChangeKind.SETTLED, components=tuple(ChangedComponent(n, now_map[n])
+                                                                    for n in settled)))
+    return tuple(out)

@@ -30,11 +30,6 @@ class Status(StrEnum):
         """True for the statuses that open an incident (maintenance and unknown do not)."""
         return self in (Status.DEGRADED, Status.PARTIAL, Status.MAJOR)
 
-    @property
-    def label(self) -> str:
-        """Human wording, e.g. 'partial outage'."""
-        return _LABEL[self]
-
 
 _RANK = {
     Status.UNKNOWN: -1,
@@ -44,24 +39,11 @@ _RANK = {
     Status.PARTIAL: 3,
     Status.MAJOR: 4,
 }
-_LABEL = {
-    Status.OPERATIONAL: "operational",
-    Status.DEGRADED: "degraded performance",
-    Status.PARTIAL: "partial outage",
-    Status.MAJOR: "major outage",
-    Status.MAINTENANCE: "under maintenance",
-    Status.UNKNOWN: "unknown",
-}
 
 
 def worst(statuses: list[Status] | tuple[Status, ...]) -> Status:
     """The most severe status of a collection (operational when empty)."""
     return max(statuses, key=lambda s: s.rank, default=Status.OPERATIONAL)
-
-
-class MonitorKind(StrEnum):
-    HTTP = "http"
-    STATUSPAGE = "statuspage"
 
 
 # ---------------------------------------------------------------- checks
@@ -89,6 +71,54 @@ class ProviderIncident:
     updated_at: datetime | None = None
     url: str | None = None
     components: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- changes
+
+
+class ChangeKind(StrEnum):
+    """What changed, as a value: the engine says what, bot.wording says how it reads."""
+
+    OPENED = "opened"  # incident opened: components = the affected ones, affected/total set
+    JOINED = "joined"  # components joined the incident (with their status)
+    RECOVERED = "recovered"  # components recovered
+    SEVERITY = "severity"  # one component's status moved: components=(that one,), before/after
+    INCIDENT_SEVERITY = "incident_severity"  # the incident's overall severity moved (before/after)
+    VANISHED = "vanished"  # components no longer on the page
+    FLAPPING = "flapping"  # components started flapping
+    SETTLED = "settled"  # components stopped flapping
+    PROVIDER_OPENED = "provider_opened"  # provider = the ProviderIncident
+    PROVIDER_UPDATED = "provider_updated"
+    PROVIDER_RESOLVED = "provider_resolved"
+    UNREADABLE = "unreadable"  # source cannot be read; detail = why
+    READABLE = "readable"  # readable again; duration = how long it was not
+    NETWORK_DOWN = "network_down"  # detail = reason
+    NETWORK_UP = "network_up"  # duration
+    RESOLVED = "resolved"  # duration
+    REMINDER = "reminder"  # still ongoing; duration
+    TEXT = "text"  # a free line: rows queued by the previous version (Alert.change: str)
+
+
+@dataclass(frozen=True)
+class ChangedComponent:
+    name: str
+    status: Status
+    before: Status | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing that changed in an incident (or a notice), with its data; never a sentence."""
+
+    kind: ChangeKind
+    components: tuple[ChangedComponent, ...] = ()
+    provider: ProviderIncident | None = None
+    before: Status | None = None
+    after: Status | None = None
+    duration: timedelta | None = None
+    affected: int = 0  # components affected after this change (0 when not relevant)
+    total: int = 0  # components on the monitor
+    detail: str = ""  # a reason from outside (a check's error), never a sentence of ours
 
 
 @dataclass(frozen=True)
@@ -141,7 +171,7 @@ class Alert:
     total_components: int = 0
     provider_incidents: tuple[ProviderIncident, ...] = ()
     resolved_at: datetime | None = None
-    change: str = ""  # one short line saying what changed, for the thread
+    changes: tuple[Change, ...] = ()  # what changed since the last report (bot.wording words it)
     escalated: bool = False  # this update made it a major outage: worth the configured mention
 
     @property
@@ -185,14 +215,55 @@ class SendError:
 SendResult = Sent | SendError
 
 
+class Op(StrEnum):
+    """What an outbox row does on its platform."""
+
+    POST = "post"  # a new parent message
+    EDIT = "edit"  # rewrite the parent
+    REPLY = "reply"  # a line in the parent's thread
+
+
+class RowState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message to deliver: written to the outbox with the state change that caused it."""
+
+    platform: str
+    channel: str
+    op: Op
+    alert: Alert
+    mention: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A pending outbox row as the sender reads it back."""
+
+    id: int
+    incident_id: str
+    platform: str
+    channel: str
+    op: Op
+    alert: Alert
+    mention: str | None
+    attempts: int
+    next_at: float
+
+
 # ---------------------------------------------------------------- commands
 
 
 class CommandKind(StrEnum):
     OVERVIEW = "overview"  # /status
     TARGET = "target"  # /status <monitor or component>
-    INCIDENTS = "incidents"  # /status incidents [N], /incidents
-    UPTIME = "uptime"  # /uptime [target] [window]
+    INCIDENTS = "incidents"  # /status incidents …, /incidents …
+    UPTIME = "uptime"  # /status uptime …, /uptime …
     HELP = "help"
 
 
@@ -203,6 +274,9 @@ class Command:
     limit: int = 5
     window: timedelta | None = None
     since: datetime | None = None
+    # Typed text that starts with a command word ("Uptime Robot") is read as that command first; when its
+    # target names nothing, the whole text is answered as a target instead (bot.commands.parse_text).
+    fallback_target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +322,15 @@ class ProbeStats:
 
 
 @dataclass(frozen=True)
+class TimelineEntry:
+    """One alert of an incident as the timeline table keeps it."""
+
+    at: datetime
+    kind: AlertKind
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True)
 class Overview:
     """Answer to `/status`."""
 
@@ -276,6 +359,7 @@ class TargetReport:
     incidents: tuple[IncidentView, ...]
     components: tuple[ComponentView, ...] = ()  # for a monitor: its non-operational components
     probes: ProbeStats | None = None  # HTTP monitors: probe counts and latency over 24 h
+    timeline: tuple[TimelineEntry, ...] = ()  # a monitor's open incident, oldest first (at most 20)
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ class Redact(logging.Filter):
 
     def __init__(self, secrets: Sequence[str]) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if s and len(s) >= 6]
+        self.secrets = [s for s in secrets if s and len(s) >= 6]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
+        if self.secrets:
             message = record.getMessage()
             clean = message
-            for secret in self._secrets:
+            for secret in self.secrets:
                 clean = clean.replace(secret, "***")
             if clean != message:
                 record.msg, record.args = clean, None
@@ -47,3 +47,12 @@ def mask_in_library_log(logger: str, pattern: re.Pattern[str]) -> None:
     target = logging.getLogger(logger)
     if not any(isinstance(f, MaskPattern) and f.pattern == pattern for f in target.filters):
         target.addFilter(MaskPattern(pattern))
+
+
+def hide_in_library_log(logger: str, secrets: Sequence[str]) -> None:
+    """Idempotent: a Redact filter for these exact values on `logger`, for secrets with no fixed shape
+    (a generic webhook URL may hold its token anywhere) that a library logs as part of a request."""
+    target = logging.getLogger(logger)
+    wanted = [s for s in secrets if s and len(s) >= 6]
+    if not any(isinstance(f, Redact) and f.secrets == wanted for f in target.filters):
+        target.addFilter(Redact(wanted))

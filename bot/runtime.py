@@ -1,12 +1,11 @@
 """How the process runs: which event loop, and how the garbage collector treats what lives for the whole run.
 
-Both are measured choices (bench/README.md, fixes 10 and 11), applied by the CLI and by every bench worker so
-the figures are the shipped process's:
+Both are measured choices (bench/README.md), applied by the CLI and by every bench worker so the figures are
+the shipped process's:
 
 - The event loop is uvloop's when it is installed (it is a dependency on Linux and macOS): the same asyncio
-  API, implemented in C on libuv. Same run, nginx target, c=50, medians of 3: check_http with a TLS handshake
-  per probe 1,440 -> 1,644 probes/s (695 -> 613 µs CPU each), new connection each 4,228 -> 4,935/s.
-  Without uvloop (Windows, or uninstalled) the standard loop runs the same code.
+  API, implemented in C on libuv, so a probe spends less CPU in the loop and the SSL protocol than on asyncio's
+  pure-Python ones. Without uvloop (Windows, or uninstalled) the standard loop runs the same code.
 - Once everything long-lived is built (config, monitors, scheduler jobs, engine states), `settle()` moves it
   out of the collector's sight (gc.freeze), so a full collection no longer walks 10,000 monitors' worth of
   objects every few hundred probes; the first generation's threshold is raised from 700 to 7,000 objects.

@@ -17,9 +17,9 @@ from bot.config import Monitor
 STARTUP_RATE = 200.0  # first polls per second at most, beyond the first 2 s
 # Every monitor's phase is a multiple of TICK after start, and the monitors sharing an interval and a tick
 # are one APScheduler job (a slot) that starts their polls: 10,000 monitors at 60 s are 1,000 jobs firing 20
-# times a second, not 10,000 firing 167 times. Capacity bench, 10,000 @ 60 s: a job per monitor with
-# random jitter 17-18 %, a job per monitor on the grid 9.5 %, a job per slot 7.3 % of a core; a 0.1 s tick
-# saved no more CPU and doubled the scheduling lag (bench/README.md, fixes 8 and 12).
+# times a second, not 10,000 firing 167 times: APScheduler's cost per run grows with its number of jobs, and
+# polls that share a wake-up share the loop's turns. A coarser tick saves no more CPU and adds scheduling lag
+# (the measurements are in bench/README.md).
 TICK = 0.05  # seconds
 
 

@@ -7,23 +7,33 @@ the database itself. WAL mode with synchronous=NORMAL: a committed transaction s
 from __future__ import annotations
 
 import json
+import tempfile
+import typing
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from pathlib import Path
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from bot.codec import encode, load
-from bot.engine import MonitorState, Step
+from bot.codec import decode, encode, load
+from bot.engine import ComponentState, MonitorState, ObservedChange, Step
 from bot.model import (
     Alert,
+    AlertKind,
+    Change,
+    ChangeKind,
     CheckResult,
     ComponentView,
+    Delivery,
     IncidentView,
+    Op,
+    OutboxRow,
     ProbeStats,
+    RowState,
     Status,
+    TimelineEntry,
     Uptime,
 )
 
@@ -108,8 +118,8 @@ _CODE = {status: code for code, status in enumerate(STATUS_CODES)}
 @migrations()
 def m002_compact_probes(db: Database) -> None:
     """Raw probes and hourly rollups keyed by a small integer monitor id, with integer times, coded statuses
-    and no detail for good probes: ~20 bytes a probe instead of ~110, so 7 days of raw probes for 1,000
-    monitors plus 400 days of rollups fit in 0.6 GB (bench item 6)."""
+    and no detail for good probes: a fifth of the bytes per probe, so a week of raw probes for 1,000 monitors
+    plus 400 days of rollups stay within the documented database size (README)."""
     db.execute("ALTER TABLE monitors ADD COLUMN mid INTEGER")
     db.execute("UPDATE monitors SET mid = rowid")
     db.execute("CREATE UNIQUE INDEX monitors_mid ON monitors (mid)")
@@ -143,8 +153,57 @@ def m002_compact_probes(db: Database) -> None:
 
 @migrations()
 def m003_component_names(db: Database) -> None:
-    """Find a component by name without reading them all (/status <component>, bench item 6)."""
+    """Find a component by name without reading them all (/status <component>)."""
     db.execute("CREATE INDEX components_name ON components (name COLLATE NOCASE)")
+
+
+@migrations()
+def m004_timeline_changes(db: Database) -> None:
+    """Timeline rows keep the alert's typed changes (JSON) so they can be worded again when read; rows
+    written before keep only their `text`, read back as one Change(TEXT)."""
+    db.execute("ALTER TABLE timeline ADD COLUMN changes TEXT")
+
+
+def _timeline_changes(text: str, changes: str | None) -> tuple[Change, ...]:
+    if changes is None:
+        return (Change(ChangeKind.TEXT, detail=text),) if text else ()
+    return typing.cast(tuple[Change, ...], decode(tuple[Change, ...], json.loads(changes)))
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file (sqlite.org/fileformat.html)
+
+
+def unusable(path: str) -> str | None:
+    """Why SQLite could not open `path` as downwatch's database (None: it can), without creating anything:
+    a missing or unwritable folder, a directory, a file that is not an SQLite database or cannot be written."""
+    if path == ":memory:":
+        return None
+    target = Path(path)
+    if target.exists() or target.is_symlink():
+        if target.is_dir():
+            return "it is a directory, not a file"
+        if not target.is_file():
+            return "it is not a regular file" if target.exists() else "it is a broken symbolic link"
+        try:
+            with open(target, "r+b") as handle:  # r+: the bot writes to it; opening creates nothing
+                header = handle.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            return f"it cannot be opened for writing: {exc.strerror}"
+        if header and header != SQLITE_HEADER:
+            return "it is not an SQLite database"
+        folder = target.parent
+    else:
+        folder = target.parent
+        if not folder.exists():
+            return f"its folder {str(folder)!r} does not exist"
+        if not folder.is_dir():
+            return f"{str(folder)!r} is not a folder"
+    try:  # SQLite creates the file, and its -wal and -shm files, in that folder
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return f"no file can be created in its folder {str(folder)!r}: {exc.strerror}"
+    return None
 
 
 def ts(moment: datetime) -> float:
@@ -155,41 +214,14 @@ def dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-class Op(StrEnum):
-    POST = "post"  # a new parent message
-    EDIT = "edit"  # rewrite the parent
-    REPLY = "reply"  # a line in the parent's thread
-
-
-class RowState(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-    SUPERSEDED = "superseded"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One message to deliver: written to the outbox with the state change that caused it."""
-
-    platform: str
-    channel: str
-    op: Op
-    alert: Alert
-    mention: str | None = None
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    incident_id: str
-    platform: str
-    channel: str
-    op: Op
-    alert: Alert
-    mention: str | None
-    attempts: int
-    next_at: float
+def queued_alert(text: str) -> Alert:
+    """An outbox row's Alert. Rows queued by the version before typed changes carry one worded line,
+    `change`: it is delivered as it was written, as one Change(TEXT)."""
+    data = json.loads(text)
+    if "changes" not in data and "change" in data:
+        line = data.pop("change")
+        data["changes"] = [encode(Change(ChangeKind.TEXT, detail=line))] if line else []
+    return load(Alert, data)
 
 
 class Store:
@@ -257,85 +289,87 @@ class Store:
         """Persist one check's consequences atomically: state, history, incident and outbox rows."""
         state = step.state
         now = ts(result.at)
-        db = self.db.conn  # the hot path: sqlite3 directly, inside sqlite-utils' transaction
-        # Most polls change nothing but the time: then the state is not serialised again, and for a probe
-        # (whose row records the time) the monitor row is not touched at all.
-        same = prev is not None and not step.observed and replace(prev, checked_at=state.checked_at) == state
         with self.db.atomic():
-            if same and not probe:
-                db.execute("UPDATE monitors SET checked_at = ? WHERE name = ?", [now, state.monitor])
-            elif not same:
-                db.execute(
-                    "UPDATE monitors SET state = ?, checked_at = ?, readable = ?, unreadable = ?, detail = ? "
-                    "WHERE name = ?",
-                    [json.dumps(encode(state)), now, int(state.readable), int(state.unreadable_notified),
-                     state.source_detail[:500], state.monitor],
-                )
-            old = {c.name: c for c in prev.components} if prev else {}
-            for c in state.components:
-                o = old.get(c.name)
-                if o is None or (o.status, o.since, o.observed, o.detail, o.group) != (
-                    c.status, c.since, c.observed, c.detail, c.group
-                ):
-                    db.execute(
-                        "INSERT OR REPLACE INTO components (monitor, name, grp, status, since, observed, detail) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [state.monitor, c.name, c.group, c.status.value, ts(c.since), c.observed.value,
-                         c.detail[:500]],
-                    )
-            gone = set(old) - {c.name for c in state.components}
-            for name in gone:
-                db.execute("DELETE FROM components WHERE monitor = ? AND name = ?", [state.monitor, name])
+            self._write_state(prev, step, now, probe=probe)
+            self._write_components(prev, state)
             if step.observed:
-                db.executemany(
-                    "INSERT INTO status_log (monitor, component, ts, status) VALUES (?, ?, ?, ?)",
-                    [(state.monitor, o.component, ts(o.at), o.status.value) for o in step.observed],
-                )
+                self._write_status_log(state.monitor, step.observed)
             if probe:
-                reading = result.components[0] if result.components else None
-                status = reading.status if reading else Status.UNKNOWN
-                latency = None if result.latency_ms is None else round(result.latency_ms)
-                mid = self._mid(state.monitor)
-                detail = None if status is Status.OPERATIONAL or reading is None else reading.detail[:300]
-                db.execute(
-                    "INSERT INTO probes (mid, ts, status, latency_ms, detail) VALUES (?, ?, ?, ?, ?)",
-                    [mid, int(now), _CODE[status], latency, detail],
-                )
-                db.execute(
-                    "INSERT INTO probe_hours (mid, hour, probes, ok, latency_sum, latency_max) "
-                    "VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT(mid, hour) DO UPDATE SET "
-                    "probes = probes + 1, ok = ok + excluded.ok, latency_sum = latency_sum + excluded.latency_sum, "
-                    "latency_max = MAX(latency_max, excluded.latency_max)",
-                    [mid, int(now // 3600), int(status is Status.OPERATIONAL), latency or 0, latency or 0],
-                )
+                self._write_probe(state.monitor, result, now)
             self._write_incident(step, now)
-            for alert in step.alerts:
-                db.execute(
-                    "INSERT INTO timeline (incident_id, ts, kind, text) VALUES (?, ?, ?, ?)",
-                    [alert.incident_id, ts(alert.at), alert.kind.value, alert.change[:500]],
-                )
+            if step.alerts:
+                self._write_timeline(step.alerts)
             if deliveries:
-                db.executemany(
-                    "INSERT INTO outbox (incident_id, platform, channel, op, alert, mention, next_at, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(d.alert.incident_id, d.platform, d.channel, d.op.value, json.dumps(encode(d.alert)),
-                      d.mention, now, now) for d in deliveries],
-                )
+                self._write_outbox(deliveries, now)
 
     def commit_notice(self, alert: Alert, deliveries: Sequence[Delivery]) -> None:
-        """A notice that belongs to no monitor (the bot's own connectivity): timeline + outbox rows."""
-        at = ts(alert.at)
+        """A notice that belongs to no monitor (the bot's own connectivity): timeline + outbox rows. A notice
+        never mentions anyone, whatever its deliveries say."""
         with self.db.atomic():
-            self.db.execute("INSERT INTO timeline (incident_id, ts, kind, text) VALUES (?, ?, ?, ?)",
-                            [alert.incident_id, at, alert.kind.value, alert.change[:500]])
-            self.db.conn.executemany(
-                "INSERT INTO outbox (incident_id, platform, channel, op, alert, mention, next_at, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(d.alert.incident_id, d.platform, d.channel, d.op.value, json.dumps(encode(d.alert)), None, at, at)
-                 for d in deliveries],
+            self._write_timeline((alert,))
+            if deliveries:
+                self._write_outbox([replace(d, mention=None) for d in deliveries], ts(alert.at))
+
+    # The writers below run inside commit's transaction and use sqlite3 directly: they are the per-poll path.
+
+    def _write_state(self, prev: MonitorState | None, step: Step, now: float, *, probe: bool) -> None:
+        """The monitor row. Most polls change nothing but the time: then the state is not serialised again,
+        and for a probe (whose own row records the time) the monitor row is not touched at all."""
+        state = step.state
+        same = prev is not None and not step.observed and replace(prev, checked_at=state.checked_at) == state
+        if not same:
+            self.db.conn.execute(
+                "UPDATE monitors SET state = ?, checked_at = ?, readable = ?, unreadable = ?, detail = ? "
+                "WHERE name = ?",
+                [json.dumps(encode(state)), now, int(state.readable), int(state.unreadable_notified),
+                 state.source_detail[:500], state.monitor],
             )
+        elif not probe:
+            self.db.conn.execute("UPDATE monitors SET checked_at = ? WHERE name = ?", [now, state.monitor])
+
+    def _write_components(self, prev: MonitorState | None, state: MonitorState) -> None:
+        """Upsert the components whose stored columns changed; delete the ones no longer in the state."""
+        old: dict[str, ComponentState] = {c.name: c for c in prev.components} if prev else {}
+        db = self.db.conn
+        for c in state.components:
+            o = old.get(c.name)
+            if o is None or (o.status, o.since, o.observed, o.detail, o.group) != (
+                c.status, c.since, c.observed, c.detail, c.group
+            ):
+                db.execute(
+                    "INSERT OR REPLACE INTO components (monitor, name, grp, status, since, observed, detail) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [state.monitor, c.name, c.group, c.status.value, ts(c.since), c.observed.value, c.detail[:500]],
+                )
+        for name in set(old) - {c.name for c in state.components}:
+            db.execute("DELETE FROM components WHERE monitor = ? AND name = ?", [state.monitor, name])
+
+    def _write_status_log(self, monitor: str, observed: Sequence[ObservedChange]) -> None:
+        self.db.conn.executemany(
+            "INSERT INTO status_log (monitor, component, ts, status) VALUES (?, ?, ?, ?)",
+            [(monitor, o.component, ts(o.at), o.status.value) for o in observed],
+        )
+
+    def _write_probe(self, monitor: str, result: CheckResult, now: float) -> None:
+        """The raw probe row and its hourly rollup (what /status and /uptime answer from)."""
+        reading = result.components[0] if result.components else None
+        status = reading.status if reading else Status.UNKNOWN
+        latency = None if result.latency_ms is None else round(result.latency_ms)
+        mid = self._mid(monitor)
+        detail = None if status is Status.OPERATIONAL or reading is None else reading.detail[:300]
+        db = self.db.conn
+        db.execute("INSERT INTO probes (mid, ts, status, latency_ms, detail) VALUES (?, ?, ?, ?, ?)",
+                   [mid, int(now), _CODE[status], latency, detail])
+        db.execute(
+            "INSERT INTO probe_hours (mid, hour, probes, ok, latency_sum, latency_max) "
+            "VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT(mid, hour) DO UPDATE SET "
+            "probes = probes + 1, ok = ok + excluded.ok, latency_sum = latency_sum + excluded.latency_sum, "
+            "latency_max = MAX(latency_max, excluded.latency_max)",
+            [mid, int(now // 3600), int(status is Status.OPERATIONAL), latency or 0, latency or 0],
+        )
 
     def _write_incident(self, step: Step, now: float) -> None:
+        """The incident row (opened, closed, its severity and components) and its component index."""
         db = self.db.conn
         incident = step.state.incident
         if step.closed is not None:
@@ -364,6 +398,35 @@ class Store:
                 [(incident.id, step.state.monitor, n, ts(incident.started_at)) for n in names],
             )
 
+    def _write_timeline(self, alerts: Iterable[Alert]) -> None:
+        """One timeline row per alert: its kind and its typed changes (read back by `timeline`)."""
+        self.db.conn.executemany(
+            "INSERT INTO timeline (incident_id, ts, kind, text, changes) VALUES (?, ?, ?, ?, ?)",
+            [(a.incident_id, ts(a.at), a.kind.value, "", json.dumps(encode(a.changes))) for a in alerts],
+        )
+
+    def _write_outbox(self, deliveries: Sequence[Delivery], now: float) -> None:
+        """Pending outbox rows, due now; the sender delivers them in id order."""
+        self.db.conn.executemany(
+            "INSERT INTO outbox (incident_id, platform, channel, op, alert, mention, next_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(d.alert.incident_id, d.platform, d.channel, d.op.value, json.dumps(encode(d.alert)), d.mention,
+              now, now) for d in deliveries],
+        )
+
+    # ------------------------------------------------------------ timeline
+
+    def timeline(self, incident_id: str, limit: int = 20) -> tuple[TimelineEntry, ...]:
+        """The incident's latest `limit` alerts, oldest first (what `/status <monitor>` shows under Timeline)."""
+        rows = self.db.execute(
+            "SELECT ts, kind, text, changes FROM timeline WHERE incident_id = ? ORDER BY ts DESC, id DESC LIMIT ?",
+            [incident_id, limit],
+        ).fetchall()
+        return tuple(
+            TimelineEntry(at=dt(at) or datetime.min, kind=AlertKind(kind), changes=_timeline_changes(text, changes))
+            for at, kind, text, changes in reversed(rows)
+        )
+
     # ------------------------------------------------------------ outbox
 
     def pending(self, platform: str, *, limit: int = 500) -> list[OutboxRow]:
@@ -375,7 +438,7 @@ class Store:
         ).fetchall()
         return [
             OutboxRow(id=r[0], incident_id=r[1], platform=r[2], channel=r[3], op=Op(r[4]),
-                      alert=load(Alert, json.loads(r[5])), mention=r[6], attempts=r[7], next_at=r[8])
+                      alert=queued_alert(r[5]), mention=r[6], attempts=r[7], next_at=r[8])
             for r in rows
         ]
 

@@ -9,8 +9,9 @@ copied out when each fake closes. The scan itself runs last (see pytest_collecti
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -139,3 +140,36 @@ async def server(anyio_backend: str) -> AsyncIterator[LoopbackServer]:
     """A loopback HTTP server that the test programs route by route."""
     async with LoopbackServer() as srv:
         yield srv
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What `downwatch …` did when run in-process: its exit code and what it printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def downwatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+              ) -> Iterator[Callable[..., Ran]]:
+    """Run `bot.cli.main(argv)` in this process from `tmp_path` (where `.env` would be read), with an empty
+    environment unless the test passes one; logging is put back as it was afterwards."""
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+
+    def run(*argv: str, env: Mapping[str, str] | None = None) -> Ran:
+        capsys.readouterr()
+        code = main(list(argv), env=dict(env or {}))
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    try:
+        yield run
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)

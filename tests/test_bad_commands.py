@@ -1,4 +1,4 @@
-"""Bad commands and requests (issue 5, item 6): hostile /status text through Bolt's dispatch with the REAL
+"""Bad commands and requests: hostile /status text through Bolt's dispatch with the REAL
 command handler over a real SQLite history: a short helpful answer, nothing executed (the database is
 byte-for-byte the same dump), nobody pinged. Fuzzed form bodies, validly signed, never raise or 5xx.
 Discord: the same text through the renderer, answered with no mention allowed.
@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -25,11 +26,12 @@ from hypothesis import strategies as st
 
 from adapters.discord.render import mention_for
 from adapters.discord.render import render_reply as discord_reply
-from adapters.slack import SlackAdapter
+from adapters.slack.adapter import SlackAdapter
+from adapters.slack.platform import SlackConfig, SlackMode
+from adapters.slack.render import render_reply as slack_reply
 from bot import commands
 from bot.app import command_handler
 from bot.clock import FakeClock
-from bot.config import SlackConfig, SlackMode
 from bot.model import Command, CommandKind, Usage
 from bot.store import Store
 from tests.fakes.slack_api import FakeSlack
@@ -54,6 +56,11 @@ HOSTILE = {
 }
 
 
+# Names that start with a command word: "Uptime Robot" alone, "Incidents Dashboard" next to "Dashboard".
+MONITORS = [("OpenAI", "statuspage"), ("Checkout API", "http"), ("Uptime Robot", "http"),
+            ("Incidents Dashboard", "http"), ("Dashboard", "http")]
+
+
 def sign(body: bytes, timestamp: int, secret: str = BAD_SIGNING_SECRET) -> dict[str, str]:
     base = f"v0:{timestamp}:".encode() + body
     digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
@@ -72,14 +79,15 @@ class Bot:
     def __init__(self, path: Path) -> None:
         self.loop = asyncio.new_event_loop()
         self.path = path
-        clock = FakeClock()
+        self.clock = clock = FakeClock()
         self.store = Store.open(str(path))
-        self.store.sync_monitors([("OpenAI", "statuspage"), ("Checkout API", "http")], clock.now())
+        self.store.sync_monitors(MONITORS, clock.now())
         self.fake = FakeSlack(token=BAD_TOKEN)
         self.loop.run_until_complete(self.fake.__aenter__())
         self.adapter = SlackAdapter(config=SlackConfig(
             mode=SlackMode.HTTP, channel="C1", bot_token=BAD_TOKEN, signing_secret=BAD_SIGNING_SECRET,
-            api_url=self.fake.api_url, host="127.0.0.1", port=0), log=logging.getLogger("downwatch.slack"))
+            api_url=self.fake.api_url, host="127.0.0.1", port=0), log=logging.getLogger("downwatch.slack"),
+            clock=clock)
         self.loop.run_until_complete(self.adapter.start(command_handler(self.store, clock)))
 
     def dispatch(self, body: bytes, headers: dict[str, str]) -> int:
@@ -141,6 +149,39 @@ def test_did_you_mean_still_helps_after_hostile_text(bot: Bot) -> None:
     assert "OpenAI" in answer["text"]
 
 
+# ---------------------------------------------------------------- every subcommand, answered from the history
+
+NOW = FakeClock().now()  # the bot's clock, never moved
+WEEK = timedelta(days=7)
+
+
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        ("uptime", Command(CommandKind.UPTIME)),
+        ("uptime 90d", Command(CommandKind.UPTIME, window=timedelta(days=90))),
+        ("uptime openai 7d", Command(CommandKind.UPTIME, target="openai", window=WEEK)),
+        ("incidents", Command(CommandKind.INCIDENTS)),
+        ("incidents Checkout API 3 7d", Command(CommandKind.INCIDENTS, target="Checkout API", limit=3, since=NOW - WEEK)),
+        ("incidents 2026-09-01", Command(CommandKind.INCIDENTS, since=datetime(2026, 9, 1, tzinfo=UTC))),
+        # "uptime Robot" names nothing, so the whole text is the monitor's name
+        ("Uptime Robot", Command(CommandKind.TARGET, target="Uptime Robot")),
+        ("uptime Uptime Robot", Command(CommandKind.UPTIME, target="Uptime Robot")),
+        # "Dashboard" exists: the subcommand reading wins, and quotes ask for the other monitor
+        ("Incidents Dashboard", Command(CommandKind.INCIDENTS, target="Dashboard")),
+        ('"Incidents Dashboard"', Command(CommandKind.TARGET, target="Incidents Dashboard")),
+        ("help", Command(CommandKind.HELP)),
+        ("Help Desk", Command(CommandKind.TARGET, target="Help Desk")),
+    ],
+)
+def test_slack_subcommands_answer_what_the_handler_answers(bot: Bot, text: str, meant: Command) -> None:
+    assert bot.clock.now() == NOW
+    expected = commands.handle(meant, history=bot.store, now=NOW)
+    answer = bot.command(text)
+    assert answer["text"] == slack_reply(expected)[0]
+    assert ("No monitor or component named" in answer["text"]) == (text == "Help Desk")
+
+
 @pytest.mark.parametrize("case", ["stale", "future", "wrong-secret", "no-headers", "garbage-signature"])
 def test_bad_signatures_and_timestamps_are_rejected(bot: Bot, case: str) -> None:
     body = urlencode({"command": "/status", "text": "", "response_url": bot.fake.response_url()}).encode()
@@ -183,7 +224,7 @@ def test_any_signed_slash_command_form_never_raises_or_5xx(
 
 @pytest.mark.parametrize("case", list(HOSTILE))
 def test_the_parser_answers_usage_or_a_plain_target_for_any_hostile_text(case: str) -> None:
-    parsed = commands.parse_text(HOSTILE[case])
+    parsed = commands.parse_text(HOSTILE[case], now=NOW)
     if isinstance(parsed, Command):
         assert parsed.kind in (CommandKind.OVERVIEW, CommandKind.TARGET)
         assert parsed.target is None or not any(c in parsed.target for c in "\x00\x1b\x07\r\n\x7f")

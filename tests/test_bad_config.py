@@ -1,5 +1,6 @@
-"""Bad config (issue 5, item 7): `downwatch validate` AND `downwatch run`, as a user runs them (subprocess),
-exit 2 listing every error with file, key and reason, before anything touches the database.
+"""Bad config (issue 5, item 7): `downwatch validate` AND `downwatch run` (bot.cli.main in-process; test_cli.py
+runs the real entry point) exit 2 listing every error with file, key and reason, before anything touches
+the database.
 
 "A channel that does not exist" is checked as far as it can be offline: its shape (Slack names/ids,
 Discord snowflakes). Whether the bot may post there is known only when it tries (the outbox logs it once).
@@ -7,17 +8,15 @@ Discord snowflakes). Whether the bot may post there is known only when it tries 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, load_config
+from tests.conftest import Ran
 
 ROOT = Path(__file__).parent.parent
-CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "DOWNWATCH_"))}
 
 BAD = """
 database = "{db}"
@@ -73,27 +72,25 @@ def write(tmp_path: Path, text: str) -> tuple[Path, Path]:
     return config, db
 
 
-def downwatch(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env={**CLEAN_ENV, **(env or {})},
-                          capture_output=True, text=True, timeout=60)
-
-
 @pytest.mark.parametrize("command", ["validate", "run"])
-def test_every_error_is_listed_and_the_database_is_never_touched(tmp_path: Path, command: str) -> None:
+def test_every_error_is_listed_and_the_database_is_never_touched(tmp_path: Path, command: str,
+                                                                 downwatch: Callable[..., Ran]) -> None:
     config, db = write(tmp_path, BAD)
-    done = downwatch(command, "--config", str(config), cwd=tmp_path)
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.splitlines()
+    done = downwatch(command, "--config", str(config))
+    assert done.code == 2, done.err
+    lines = done.err.splitlines()
     assert lines[0].startswith("downwatch: ") and "error(s) in the configuration" in lines[0]
     for key, reason in EXPECTED:
         wanted = f"  {config}: {key}: {reason}"
-        assert any(line.startswith(wanted) for line in lines), f"missing {wanted!r} in:\n{done.stderr}"
+        assert any(line.startswith(wanted) for line in lines), f"missing {wanted!r} in:\n{done.err}"
     assert f"{len(lines) - 1} error(s)" in lines[0]
-    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert "Traceback" not in done.err and done.out == ""
     assert not db.exists() and not any(tmp_path.glob("dw.db*")), "the database was touched"
 
 
-def test_tokens_present_but_a_bad_channel_still_stops_run_before_the_database(tmp_path: Path) -> None:
+def test_tokens_present_but_a_bad_channel_still_stops_run_before_the_database(
+    tmp_path: Path, downwatch: Callable[..., Ran]
+) -> None:
     config, db = write(tmp_path, """
 database = "{db}"
 [slack]
@@ -104,11 +101,11 @@ type = "http"
 url = "http://127.0.0.1:9/"
 """)
     secret_env = {"SLACK_BOT_TOKEN": "xoxb-badconfig-SECRETtoken", "SLACK_APP_TOKEN": "xapp-badconfig-SECRETapp"}
-    done = downwatch("run", "--config", str(config), cwd=tmp_path, env=secret_env)
-    assert done.returncode == 2
-    assert f"{config}: slack.channel: not a Slack channel name or id (got 'ops alerts')" in done.stderr
+    done = downwatch("run", "--config", str(config), env=secret_env)
+    assert done.code == 2
+    assert f"{config}: slack.channel: not a Slack channel name or id (got 'ops alerts')" in done.err
     assert not db.exists()
-    assert all(value not in done.stderr + done.stdout for value in secret_env.values())
+    assert all(value not in done.err + done.out for value in secret_env.values())
 
 
 def slack_channel_config(channel: str, monitor_tail: str = "") -> str:

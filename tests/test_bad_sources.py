@@ -24,13 +24,12 @@ from aiohttp import web
 
 from bot.checks import run_check
 from bot.checks.client import make_client
-from bot.checks.statuspage import MISSING_DETAIL
+from bot.checks.statuspage import MISSING_DETAIL, StatuspageMonitor
 from bot.clock import FakeClock
-from bot.config import Policy, Route, StatuspageMonitor
+from bot.config import Policy, Route
 from bot.model import AlertKind, CheckResult, Status
-from bot.store import Store
-from bot.watch import Watcher
 from tests.loopback import BOTH_LOOPS, LoopbackServer
+from tests.wiring import wire
 
 DATA = Path(__file__).parent / "data"
 CLEAR = (DATA / "openai_incidentio_compat_summary_2026-07-09_all_operational_sorted_keys.json").read_bytes()
@@ -67,9 +66,7 @@ class Pipeline:
     def __init__(self, path: Path, mon: StatuspageMonitor, client: httpx.AsyncClient) -> None:
         self.clock = FakeClock()
         self.monitor = mon
-        self.store = Store.open(str(path))
-        self.store.sync_monitors([(mon.name, "statuspage")], self.clock.now())
-        self.watcher = Watcher(monitors=[mon], store=self.store, client=client, clock=self.clock)
+        self.store, self.watcher, _ = wire(path, [mon], clock=self.clock, client=client).parts()
         self.kinds: list[AlertKind] = []
         self.results: list[CheckResult] = []
         self.seconds: list[float] = []

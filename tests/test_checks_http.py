@@ -12,8 +12,7 @@ from aiohttp import web
 
 from bot.checks import run_check
 from bot.checks.client import describe_failure, format_size, make_client
-from bot.checks.http import Probe, judge
-from bot.config import HttpMonitor
+from bot.checks.http import HttpMonitor, Probe, judge
 from bot.model import CheckResult, Status
 from tests.loopback import BOTH_LOOPS, LoopbackServer, closed_port
 

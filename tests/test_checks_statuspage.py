@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.checks import run_check
-from bot.checks.statuspage import MISSING_DETAIL, parse_statuspage
-from bot.config import StatuspageMonitor
+from bot.checks.statuspage import MISSING_DETAIL, StatuspageMonitor, parse_statuspage
 from bot.model import CheckResult, Status
 from tests.loopback import LoopbackServer, closed_port
 

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, HttpMonitor, SlackMode, StatuspageMonitor, load_config
+from adapters.slack.platform import SlackConfig, SlackMode
+from bot.checks.http import HttpMonitor
+from bot.checks.statuspage import StatuspageMonitor
+from bot.config import ConfigError, load_config
 
 ROOT = Path(__file__).parent.parent
 ENV = {"SLACK_BOT_TOKEN": "xoxb-test-secret-1", "SLACK_APP_TOKEN": "xapp-test-secret-2",
@@ -34,11 +37,16 @@ def test_the_shipped_example_is_valid_and_documents_every_key() -> None:
     assert isinstance(checkout, HttpMonitor) and checkout.expect_status == (200,)
     assert checkout.policy.failures_before_alert == 3 and openai.policy.failures_before_alert == 2
     assert {r.platform for r in openai.routes} == {"console", "slack", "discord"}
-    assert config.slack is not None and config.slack.mode is SlackMode.SOCKET
+    slack = config.platforms["slack"]
+    assert isinstance(slack, SlackConfig) and slack.mode is SlackMode.SOCKET
     text = (ROOT / "downwatch.example.toml").read_text()
+    from adapters import PLATFORMS
     from bot import config as module
+    from bot.checks import KINDS
 
-    for key in module._TOP_KEYS | module._MONITOR_KEYS | module._SLACK_KEYS | module._DISCORD_KEYS:
+    platform_keys = {key for p in PLATFORMS for key in (p.name, *p.keys, *p.monitor_keys)}
+    kind_keys = {key for k in KINDS for key in (k.type, *k.keys)}
+    for key in module._TOP_KEYS | module._MONITOR_KEYS | platform_keys | kind_keys:
         assert key in text, f"{key} is not documented in downwatch.example.toml"
 
 
@@ -86,7 +94,7 @@ type = "ping"
     assert "monitors[1] (a).body_contains: only applies to type = 'http'" in joined
     assert "monitors[1] (a).timeout: must be shorter than interval" in joined
     assert "monitors[2].name: is required" in joined
-    assert "monitors[2].type: must be 'http' or 'statuspage'" in joined
+    assert "monitors[2].type: must be one of 'http', 'statuspage', 'tcp' (got 'ping')" in joined
 
 
 def test_missing_tokens_for_an_enabled_adapter(tmp_path: Path) -> None:
@@ -123,7 +131,8 @@ name = "A"
 type = "http"
 url = "http://127.0.0.1/"
 """), ENV)
-    assert config.slack is not None and config.slack.bot_token == ENV["SLACK_BOT_TOKEN"]
+    slack = config.platforms["slack"]
+    assert isinstance(slack, SlackConfig) and slack.bot_token == ENV["SLACK_BOT_TOKEN"]
     assert ENV["SLACK_BOT_TOKEN"] not in repr(config) and ENV["SLACK_APP_TOKEN"] not in repr(config)
 
 
@@ -137,5 +146,6 @@ type = "http"
 url = "http://127.0.0.1/"
 slack_channels = ["#a", "#b"]
 """), {"SLACK_WEBHOOK_URL": "https://hooks.example/T/B/x", "DISCORD_WEBHOOK_URL": "https://d.example/api/webhooks/1/t"})
-    assert config.slack is not None and config.slack.mode is SlackMode.WEBHOOK
+    slack = config.platforms["slack"]
+    assert isinstance(slack, SlackConfig) and slack.mode is SlackMode.WEBHOOK
     assert [r.channel for r in config.monitors[0].routes if r.platform == "slack"] == ["#a", "#b"]

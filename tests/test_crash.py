@@ -25,7 +25,7 @@ import pytest
 from aiohttp import web
 
 from bot.simulator import Phase
-from bot.text import format_duration
+from bot.wording import format_duration
 from tests.fakes.botprocess import BotProcess, Page, query, until
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.loopback import LoopbackServer, closed_port

@@ -14,11 +14,15 @@ from typing import Any
 import discord
 
 from adapters.discord.adapter import DiscordAdapter, nonce
-from bot.config import DiscordConfig, DiscordMode
+from adapters.discord.platform import DiscordConfig, DiscordMode
+from bot.clock import FakeClock
+from bot.commands import COMMANDS, help_text
 from bot.model import (
     AffectedComponent,
     Alert,
     AlertKind,
+    Change,
+    ChangeKind,
     Command,
     CommandKind,
     IncidentList,
@@ -79,7 +83,7 @@ def run(test: Callable[[DiscordAdapter, FakeDiscord, Answers], Awaitable[None]],
     async def main() -> None:
         async with FakeDiscord(token=TOKEN, heartbeat_ms=200) as fake:
             config = DiscordConfig(mode=DiscordMode.BOT, channel=CHANNEL, bot_token=TOKEN, api_url=fake.api_url, guild_id=guild)
-            adapter = DiscordAdapter(config=config, names=names, clock=lambda: NOW, ready_timeout=20)
+            adapter = DiscordAdapter(config=config, names=names, clock=FakeClock(NOW), ready_timeout=20)
             answers = Answers()
             await adapter.start(answers)
             try:
@@ -106,7 +110,11 @@ def test_connects_through_the_discovered_gateway_and_syncs_commands_to_the_guild
         put = fake.find("PUT", f"/applications/{APP_ID}/guilds/{GUILD}/commands")
         assert put, [r.path for r in fake.requests]
         commands = {c["name"]: c for c in put[0].json}
-        assert set(commands) == {"status", "incidents", "uptime"}
+        assert list(commands) == [spec.name for spec in COMMANDS]  # built from the command table
+        for spec in COMMANDS:
+            assert commands[spec.name]["description"] == spec.summary
+            assert [(o["name"], o["description"], o["required"]) for o in commands[spec.name]["options"]] == [
+                (a.name, a.summary, False) for a in spec.arguments]
         options = {o["name"]: o for o in commands["incidents"]["options"]}
         assert (options["limit"]["min_value"], options["limit"]["max_value"]) == (1, 25)
         assert options["target"]["autocomplete"] is True
@@ -131,7 +139,7 @@ def test_slash_commands_defer_then_follow_up_with_embeds() -> None:
         deferred = await fake.wait_for(callback_of(fake, "1001"))
         assert deferred.json == {"type": 5}  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
         followup = await fake.wait_for(followup_of("1001"))
-        assert followup.json["embeds"][0]["title"] == "🟢 All systems operational"
+        assert followup.json["embeds"][0]["title"] == "✅ All 2 monitors operational"
         assert followup.json["allowed_mentions"] == {"parse": []}
 
         await fake.dispatch("INTERACTION_CREATE", interaction("incidents", [
@@ -153,12 +161,12 @@ def test_slash_commands_defer_then_follow_up_with_embeds() -> None:
             {"type": 3, "name": "target", "value": "nope"},
         ], interaction_id="1004"))
         followup = await fake.wait_for(followup_of("1004"))
-        assert "`OpenAI`" in followup.json["embeds"][0]["description"]
+        assert "Did you mean: OpenAI?" in followup.json["embeds"][0]["description"]
 
     run(scenario)
 
 
-def test_bad_options_get_an_ephemeral_usage_reply_without_calling_the_handler() -> None:
+def test_bad_options_and_help_get_an_ephemeral_usage_reply_without_calling_the_handler() -> None:
     async def scenario(adapter: DiscordAdapter, fake: FakeDiscord, answers: Answers) -> None:
         bad = [
             ("2001", "incidents", [{"type": 4, "name": "limit", "value": 99}], "limit"),
@@ -170,7 +178,13 @@ def test_bad_options_get_an_ephemeral_usage_reply_without_calling_the_handler() 
             callback = await fake.wait_for(callback_of(fake, interaction_id))
             assert callback.json["type"] == 4  # CHANNEL_MESSAGE_WITH_SOURCE, answered at once
             assert callback.json["data"]["flags"] == 64  # EPHEMERAL
-            assert word in callback.json["data"]["embeds"][0]["description"]
+            description = callback.json["data"]["embeds"][0]["description"]
+            assert word in description and "/incidents [target] [limit] [since]" in description  # with the help
+        await fake.dispatch("INTERACTION_CREATE", interaction("help", [], interaction_id="2004"))
+        callback = await fake.wait_for(callback_of(fake, "2004"))
+        assert callback.json["type"] == 4 and callback.json["data"]["flags"] == 64
+        description = callback.json["data"]["embeds"][0]["description"]
+        assert all(line in description for line in help_text(slash=True).splitlines())
         assert answers.commands == []
 
     run(scenario)
@@ -190,7 +204,8 @@ def test_autocomplete_offers_matching_names() -> None:
 
 def alert(kind: AlertKind, severity: Status, change: str, **kw: Any) -> Alert:
     return Alert(kind=kind, incident_id="inc-7", monitor="OpenAI", severity=severity, at=T0 + timedelta(minutes=30),
-                 started_at=T0, components=(AffectedComponent("API", severity, T0),), total_components=25, change=change, **kw)
+                 started_at=T0, components=(AffectedComponent("API", severity, T0),), total_components=25,
+                 changes=(Change(ChangeKind.TEXT, detail=change),), **kw)
 
 
 def test_outage_update_recovery_edits_one_message_and_threads_the_changes() -> None:
@@ -199,7 +214,7 @@ def test_outage_update_recovery_edits_one_message_and_threads_the_changes() -> N
         posted = await adapter.post(CHANNEL, opened, mention="539082325061836999")
         assert isinstance(posted, Sent)
         post = fake.find("POST", f"/channels/{CHANNEL}/messages")[0]
-        assert post.json["embeds"][0]["title"] == "🔴 OpenAI: major outage"
+        assert post.json["embeds"][0]["title"] == "🔴 OpenAI — major outage"
         assert post.json["content"] == "<@&539082325061836999>"
         allowed = post.json["allowed_mentions"]
         assert allowed["parse"] == [] and [str(r) for r in allowed["roles"]] == ["539082325061836999"]
@@ -211,16 +226,17 @@ def test_outage_update_recovery_edits_one_message_and_threads_the_changes() -> N
         assert await adapter.edit(CHANNEL, posted.ref, updated) == Sent(ref=posted.ref)
         assert (await adapter.reply(CHANNEL, posted.ref, updated)).thread_ref == posted.ref
 
-        resolved = alert(AlertKind.RESOLVED, Status.PARTIAL, "all operational", resolved_at=T0 + timedelta(hours=2))
+        resolved = alert(AlertKind.RESOLVED, Status.PARTIAL, "Recovered after 2h", resolved_at=T0 + timedelta(hours=2))
         assert isinstance(await adapter.edit(CHANNEL, posted.ref, resolved), Sent)
         assert isinstance(await adapter.reply(CHANNEL, posted.ref, resolved), Sent)
 
         patches = fake.find("PATCH", f"/channels/{CHANNEL}/messages/{posted.ref}")
-        assert [p.json["embeds"][0]["title"] for p in patches] == ["🟠 OpenAI: partial outage", "✅ OpenAI: resolved"]
+        assert [p.json["embeds"][0]["title"] for p in patches] == ["🟠 OpenAI — partial outage",
+                                                                    "✅ OpenAI — resolved after 2h"]
         assert len(fake.find("POST", f"/messages/{posted.ref}/threads")) == 1  # created once, then reused
         in_thread = fake.find("POST", f"/channels/{posted.ref}/messages")
         assert [m.json["content"] for m in in_thread] == [
-            "🟠 API now partial outage", "✅ all operational — total duration 2h"]
+            "🟠 API now partial outage", "✅ Recovered after 2h"]  # the duration once
         assert all(m.json["allowed_mentions"]["parse"] == [] and not m.json["allowed_mentions"].get("roles")
                    for m in in_thread)
 

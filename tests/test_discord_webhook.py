@@ -6,16 +6,26 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiohttp import web
 
+from adapters.discord.platform import DiscordConfig, DiscordMode
 from adapters.discord.webhook import DiscordWebhookAdapter
-from bot.config import DiscordConfig, DiscordMode
-from bot.model import AffectedComponent, Alert, AlertKind, SendError, Sent, Status
+from bot.model import (
+    AffectedComponent,
+    Alert,
+    AlertKind,
+    Change,
+    ChangedComponent,
+    ChangeKind,
+    SendError,
+    Sent,
+    Status,
+)
 
 DATA = Path(__file__).parent / "data"
 TOKEN = "3d89bb7572e0fb30d8128367b3b1b44fecd1726de135cbe28a41f8b2f777c372ba2939e72279b94526ff5d1bd4358d65cf11"
@@ -23,11 +33,12 @@ WEBHOOK_ID = "223704706495545344"
 T0 = datetime(2026, 9, 29, 14, tzinfo=UTC)
 ALERT = Alert(
     kind=AlertKind.OPENED, incident_id="i1", monitor="OpenAI", severity=Status.MAJOR, at=T0, started_at=T0,
-    components=(AffectedComponent("API", Status.MAJOR, T0),), total_components=25, change="API major outage",
+    components=(AffectedComponent("API", Status.MAJOR, T0),), total_components=25,
+    changes=(Change(ChangeKind.OPENED, components=(ChangedComponent("API", Status.MAJOR),), affected=1, total=25),),
 )
 RESOLVED = Alert(
     kind=AlertKind.RESOLVED, incident_id="i1", monitor="OpenAI", severity=Status.MAJOR, at=T0, started_at=T0,
-    resolved_at=T0.replace(hour=15), change="all components operational",
+    resolved_at=T0.replace(hour=15), changes=(Change(ChangeKind.RESOLVED, duration=timedelta(hours=1)),),
 )
 
 Reply = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -100,19 +111,19 @@ def test_post_waits_for_the_message_then_edits_it_and_replies() -> None:
         assert sent == Sent(ref="1001")
         method, path, query, body = loop.requests[0]
         assert (method, query) == ("POST", {"wait": "true"})
-        assert body["embeds"][0]["title"] == "🔴 OpenAI: major outage"
+        assert body["embeds"][0]["title"] == "🔴 OpenAI — major outage"
         assert body["content"] == "<@&539082325061836999>"
         assert body["allowed_mentions"] == {"parse": [], "roles": ["539082325061836999"]}
 
         assert await adapter.edit("", "1001", RESOLVED) == Sent(ref="1001")
         method, path, _, body = loop.requests[1]
         assert method == "PATCH" and path.endswith(f"/{TOKEN}/messages/1001")
-        assert body["embeds"][0]["title"] == "✅ OpenAI: resolved"
+        assert body["embeds"][0]["title"] == "✅ OpenAI — resolved after 1h"
 
         replied = await adapter.reply("", "1001", RESOLVED)
         assert isinstance(replied, Sent) and replied.ref == "1002"
         _, _, _, body = loop.requests[2]
-        assert "all components operational" in body["content"] and "total duration 1h" in body["content"]
+        assert body["content"] == "↪ **OpenAI** · ✅ Recovered after 1h"  # the duration once
         assert body["allowed_mentions"] == {"parse": []}
 
     run(scenario)

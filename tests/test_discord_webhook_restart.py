@@ -11,14 +11,14 @@ import httpx
 import pytest
 from aiohttp import web
 
+from adapters.discord.platform import DiscordConfig, DiscordMode
 from adapters.discord.webhook import DiscordWebhookAdapter
+from bot.checks.statuspage import StatuspageMonitor
 from bot.clock import FakeClock
-from bot.config import DiscordConfig, DiscordMode, Route, StatuspageMonitor
+from bot.config import Route
 from bot.model import CheckResult, ComponentReading, Status
-from bot.outbox import Sender
-from bot.store import Store
-from bot.watch import Watcher
 from tests.fakes.discord_api import FakeDiscord, Recorded
+from tests.wiring import wire
 
 HOOK_TOKEN = "RESTARTwebhooktokenPART"
 CHANNEL = "645027906669510667"
@@ -35,24 +35,15 @@ class Bot:
     """What the composition root wires for webhook mode, over one SQLite file."""
 
     def __init__(self, path: Path, fake: FakeDiscord, clock: FakeClock, http: httpx.AsyncClient) -> None:
-        self.store = Store.open(str(path))
-        self.store.sync_monitors([(MONITOR.name, "statuspage")], clock.now())
         hook = f"{fake.api_url}/webhooks/1111/{HOOK_TOKEN}"
         adapter = DiscordWebhookAdapter(
             config=DiscordConfig(mode=DiscordMode.WEBHOOK, channel=CHANNEL, webhook_url=hook), client=http)
-        self.sender = Sender(store=self.store, adapters={"discord": adapter}, clock=clock)
-        self.watcher = Watcher(monitors=[MONITOR], store=self.store, client=http, clock=clock)
+        self.wired = wire(path, [MONITOR], clock=clock, client=http, adapters={"discord": adapter})
+        self.store, self.watcher, self.sender = self.wired.parts()
         self.clock = clock
 
     async def drain(self) -> None:
-        """Move the fake clock to each next due row (backoff, pacing) until the outbox is empty."""
-        for _ in range(50):
-            wait = self.sender.next_due("discord")
-            if wait is None:
-                return
-            self.clock.advance(max(wait, 1.0))
-            await self.sender.deliver_all()
-        raise AssertionError("the outbox did not drain")
+        await self.wired.drain("discord")
 
     async def poll(self, api: Status, chat: Status = Status.OPERATIONAL) -> None:
         result = CheckResult(monitor=MONITOR.name, at=self.clock.now(), readable=True,

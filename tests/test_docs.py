@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
-from bot import cli
+from bot import cli, commands
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
@@ -29,9 +30,33 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert "make demo" in first_block and "make test" in first_block
 
 
-def test_chat_commands_are_documented() -> None:
-    for command in ("/status", "/status incidents", "/status help", "/incidents", "/uptime"):
-        assert f"`{command}" in README, command
+def _section(title: str) -> str:
+    return README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _table_cells(text: str) -> list[list[str]]:
+    """The body rows of every Markdown table in `text` (not the header, the line above `|---|`), as cells."""
+    lines = text.splitlines()
+    body = [line for i, line in enumerate(lines) if line.startswith("| ")
+            and not (i + 1 < len(lines) and lines[i + 1].startswith("|---"))]
+    return [[cell.strip().strip("`") for cell in line.strip().strip("|").split(" | ")] for line in body]
+
+
+def test_the_readme_command_table_lists_exactly_the_command_table() -> None:
+    cells = _table_cells(_section("Commands and what they answer"))
+    typed = {(row[0], row[1]) for row in cells if row[0].startswith("/")}
+    assert typed == {(commands.form(spec, slash=False), commands.form(spec, slash=True)) for spec in commands.COMMANDS}
+    arguments = {row[0] for row in cells if not row[0].startswith("/")}
+    assert arguments == {argument.name for argument in commands.arguments()}
+
+
+def test_the_help_lists_exactly_the_command_table() -> None:
+    for slash in (False, True):
+        lines = [line.strip() for line in commands.help_text(slash=slash).splitlines()[1:]]
+        forms = {re.split(r"\s{2,}", line)[0] for line in lines if line.startswith("/")}
+        assert forms == {commands.form(spec, slash=slash) for spec in commands.COMMANDS}
+        names = {re.split(r"\s{2,}", line)[0] for line in lines if not line.startswith("/") and "  " in line}
+        assert names == {argument.name for argument in commands.arguments()}
 
 
 def test_the_discord_invite_asks_for_exactly_the_documented_permissions() -> None:
@@ -39,3 +64,11 @@ def test_the_discord_invite_asks_for_exactly_the_documented_permissions() -> Non
     # Send Messages in Threads (https://discord.com/developers/docs/topics/permissions)
     bits = (10, 11, 14, 16, 35, 38)
     assert f"permissions={sum(1 << b for b in bits)}" in README
+
+
+def test_the_slack_manifest_hints_every_command() -> None:
+    manifest = (ROOT / "adapters" / "slack" / "manifest.yaml").read_text()
+    hint = re.search(r'usage_hint: "(.*)"', manifest)
+    assert hint is not None
+    forms = [commands.form(spec, slash=False).removeprefix(commands.SLACK_COMMAND).strip() for spec in commands.COMMANDS]
+    assert hint.group(1) == " | ".join(forms)

@@ -8,7 +8,16 @@ import pytest
 
 from bot.config import Policy
 from bot.engine import MonitorState, Step, step
-from bot.model import AlertKind, CheckResult, ComponentReading, ProviderIncident, Status
+from bot.model import (
+    AlertKind,
+    Change,
+    ChangedComponent,
+    ChangeKind,
+    CheckResult,
+    ComponentReading,
+    ProviderIncident,
+    Status,
+)
 
 T0 = datetime(2026, 9, 29, 12, 0, tzinfo=UTC)
 OK, DEG, PART, MAJ, UNK, MAINT = (Status.OPERATIONAL, Status.DEGRADED, Status.PARTIAL, Status.MAJOR,
@@ -94,7 +103,9 @@ def test_provider_incident_alone_opens_and_its_resolution_closes() -> None:
     assert kinds(steps) == [[], [OPEN], [], [R]]
     opened = steps[1][1].alerts[0]
     assert opened.provider_incidents[0].title == "Elevated errors"
-    assert "Provider reports" in opened.change
+    assert opened.changes == (Change(ChangeKind.OPENED, provider=INCIDENT, total=3),)
+    resolved = steps[3][1].alerts[0]
+    assert resolved.changes == (Change(ChangeKind.RESOLVED, duration=timedelta(minutes=2)),)
 
 
 def test_provider_update_without_component_change_is_an_update() -> None:
@@ -102,7 +113,7 @@ def test_provider_update_without_component_change_is_an_update() -> None:
                              latest_update="We found the cause.")
     steps = run([A, (A, (INCIDENT,)), (A, (newer,))])
     assert kinds(steps) == [[], [OPEN], [U]]
-    assert "identified" in steps[2][1].alerts[0].change
+    assert steps[2][1].alerts[0].changes == (Change(ChangeKind.PROVIDER_UPDATED, provider=newer),)
 
 
 def test_incident_stays_one_while_component_recovers_and_fails_inside_it() -> None:
@@ -116,13 +127,15 @@ def test_incident_stays_one_while_component_recovers_and_fails_inside_it() -> No
 def test_grouping_counts_components_and_duration_in_recovery() -> None:
     steps = run([A, AB_DOWN, AB_DOWN, A, A])
     opened = steps[2][1].alerts[0]
-    assert opened.change == "2 of 3 components affected"
+    assert opened.changes == (Change(ChangeKind.OPENED, components=(ChangedComponent("API", MAJ),
+                                                                    ChangedComponent("ChatGPT", MAJ)),
+                                     affected=2, total=3),)
     assert [c.name for c in opened.components] == ["API", "ChatGPT"]
     resolved = steps[4][1].alerts[0]
     # started at the first bad poll (t=60 s), ended at the first good one (t=180 s), confirmed at t=240 s
     assert resolved.started_at == T0 + timedelta(seconds=60)
     assert resolved.duration == timedelta(seconds=120)
-    assert resolved.change == "Recovered after 2m"
+    assert resolved.changes == (Change(ChangeKind.RESOLVED, duration=timedelta(minutes=2)),)
     assert steps[4][1].closed is not None and steps[4][1].state.incident is None
 
 
@@ -133,8 +146,11 @@ def test_flapping_is_reported_once_and_holds_the_incident() -> None:
     all_kinds = kinds(steps)
     # open, resolve, open ... until the 4th change marks flapping: then one update and silence
     assert all_kinds[:4] == [[], [OPEN], [R], [OPEN]]
-    flagged = [s.alerts[0].change for k, s in steps if k == [U]]
-    assert len(flagged) == 1 and "flapping" in flagged[0]
+    flagged = [s.alerts[0].changes for k, s in steps if k == [U]]
+    assert flagged == [(
+        Change(ChangeKind.SEVERITY, components=(ChangedComponent("API", OK, MAJ),), before=MAJ, after=OK),
+        Change(ChangeKind.FLAPPING, components=(ChangedComponent("API", OK),)),
+    )]
     assert all_kinds[5:] == [[], [], [], []]
     # settles after flap_settle seconds of stability, then resolves
     state = steps[-1][1].state
@@ -148,8 +164,8 @@ def test_reminders_at_the_configured_interval() -> None:
     seq = [A, A_DOWN] + [A_DOWN] * 70
     steps = run(seq, policy)
     reminders = [i for i, (k, _) in enumerate(steps) if k == [RM]]
-    assert reminders == [62]  # opened at poll 2 (t=120 s); reminder an hour later
-    assert "Still ongoing after 1h" in steps[62][1].alerts[0].change
+    assert reminders == [62]  # opened at poll 2 (t=120 s, started t=60 s); reminder an hour later
+    assert steps[62][1].alerts[0].changes == (Change(ChangeKind.REMINDER, duration=timedelta(hours=1, minutes=1)),)
 
 
 def test_no_reminders_by_default() -> None:
@@ -193,8 +209,9 @@ def test_incident_severity_from_provider_impact() -> None:
 def test_component_removed_from_the_page_during_an_outage_is_not_called_recovered() -> None:
     steps = run([AB_DOWN, AB_DOWN, A, A, {"API": MAJ, "Fine-tuning": OK}, {"API": MAJ, "Fine-tuning": OK}])
     # seeded during an outage, recovered silently, then API fails again and ChatGPT disappears
-    lines = [a.change for _, s in steps for a in s.alerts]
-    assert not any("ChatGPT recovered" in line for line in lines)
+    changes = [c for _, s in steps for a in s.alerts for c in a.changes]
+    assert not any(c.kind is ChangeKind.RECOVERED for c in changes)
+    assert changes == [Change(ChangeKind.OPENED, components=(ChangedComponent("API", MAJ),), affected=1, total=2)]
 
 
 def test_renamed_filtered_component_shows_unknown_not_operational() -> None:
@@ -215,7 +232,7 @@ def test_component_vanishing_mid_outage_keeps_the_incident_open_for_the_grace_pe
     later = T0 + timedelta(hours=2)
     gone = step(state, result(later, {"ChatGPT": OK, "Fine-tuning": OK}), later, policy)
     assert [a.kind for a in gone.alerts] == [R]
-    assert gone.alerts[0].change.startswith("Recovered after")
+    assert [c.kind for c in gone.alerts[0].changes] == [ChangeKind.RESOLVED]
     assert gone.state.component("API") is None
 
 
@@ -228,3 +245,16 @@ def test_cycling_between_operational_maintenance_and_unknown_is_not_flapping() -
     assert all(k == [] for k in kinds(steps))
     last = steps[-1][1].state.component("Fine-tuning")
     assert last is not None and not last.flapping
+
+
+def test_a_resolved_provider_incident_is_named_and_a_vanished_component_is_said() -> None:
+    policy = Policy(failures_before_alert=1, successes_before_recovery=1)
+    steps = run([A, (AB_DOWN, (INCIDENT,)), (AB_DOWN, ())], policy)
+    assert kinds(steps) == [[], [OPEN], [U]]
+    assert steps[2][1].alerts[0].changes == (Change(ChangeKind.PROVIDER_RESOLVED, provider=INCIDENT),)
+    # ChatGPT leaves the page mid-outage: unknown for the grace period, then said to be gone (never "recovered")
+    gone = {"API": MAJ, "Fine-tuning": OK}
+    later = run([gone] * 62, policy, state=steps[2][1].state)
+    alerts = [a for _, s in later for a in s.alerts]
+    assert [c for a in alerts for c in a.changes] == [
+        Change(ChangeKind.VANISHED, components=(ChangedComponent("ChatGPT", UNK, MAJ),), affected=1, total=2)]

@@ -3,13 +3,14 @@ alert stream stays well formed, unknown never becomes an outage, and an unchange
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import Policy
-from bot.engine import MonitorState, step
+from bot.engine import ComponentState, MonitorState, _advance_component, _unchanged, step
 from bot.model import AlertKind, CheckResult, ComponentReading, ProviderIncident, Status
 
 T0 = datetime(2026, 9, 29, 12, 0, tzinfo=UTC)
@@ -103,3 +104,51 @@ def test_repeating_the_same_poll_settles_and_then_changes_nothing(readings: dict
         **{**policy.__dict__, "reminder_interval": None}))
     assert again.alerts == () and again.observed == ()
     assert again.state.components == state.components  # the fast path keeps the very same component states
+
+
+# ---------------------------------------------------------------- the fast path agrees with the full step
+
+DETAILS = st.sampled_from(["", "HTTP 503", "timeout"])
+GROUPS = st.sampled_from([None, "Core", "Apps"])
+MOMENTS = st.integers(0, 7200).map(lambda s: T0 + timedelta(seconds=s))
+component_states = st.builds(
+    ComponentState,
+    name=st.just("API"),
+    status=statuses,
+    since=MOMENTS,
+    observed=statuses,
+    detail=DETAILS,
+    group=GROUPS,
+    candidate=st.one_of(st.none(), statuses),
+    candidate_since=st.one_of(st.none(), MOMENTS),
+    streak=st.integers(0, 3),
+    changes=st.lists(MOMENTS, max_size=6).map(lambda ts: tuple(sorted(ts))),
+    flapping=st.booleans(),
+    missing_since=st.one_of(st.none(), MOMENTS),
+)
+
+
+@st.composite
+def state_and_reading(draw: st.DrawFn) -> tuple[ComponentState, ComponentReading]:
+    """A component state and a reading; half the time the reading repeats what the state last saw, so the
+    fast path's True answers are explored as well as its False ones."""
+    old = draw(component_states)
+    if draw(st.booleans()):
+        return old, ComponentReading(old.name, old.observed, draw(st.sampled_from(["", old.detail])), old.group)
+    return old, draw(st.builds(ComponentReading, name=st.just(old.name), status=statuses, detail=DETAILS,
+                               group=GROUPS))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(state_and_reading(), st.integers(0, 7200), policies)
+def test_the_unchanged_fast_path_never_disagrees_with_the_full_step(
+    pair: tuple[ComponentState, ComponentReading], later: int, policy: Policy
+) -> None:
+    """engine._advance_components skips the full step when `_unchanged` says so: it must then be right that
+    the full step (`_advance_component`, then `missing_since=None`) gives back an equal state."""
+    old, reading = pair
+    now = max([old.since, *old.changes, *[t for t in (old.candidate_since, old.missing_since) if t]])
+    now += timedelta(seconds=later)
+    if _unchanged(old, reading):
+        full = replace(_advance_component(old, reading, now, policy), missing_since=None)
+        assert full == old

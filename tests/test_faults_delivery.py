@@ -18,11 +18,14 @@ import httpx
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.discord.platform import DiscordConfig, DiscordMode
 from adapters.discord.webhook import DiscordWebhookAdapter
-from adapters.slack import SlackAdapter
+from adapters.slack.adapter import SlackAdapter
+from adapters.slack.platform import SlackConfig, SlackMode
 from bot.checks.client import make_client
+from bot.checks.statuspage import StatuspageMonitor
 from bot.clock import FakeClock
-from bot.config import DiscordConfig, DiscordMode, Policy, Route, SlackConfig, SlackMode, StatuspageMonitor
+from bot.config import Policy, Route
 from bot.outbox import Sender
 from bot.simulator import Phase, SimulatedProvider
 from bot.store import Store
@@ -30,6 +33,7 @@ from bot.watch import Watcher
 from tests.fakes.discord_api import FakeDiscord, Recorded
 from tests.fakes.faults import DISCORD_FAULTS, SLACK_FAULTS, Outage
 from tests.fakes.slack_api import FakeSlack
+from tests.wiring import wire
 
 T0 = datetime(2026, 9, 29, 12, 0, tzinfo=UTC)
 SLACK_TOKEN = "xoxb-1234-5678-FAULTSbottoken"
@@ -133,8 +137,6 @@ async def test_an_hour_of_incidents_through_slack_and_discord_outages_loses_and_
             StatuspageMonitor(name=name, url=page.url, interval=60, timeout=5, policy=Policy(), routes=routes)
             for name, page in (("OpenAI", openai), ("GitHub", github))
         ]
-        store = Store.open(str(tmp_path / "dw.db"))
-        store.sync_monitors([(m.name, "statuspage") for m in monitors], clock.now())
         slack_config = SlackConfig(mode=SlackMode.SOCKET, channel=SLACK_CHANNEL, bot_token=SLACK_TOKEN,
                                    api_url=fake_slack.api_url)
         # slack_sdk annotates timeout as int; it is aiohttp's ClientTimeout(total=...), which takes seconds as float
@@ -144,8 +146,8 @@ async def test_an_hour_of_incidents_through_slack_and_discord_outages_loses_and_
         hook = f"{fake_discord.api_url}/webhooks/1111/{HOOK_SECRET}"
         discord = DiscordWebhookAdapter(config=DiscordConfig(mode=DiscordMode.WEBHOOK, channel=DISCORD_CHANNEL,
                                                              webhook_url=hook), client=discord_http)
-        sender = Sender(store=store, adapters={"slack": slack, "discord": discord}, clock=clock)
-        watcher = Watcher(monitors=monitors, store=store, client=http, clock=clock)
+        store, watcher, sender = wire(tmp_path / "dw.db", monitors, clock=clock, client=http,
+                                      adapters={"slack": slack, "discord": discord}).parts()
         world = World(clock, store, sender, fake_slack, fake_discord, slack_outage, discord_outage)
         try:
             await drive(world, watcher, monitors, {"OpenAI": openai, "GitHub": github})

@@ -8,14 +8,14 @@ import httpx
 import pytest
 
 from bot.checks.control import reachable
+from bot.checks.http import HttpMonitor
+from bot.checks.statuspage import StatuspageMonitor
 from bot.clock import FakeClock
-from bot.config import HttpMonitor, Route, StatuspageMonitor
+from bot.config import Route
 from bot.model import AlertKind, CheckResult, ComponentReading, Status
-from bot.outbox import Sender
-from bot.store import Store
-from bot.watch import Watcher
 from tests.fakes.recording import RecordingAdapter
 from tests.loopback import LoopbackServer, closed_port
+from tests.wiring import wire
 
 
 class Network:
@@ -49,13 +49,11 @@ async def test_network_down_is_one_notice_not_an_outage_per_monitor(
 ) -> None:
     clock = FakeClock()
     net = Network()
-    store = Store.open(str(tmp_path / "dw.db"))
     watched = monitors()
-    store.sync_monitors([(m.name, m.kind.value) for m in watched], clock.now())
     chat = RecordingAdapter()
-    sender = Sender(store=store, adapters={"chat": chat}, clock=clock)
-    watcher = Watcher(monitors=watched, store=store, client=client, clock=clock, check=net.check,
-                      control=net.control if with_control else None)
+    wired = wire(tmp_path / "dw.db", watched, client=client, clock=clock, adapters={"chat": chat}, check=net.check,
+                 control=net.control if with_control else None)
+    store, watcher, sender = wired.store, wired.watcher, wired.sender
     for _ in range(2):
         for m in watched:
             await watcher.poll(m)
@@ -84,9 +82,7 @@ async def test_network_down_is_one_notice_not_an_outage_per_monitor(
 async def test_one_source_down_with_the_network_up_is_still_detected(tmp_path: Path,
                                                                      client: httpx.AsyncClient) -> None:
     clock = FakeClock()
-    store = Store.open(str(tmp_path / "dw.db"))
     api = HttpMonitor(name="Checkout API", url="https://api.example.com/health", routes=(Route("chat", "#ops"),))
-    store.sync_monitors([(api.name, "http")], clock.now())
     down = {"value": False}
 
     async def check(monitor, *, client, now):  # type: ignore[no-untyped-def]
@@ -99,7 +95,7 @@ async def test_one_source_down_with_the_network_up_is_still_detected(tmp_path: P
     async def control() -> bool:
         return True
 
-    watcher = Watcher(monitors=[api], store=store, client=client, clock=clock, check=check, control=control)
+    watcher = wire(tmp_path / "dw.db", [api], client=client, clock=clock, check=check, control=control).watcher
     await watcher.poll(api)
     down["value"] = True
     steps = [await watcher.poll(api), await watcher.poll(api)]

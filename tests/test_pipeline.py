@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -13,10 +14,13 @@ import pytest
 
 from bot import commands
 from bot.checks.client import make_client
+from bot.checks.statuspage import StatuspageMonitor
 from bot.clock import FakeClock
-from bot.config import Policy, Route, StatuspageMonitor
+from bot.config import Policy, Route
 from bot.model import (
     AlertKind,
+    Change,
+    ChangeKind,
     CheckResult,
     Command,
     CommandKind,
@@ -28,11 +32,9 @@ from bot.model import (
     TargetReport,
     Usage,
 )
-from bot.outbox import Sender
-from bot.store import Store
-from bot.watch import Watcher
 from tests.fakes.recording import RecordingAdapter
 from tests.loopback import LoopbackServer
+from tests.wiring import wire
 
 DATA = Path(__file__).parent / "data"
 OUTAGE = json.loads((DATA / "openai_incidentio_compat_summary_2026-09-29_during_outage_sorted_keys.json").read_text())
@@ -63,11 +65,9 @@ class Bot:
                  chat: RecordingAdapter) -> None:
         self.monitor = StatuspageMonitor(name="OpenAI", url=page.url, interval=60, timeout=5,
                                          policy=Policy(), routes=(Route("chat", "#ops", "<!here>"),))
-        self.store = Store.open(str(path))
-        self.store.sync_monitors([("OpenAI", "statuspage")], clock.now())
+        self.store, self.watcher, self.sender = wire(path, [self.monitor], clock=clock, client=client,
+                                                     adapters={"chat": chat}).parts()
         self.chat = chat
-        self.sender = Sender(store=self.store, adapters={"chat": chat}, clock=clock)
-        self.watcher = Watcher(monitors=[self.monitor], store=self.store, client=client, clock=clock)
         self.clock = clock
 
     async def tick(self) -> None:
@@ -97,7 +97,7 @@ async def test_outage_update_recovery_through_the_whole_pipeline(
     assert chat.sequence()[1:] == [("edit", "m1", "updated"), ("reply", "m1", "updated")]
     opened = chat.calls[1].alert
     assert len(opened.components) == 22 and opened.total_components == 25
-    assert "22 of 25 components affected" in opened.change
+    assert [(c.kind, c.affected, c.total) for c in opened.changes] == [(ChangeKind.JOINED, 22, 25)]
     assert chat.calls[0].mention is None  # degraded, not a major outage: nobody is paged
     overview = commands.handle(Command(CommandKind.OVERVIEW), history=bot.store, now=clock.now())
     assert isinstance(overview, Overview) and len(overview.problems) == 22 and len(overview.open_incidents) == 1
@@ -109,16 +109,17 @@ async def test_outage_update_recovery_through_the_whole_pipeline(
     await bot.tick()
     await bot.tick()
     assert chat.sequence()[3:] == [("edit", "m1", "updated"), ("reply", "m1", "updated")]
-    assert "recovered" in chat.calls[4].alert.change
+    assert ChangeKind.RECOVERED in [c.kind for c in chat.calls[4].alert.changes]
 
     serve(page, CLEAR)
     await bot.tick()
     await bot.tick()
     assert chat.sequence()[5:] == [("edit", "m1", "updated"), ("reply", "m1", "updated"),
                                    ("edit", "m1", "resolved"), ("reply", "m1", "resolved")]
-    assert "provider incident resolved" in chat.calls[6].alert.change
+    assert ChangeKind.PROVIDER_RESOLVED in [c.kind for c in chat.calls[6].alert.changes]
     resolved = chat.calls[-1].alert
-    assert resolved.change == "Recovered after 4m"  # until the first all-clear poll
+    # until the first all-clear poll
+    assert resolved.changes == (Change(ChangeKind.RESOLVED, duration=timedelta(minutes=4)),)
 
     listing = commands.handle(Command(CommandKind.INCIDENTS), history=bot.store, now=clock.now())
     assert isinstance(listing, IncidentList) and len(listing.incidents) == 1
@@ -158,15 +159,6 @@ async def test_restart_mid_outage_is_silent_and_recovery_edits_the_original(
 NOWHERE = "http://127.0.0.1:9"  # these tests feed results to the watcher: nothing is fetched
 
 
-def wire(tmp_path: Path, clock: FakeClock, monitors: list[StatuspageMonitor], *, client: httpx.AsyncClient,
-         adapters: dict[str, RecordingAdapter]) -> tuple[Store, Watcher, Sender]:
-    """Store, watcher and sender over one SQLite file, as the composition root wires them."""
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([(m.name, m.kind.value) for m in monitors], clock.now())
-    watcher = Watcher(monitors=monitors, store=store, client=client, clock=clock)
-    return store, watcher, Sender(store=store, adapters=adapters, clock=clock)
-
-
 def _reading(at, status: Status) -> CheckResult:  # type: ignore[no-untyped-def]
     return CheckResult(monitor="OpenAI", at=at, readable=True,
                        components=(ComponentReading("API", status), ComponentReading("ChatGPT", Status.OPERATIONAL)))
@@ -180,7 +172,7 @@ async def test_outbox_retries_honour_retry_after_then_backoff_and_keep_order(
     chat = RecordingAdapter(failures=[SendError("HTTP 429", retryable=True, retry_after=30, rate_limited=True),
                                       SendError("HTTP 503", retryable=True)])
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("chat", "#ops"),))
-    store, watcher, sender = wire(tmp_path, clock, [monitor], client=client, adapters={"chat": chat})
+    store, watcher, sender = wire(tmp_path / "dw.db", [monitor], clock=clock, client=client, adapters={"chat": chat}).parts()
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
         clock.advance(60)
@@ -208,7 +200,7 @@ async def test_refused_parent_fails_loudly_and_deleted_parent_is_reposted(
     clock = FakeClock()
     chat = RecordingAdapter(failures=[SendError("channel_not_found: invite the bot", retryable=False)])
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("chat", "#ops"),))
-    store, watcher, sender = wire(tmp_path, clock, [monitor], client=client, adapters={"chat": chat})
+    store, watcher, sender = wire(tmp_path / "dw.db", [monitor], clock=clock, client=client, adapters={"chat": chat}).parts()
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
         clock.advance(60)
@@ -228,7 +220,7 @@ async def test_message_gone_is_reposted_and_new_ref_recorded(tmp_path: Path, cli
     clock = FakeClock()
     chat = RecordingAdapter()
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("chat", "#ops"),))
-    store, watcher, sender = wire(tmp_path, clock, [monitor], client=client, adapters={"chat": chat})
+    store, watcher, sender = wire(tmp_path / "dw.db", [monitor], clock=clock, client=client, adapters={"chat": chat}).parts()
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
     await sender.deliver_all()
@@ -248,8 +240,8 @@ async def test_a_hanging_platform_never_delays_another(tmp_path: Path, client: h
     stuck = RecordingAdapter(name="slack", gate=asyncio.Event())
     fine = RecordingAdapter(name="discord")
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("slack", "#ops"), Route("discord", "123")))
-    store, watcher, sender = wire(tmp_path, clock, [monitor], client=client,
-                                  adapters={"slack": stuck, "discord": fine})
+    store, watcher, sender = wire(tmp_path / "dw.db", [monitor], clock=clock, client=client,
+                                  adapters={"slack": stuck, "discord": fine}).parts()
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
     hanging = asyncio.create_task(sender.deliver_due("slack"))
@@ -264,7 +256,7 @@ async def test_a_hanging_platform_never_delays_another(tmp_path: Path, client: h
 def test_commands_answer_from_history_with_uptime_and_did_you_mean(tmp_path: Path) -> None:
     clock = FakeClock()
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=())
-    store, watcher, _ = wire(tmp_path, clock, [monitor], client=make_client(), adapters={})
+    store, watcher, _ = wire(tmp_path / "dw.db", [monitor], clock=clock, client=make_client(), adapters={}).parts()
     sequence = [Status.OPERATIONAL] * 60 + [Status.MAJOR] * 6 + [Status.OPERATIONAL] * 54  # 2 h, 6 min down
     for status in sequence:
         watcher.apply(monitor, _reading(clock.now(), status))
@@ -282,7 +274,7 @@ def test_commands_answer_from_history_with_uptime_and_did_you_mean(tmp_path: Pat
     injected = commands.handle(Command(CommandKind.TARGET, target="x'; DROP TABLE incidents; --"),
                                history=store, now=clock.now())
     assert isinstance(injected, Usage) and store.recent_incidents(limit=5)
-    assert commands.parse_text("incidents abc") == commands.parse_text("incidents 99")
+    assert commands.parse_text("incidents 0", now=clock.now()) == commands.parse_text("incidents 99", now=clock.now())
     assert commands.handle(Command(CommandKind.HELP), history=store, now=clock.now()) == Usage(commands.USAGE)
     assert store.integrity() == "ok"
 
@@ -290,7 +282,7 @@ def test_commands_answer_from_history_with_uptime_and_did_you_mean(tmp_path: Pat
 def test_alert_kinds_persisted_in_timeline(tmp_path: Path) -> None:
     clock = FakeClock()
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=())
-    store, watcher, _ = wire(tmp_path, clock, [monitor], client=make_client(), adapters={})
+    store, watcher, _ = wire(tmp_path / "dw.db", [monitor], clock=clock, client=make_client(), adapters={}).parts()
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR, Status.OPERATIONAL, Status.OPERATIONAL):
         watcher.apply(monitor, _reading(clock.now(), status))
         clock.advance(60)
@@ -303,7 +295,7 @@ async def test_mention_only_when_it_becomes_a_major_outage(tmp_path: Path, clien
     clock = FakeClock()
     chat = RecordingAdapter()
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("chat", "#ops", "<!here>"),))
-    store, watcher, sender = wire(tmp_path, clock, [monitor], client=client, adapters={"chat": chat})
+    store, watcher, sender = wire(tmp_path / "dw.db", [monitor], clock=clock, client=client, adapters={"chat": chat}).parts()
     for status in (Status.OPERATIONAL, Status.DEGRADED, Status.DEGRADED, Status.MAJOR, Status.MAJOR,
                    Status.PARTIAL, Status.PARTIAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
@@ -326,7 +318,7 @@ async def test_a_rate_limit_holds_the_platform_but_a_server_error_holds_only_its
     clock = FakeClock()
     monitors = [StatuspageMonitor(name=n, url=NOWHERE, routes=(Route("chat", "#ops"),)) for n in ("OpenAI", "GitHub")]
     chat = RecordingAdapter(failures=[failure])
-    _, watcher, sender = wire(tmp_path, clock, monitors, client=client, adapters={"chat": chat})
+    _, watcher, sender = wire(tmp_path / "dw.db", monitors, clock=clock, client=client, adapters={"chat": chat}).parts()
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):  # both monitors open an incident
         for m in monitors:
             watcher.apply(m, CheckResult(monitor=m.name, at=clock.now(), readable=True,

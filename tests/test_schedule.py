@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.config import HttpMonitor, Monitor
+from bot.checks.http import HttpMonitor
+from bot.config import Monitor
 from bot.schedule import STARTUP_RATE, TICK, PollTasks, build_scheduler
 
 START = datetime(2026, 9, 29, 18, 30, 0, 123456, tzinfo=UTC)

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from adapters.discord.platform import DiscordConfig, DiscordMode
 from adapters.discord.webhook import DiscordWebhookAdapter
+from adapters.slack.platform import SlackConfig, SlackMode
 from adapters.slack.webhook import SlackWebhookAdapter
-from bot.config import DiscordConfig, DiscordMode, SlackConfig, SlackMode
 from bot.model import Alert, AlertKind, Sent, Status
 from tests.conftest import Witness
 from tests.loopback import LoopbackServer
@@ -43,7 +44,7 @@ _PATTERNS = (
     # NAME = "…", name: str = "…", name="…", "name": "…" where the name says token / secret / webhook
     re.compile(r"""(?i)\b\w*(?:token|secret|webhook_url)\w*"?\s*(?::\s*str\s*)?[=:]\s*f?"([^"{}\s]+)\""""),
     # env mappings: "SLACK_BOT_TOKEN": "…", "DISCORD_WEBHOOK_URL": "…"
-    re.compile(r""""(?:SLACK|DISCORD)_[A-Z_]+"\s*:\s*"([^"{}\s]+)\""""),
+    re.compile(r""""(?:SLACK|DISCORD|DOWNWATCH_WEBHOOK)_[A-Z_]+"\s*:\s*"([^"{}\s]+)\""""),
 )
 NOT_SECRETS = {"signing_secret", "bot_token", "app_token", "webhook_url"}  # key names caught by the patterns
 

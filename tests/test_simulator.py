@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from bot.checks.statuspage import check_statuspage
+from bot.checks.statuspage import StatuspageMonitor, check_statuspage
 from bot.clock import FakeClock
-from bot.config import StatuspageMonitor
 from bot.model import CheckResult, Status
 from bot.simulator import INCIDENT_TITLE, Phase, SimState, SimulatedProvider, advance, documents
 

@@ -14,10 +14,21 @@ import httpx
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import SlackAdapter, SlackWebhookAdapter
+from adapters.slack.adapter import SlackAdapter
 from adapters.slack.errors import classify
-from bot.config import SlackConfig, SlackMode
-from bot.model import AffectedComponent, Alert, AlertKind, ProviderIncident, SendError, Sent, Status
+from adapters.slack.platform import SlackConfig, SlackMode
+from adapters.slack.webhook import SlackWebhookAdapter
+from bot.model import (
+    AffectedComponent,
+    Alert,
+    AlertKind,
+    Change,
+    ChangeKind,
+    ProviderIncident,
+    SendError,
+    Sent,
+    Status,
+)
 from tests.fakes.slack_api import (
     Canned,
     FakeSlack,
@@ -57,7 +68,7 @@ def alert(kind: AlertKind, *, minutes: int = 0, severity: Status = Status.MAJOR,
                              "We are investigating.", T0),
         ),
         resolved_at=T0 + timedelta(minutes=minutes) if resolved else None,
-        change=change,
+        changes=(Change(ChangeKind.TEXT, detail=change),) if change else (),
     )
 
 
@@ -329,7 +340,7 @@ def test_webhook_posts_each_change_as_a_new_message() -> None:
         async with FakeSlack(token=TOKEN) as fake:
             adapter = SlackWebhookAdapter(config=config(fake, mode=SlackMode.WEBHOOK,
                                                         webhook_url=fake.webhook_url(WEBHOOK_SECRET)))
-            assert adapter.threads is False
+            assert not (adapter.keeps_parent or adapter.can_edit or adapter.can_thread)
             first = await adapter.post(CHANNEL, alert(AlertKind.OPENED), mention="<!here>")
             second = await adapter.edit(CHANNEL, "", alert(AlertKind.RESOLVED, minutes=42))
             await adapter.stop()

@@ -23,9 +23,11 @@ import pytest
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from adapters.slack import SlackAdapter
-from bot.commands import USAGE
-from bot.config import SlackConfig, SlackMode
+from adapters.slack.adapter import SlackAdapter
+from adapters.slack.platform import SlackConfig, SlackMode
+from adapters.slack.render import render_reply
+from bot.clock import FakeClock
+from bot.commands import COMMANDS, USAGE, form
 from bot.model import (
     Command,
     CommandKind,
@@ -36,6 +38,7 @@ from bot.model import (
     Status,
     TargetReport,
     Uptime,
+    UptimeReport,
     Usage,
 )
 from tests.fakes.slack_api import FakeSlack
@@ -77,6 +80,7 @@ class FakeHandler:
     """Answers like bot.commands.handle would, from a tiny fixed history; records what it was asked."""
 
     seen: list[Command] = field(default_factory=list)
+    answered: list[Reply] = field(default_factory=list)
     gate: asyncio.Event | None = None  # when set, the handler waits for it before answering
     started: asyncio.Event = field(default_factory=asyncio.Event)
     explode: bool = False
@@ -88,6 +92,10 @@ class FakeHandler:
             await self.gate.wait()
         if self.explode:
             raise RuntimeError("database is locked at /var/lib/downwatch.db")
+        self.answered.append(self.reply(command))
+        return self.answered[-1]
+
+    def reply(self, command: Command) -> Reply:
         incident = IncidentView("i1", "OpenAI", Status.MAJOR, NOW - timedelta(hours=3), NOW - timedelta(hours=1, minutes=48),
                                 ("API", "ChatGPT"), title="Elevated errors")
         if command.kind is CommandKind.OVERVIEW:
@@ -95,7 +103,11 @@ class FakeHandler:
         if command.kind is CommandKind.HELP:
             return Usage(USAGE)
         if command.kind is CommandKind.INCIDENTS:
-            return IncidentList(now=NOW, incidents=(incident,) * command.limit)
+            return IncidentList(now=NOW, incidents=(incident,) * command.limit, target=command.target,
+                                since=command.since)
+        if command.kind is CommandKind.UPTIME and command.target is None:
+            window = command.window or timedelta(hours=24)
+            return UptimeReport(now=NOW, window=window, rows=(("OpenAI", Uptime(window, 99.95, 1)),))
         assert command.target is not None
         if command.target.casefold() == "openai":
             return TargetReport(now=NOW, name="OpenAI", monitor="OpenAI", is_monitor=True, status=Status.OPERATIONAL,
@@ -136,7 +148,8 @@ async def served(handler: FakeHandler | None = None, **overrides: Any) -> AsyncI
         values: dict[str, Any] = {"mode": SlackMode.HTTP, "channel": "C1", "bot_token": TOKEN, "signing_secret": SECRET,
                                   "api_url": fake.api_url, "host": "127.0.0.1", "port": 0}
         values.update(overrides)
-        adapter = SlackAdapter(config=SlackConfig(**values), log=logging.getLogger("downwatch.slack"))
+        adapter = SlackAdapter(config=SlackConfig(**values), log=logging.getLogger("downwatch.slack"),
+                               clock=FakeClock(NOW))
         handler = handler or FakeHandler()
         await adapter.start(handler)
         try:
@@ -208,16 +221,32 @@ def test_bad_signatures_and_timestamps_get_401_and_never_reach_the_handler(case:
 # ---------------------------------------------------------------- every subcommand
 
 
+DAY, WEEK, MONTH = timedelta(hours=24), timedelta(days=7), timedelta(days=30)
+
+
 @pytest.mark.parametrize(
     ("text", "expected_command", "expected_text"),
     [
-        ("", Command(CommandKind.OVERVIEW), "✅ All 3 monitors operational"),
+        ("", Command(CommandKind.OVERVIEW), "All 3 monitors operational"),
         ("help", Command(CommandKind.HELP), "```Usage:"),
-        ("incidents 3", Command(CommandKind.INCIDENTS, limit=3), "*Last 3 incidents*"),
-        ("incidents", Command(CommandKind.INCIDENTS), "*Last 5 incidents*"),
-        ("OpenAI", Command(CommandKind.TARGET, target="OpenAI"), "Uptime: 24h 99.5%"),
-        ("  openai  ", Command(CommandKind.TARGET, target="openai"), "*OpenAI* (monitor)"),
-        ("opnai", Command(CommandKind.TARGET, target="opnai"), "Did you mean: `OpenAI`?"),
+        ("incidents 3", Command(CommandKind.INCIDENTS, limit=3), "Last 3 incidents"),
+        ("incidents", Command(CommandKind.INCIDENTS), "Last 5 incidents"),
+        ("incidents OpenAI 2 7d",
+         Command(CommandKind.INCIDENTS, target="OpenAI", limit=2, since=NOW - WEEK,
+                 fallback_target="incidents OpenAI 2 7d"),
+         "Last 2 incidents for OpenAI since"),
+        ("incidents 2026-09-20", Command(CommandKind.INCIDENTS, since=datetime(2026, 9, 20, tzinfo=UTC)),
+         "Last 5 incidents since"),
+        ("incidents abc", Command(CommandKind.INCIDENTS, target="abc", fallback_target="incidents abc"),
+         "Last 5 incidents for abc"),
+        ("uptime", Command(CommandKind.UPTIME), "Uptime over the last 24h"),
+        ("uptime 7d", Command(CommandKind.UPTIME, window=WEEK), "Uptime over the last 7d"),
+        ("uptime OpenAI 30d", Command(CommandKind.UPTIME, target="OpenAI", window=MONTH,
+                                      fallback_target="uptime OpenAI 30d"), "OpenAI"),
+        ("OpenAI", Command(CommandKind.TARGET, target="OpenAI"), "99.50%"),
+        ("  openai  ", Command(CommandKind.TARGET, target="openai"), "OpenAI"),
+        ("opnai", Command(CommandKind.TARGET, target="opnai"), "No monitor or component named “opnai”."),
+        ('"Uptime Robot"', Command(CommandKind.TARGET, target="Uptime Robot"), "“Uptime Robot”"),
     ],
 )
 def test_subcommands_are_parsed_handled_and_answered_ephemerally(
@@ -228,20 +257,34 @@ def test_subcommands_are_parsed_handled_and_answered_ephemerally(
             answer = await s.command(text)
             assert s.handler.seen == [expected_command]
             assert answer["response_type"] == "ephemeral"
+            assert answer["text"] == render_reply(s.handler.answered[-1])[0]  # what the handler said, rendered
             assert expected_text in answer["text"]
             assert answer["blocks"] and all(b["type"] == "section" for b in answer["blocks"])
 
     run(scenario)
 
 
-@pytest.mark.parametrize("text", ["incidents abc", "incidents 0", "incidents 99", "x" * 300])
-def test_bad_arguments_answer_usage_without_calling_the_handler(text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("incidents 0", "`limit` must be a number from 1 to 25."),
+        ("incidents 99", "`limit` must be a number from 1 to 25."),
+        ("incidents OpenAI 2099-01-01", "`since` takes a span"),
+        ("incidents soon 1y", "`since` takes a span"),
+        ("uptime 1y", "`window` is one of 24h, 7d, 30d, 90d."),
+        ('uptime "OpenAI" soon 7d', "Unexpected “soon”."),
+        ("x" * 300, "That is too long (300 characters)."),
+    ],
+)
+def test_bad_arguments_answer_usage_without_calling_the_handler(text: str, problem: str) -> None:
     async def scenario() -> None:
         async with served() as s:
             answer = await s.command(text)
             assert s.handler.seen == []
-            assert answer["text"].startswith("⚠️ ")
+            assert answer["text"].startswith("⚠️ " + problem)
             assert "```Usage:" in answer["text"]
+            for spec in COMMANDS:  # the help comes with it
+                assert form(spec, slash=False) in answer["text"]
 
     run(scenario)
 

@@ -28,6 +28,8 @@ from bot.model import (
     AffectedComponent,
     Alert,
     AlertKind,
+    Change,
+    ChangeKind,
     ComponentView,
     IncidentList,
     IncidentView,
@@ -39,7 +41,7 @@ from bot.model import (
     UptimeReport,
     Usage,
 )
-from bot.text import format_duration
+from bot.wording import format_duration
 
 T0 = datetime(2026, 9, 29, 14, 0, tzinfo=UTC)
 INJECTION = "<!channel> <!here|here> <@U123> <https://evil.example|click> & more"
@@ -113,9 +115,10 @@ def test_opened_alert_header_summary_components_and_provider_incident() -> None:
     assert f"Started <!date^{int(T0.timestamp())}^" in summary and "|2026-09-29 14:00 UTC>" in summary
     assert "ongoing for 1h 12m" in summary
     components = blocks[2]["text"]["text"]
-    assert "🔴 *Component 0* — major outage _(flapping)_" in components and "*Component 2*" in components
+    assert "🔴 *Component 0* — major outage, flapping · since <!date^" in components and "*Component 2*" in components
     incident = blocks[3]["text"]["text"]
-    assert incident.startswith("*<https://status.openai.com/i/1|Elevated errors across ChatGPT>* — _investigating_")
+    assert incident.startswith("*<https://status.openai.com/i/1|Elevated errors across ChatGPT>* — "
+                               "_investigating, impact major_")
     assert ">We are investigating." in incident
     assert blocks[-1]["type"] == "context"
     assert text.startswith("🔴 OpenAI — major outage\n3 of 25 components affected: Component 0, Component 1")
@@ -124,7 +127,8 @@ def test_opened_alert_header_summary_components_and_provider_incident() -> None:
 def test_resolved_alert_says_resolved_after_the_duration_and_never_pings() -> None:
     text, blocks = render_alert(make_alert(AlertKind.RESOLVED), mention="<!here>")
     assert blocks[0]["text"]["text"] == "✅ OpenAI — resolved after 1h 12m"
-    assert "resolved <!date^" in blocks[1]["text"]["text"]
+    assert "*Was: major outage*" in blocks[1]["text"]["text"]
+    assert ", resolved <!date^" in blocks[1]["text"]["text"] and "after 1h 12m" in blocks[1]["text"]["text"]
     assert "<!here>" not in text and "<!here>" not in json.dumps(blocks)
     assert "✅ *Component 1* — recovered" in blocks[2]["text"]["text"]
 
@@ -156,7 +160,8 @@ def test_notices_are_informational_not_outages() -> None:
 def test_thread_replies() -> None:
     assert render_change(make_alert(AlertKind.RESOLVED, minutes=42))[0] == "✅ Recovered after 42m"
     assert render_change(make_alert(AlertKind.REMINDER, minutes=120))[0] == "⏳ Still ongoing after 2h"
-    changed = Alert(**{**make_alert(AlertKind.UPDATED).__dict__, "change": "API joined: <!channel> outage"})
+    line = Change(ChangeKind.TEXT, detail="API joined: <!channel> outage")  # a row queued by the old version
+    changed = Alert(**{**make_alert(AlertKind.UPDATED).__dict__, "changes": (line,)})
     text, blocks = render_change(changed)
     assert text == "🔴 API joined: &lt;!channel&gt; outage" and blocks[0]["text"]["text"] == text
     pinged, _ = render_change(changed, mention="<!subteam^S0123ABC>")
@@ -241,10 +246,11 @@ def test_overview_with_problems_groups_by_monitor() -> None:
         open_incidents=(OPEN,), unreadable=("Twilio",),
     )
     text, blocks = render_reply(reply)
-    assert text.splitlines()[0] == "*3 monitors* · 3 component(s) not operational"
-    assert "🟠 *GitHub* — partial outage" in text and "ongoing for 42m" in text
-    assert "*GitHub*\n  🟠 Actions — partial outage for 42m\n  🟡 Pages — degraded performance" in text
-    assert "🔧 &lt;!channel&gt; — under maintenance" in text
+    assert text.splitlines()[0] == ("🟠 *3 monitors · 3 components not operational · 1 open incident · "
+                                    "1 source unreadable*")
+    assert "🟠 *GitHub — partial outage* · started <!date^" in text and "ongoing for 42m · Actions" in text
+    assert "  🟠 GitHub / Actions — partial outage for 42m\n  🟡 GitHub / Pages — degraded performance" in text
+    assert "🔧 OpenAI / &lt;!channel&gt; — under maintenance" in text
     assert "❔ Cannot read: Twilio" in text
     assert_within_limits(text, blocks)
 
@@ -258,15 +264,15 @@ def test_target_report_has_uptime_and_last_incidents_with_durations() -> None:
         incidents=(INCIDENT,),
     )
     text, _ = render_reply(reply)
-    assert text.splitlines()[0] == "✅ *OpenAI* (monitor) — operational for 3h 48m"
-    assert "Uptime: 24h 95% · 7d 99.29% · 30d no data" in text
+    assert text.splitlines()[0] == "✅ *OpenAI — operational for 3h 48m* (monitor)"
+    assert "*Uptime*\n  24h: 95.00% · 1 incident · MTTR 1h 12m\n  7d: 99.29%\n  30d: no data" in text
     assert "lasted 1h 12m · API, ChatGPT" in text and "_Elevated errors_" in text
 
 
 def test_incident_list_and_empty_list() -> None:
     text, blocks = render_reply(IncidentList(now=NOW, incidents=(OPEN, INCIDENT)))
-    assert text.startswith("*Last 2 incidents*\n🟠 *GitHub* — partial outage")
-    assert "✅ *OpenAI* — major outage" in text
+    assert text.startswith("*Last 2 incidents*\n🟠 *GitHub — partial outage* · started <!date^")
+    assert "✅ *OpenAI — major outage*" in text
     assert render_reply(IncidentList(now=NOW, incidents=(), target="OpenAI"))[0] == "No incidents recorded for OpenAI."
 
 
@@ -281,17 +287,16 @@ def test_many_incidents_stay_within_limits() -> None:
 def test_uptime_report() -> None:
     reply = UptimeReport(now=NOW, window=timedelta(days=7),
                          rows=(("OpenAI", Uptime(timedelta(days=7), 99.9, 2, timedelta(minutes=12))),))
-    assert render_reply(reply)[0] == "*Uptime over the last 7d*\n• OpenAI — 99.9% · 2 incident(s) · MTTR 12m"
+    assert render_reply(reply)[0] == "*Uptime over the last 7d*\n  OpenAI — 99.90% · 2 incidents · MTTR 12m"
 
 
 def test_usage_shows_message_and_did_you_mean() -> None:
     text, blocks = render_reply(Usage("No monitor or component named “opnai”.", suggestions=("OpenAI", "<!here>"),
                                       is_error=True))
-    assert text == "⚠️ No monitor or component named “opnai”.\nDid you mean: `OpenAI`, `&lt;!here&gt;`?"
+    assert text == "⚠️ No monitor or component named “opnai”.\nDid you mean: OpenAI, &lt;!here&gt;?"
     assert len(blocks) == 2
     help_text, _ = render_reply(Usage(USAGE))
-    assert help_text.startswith("```Usage:\n  /status ") and help_text.endswith("this help```")
-    assert "&lt;monitor|component&gt;" in help_text
+    assert help_text.startswith("```Usage:\n  /status ") and help_text == f"```{escape(USAGE)}```"
 
 
 # ---------------------------------------------------------------- helpers

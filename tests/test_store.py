@@ -6,21 +6,22 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from bot.checks.client import make_client
+from bot.checks.http import HttpMonitor
+from bot.checks.statuspage import StatuspageMonitor
 from bot.clock import FakeClock
-from bot.config import HttpMonitor, Monitor, StatuspageMonitor
+from bot.config import Monitor
 from bot.model import CheckResult, ComponentReading, Status
 from bot.store import Store, migrations
 from bot.watch import Watcher
+from tests.wiring import wire
 
 M = TypeVar("M", bound=Monitor)
 
 
 def watched(tmp_path: Path, clock: FakeClock, monitor: M) -> tuple[Store, M, Watcher]:
     """A store on a real SQLite file with `monitor` registered, and the watcher that applies its results."""
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([(monitor.name, monitor.kind.value)], clock.now())
-    return store, monitor, Watcher(monitors=[monitor], store=store, client=make_client(), clock=clock)
+    wired = wire(tmp_path / "dw.db", [monitor], clock=clock)
+    return wired.store, monitor, wired.watcher
 
 
 def probe(at, status: Status, latency: float = 12.0) -> CheckResult:  # type: ignore[no-untyped-def]
@@ -32,7 +33,7 @@ def test_migrations_are_recorded_and_reopening_applies_nothing(tmp_path: Path) -
     path = str(tmp_path / "dw.db")
     store = Store.open(path)
     assert [m.name for m in migrations.applied(store.db)] == ["m001_initial", "m002_compact_probes",
-                                                         "m003_component_names"]
+                                                         "m003_component_names", "m004_timeline_changes"]
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.close()
     again = Store.open(path)
@@ -88,11 +89,13 @@ def test_command_queries_use_indexes_not_scans(tmp_path: Path) -> None:
                                 "ORDER BY ic.started_at DESC LIMIT ?", ["a", "b", 0, 5]),
         "open incidents": ("SELECT id FROM incidents WHERE resolved_at IS NULL", []),
         "component by name": ("SELECT c.monitor FROM components c WHERE c.name = ? COLLATE NOCASE", ["api"]),
+        "incident timeline": ("SELECT ts, kind, text, changes FROM timeline WHERE incident_id = ? "
+                              "ORDER BY ts DESC, id DESC LIMIT ?", ["a", 20]),
     }
     for name, (sql, args) in plans.items():
         plan = " | ".join(str(r[3]) for r in store.db.execute("EXPLAIN QUERY PLAN " + sql, args))
         assert "USING" in plan and "SCAN i " not in plan + " " and "SCAN status_log" not in plan, (name, plan)
-        assert "SCAN probes" not in plan, (name, plan)
+        assert "SCAN probes" not in plan and "TEMP B-TREE" not in plan, (name, plan)
 
 
 def test_http_monitor_report_shows_probe_counts_and_latency_from_rollups(tmp_path: Path) -> None:
@@ -131,3 +134,57 @@ def test_migration_002_carries_probes_of_an_existing_database(tmp_path: Path) ->
         (1, 3600, 0, 12, None), (1, 3660, 3, None, "HTTP 503")]
     assert store.db.execute("SELECT * FROM probe_hours").fetchall() == [(1, 1, 2, 1, 12, 12)]
     assert not store.db["checks"].exists() and not store.db["rollups"].exists()
+
+
+def test_timeline_reads_back_the_open_incidents_typed_changes(tmp_path: Path) -> None:
+    from bot import commands
+    from bot.model import AlertKind, Change, ChangeKind, Command, CommandKind, TargetReport
+
+    clock = FakeClock()
+    store, monitor, watcher = watched(tmp_path, clock, StatuspageMonitor(name="OpenAI", url="http://127.0.0.1:9/"))
+
+    def poll(api: Status, chat: Status) -> None:
+        watcher.apply(monitor, CheckResult(monitor="OpenAI", at=clock.now(), readable=True, components=(
+            ComponentReading("API", api), ComponentReading("ChatGPT", chat))))
+        clock.advance(60)
+
+    for api, chat in [(Status.OPERATIONAL,) * 2] + [(Status.MAJOR, Status.OPERATIONAL)] * 2 + [(Status.MAJOR,) * 2] * 2:
+        poll(api, chat)
+    [incident] = store.open_incidents()
+    entries = store.timeline(incident.id)
+    assert [e.kind for e in entries] == [AlertKind.OPENED, AlertKind.UPDATED]
+    assert entries[0].at < entries[1].at and entries[0].changes[0].kind is ChangeKind.OPENED
+    assert [c.name for ch in entries[1].changes if ch.kind is ChangeKind.JOINED for c in ch.components] == ["ChatGPT"]
+
+    # a row the previous version wrote (text only) reads back as one free line
+    store.db.execute("INSERT INTO timeline (incident_id, ts, kind, text) VALUES (?, ?, 'updated', 'ChatGPT recovered')",
+                     [incident.id, clock.now().timestamp()])
+    latest = store.timeline(incident.id, limit=2)
+    assert latest[0] == entries[1] and latest[1].changes == (Change(ChangeKind.TEXT, detail="ChatGPT recovered"),)
+
+    report = commands.handle(Command(CommandKind.TARGET, target="OpenAI"), history=store, now=clock.now())
+    assert isinstance(report, TargetReport) and report.timeline == store.timeline(incident.id)
+    component = commands.handle(Command(CommandKind.TARGET, target="ChatGPT"), history=store, now=clock.now())
+    assert isinstance(component, TargetReport) and component.timeline == ()
+    for _ in range(3):
+        poll(Status.OPERATIONAL, Status.OPERATIONAL)
+    resolved = commands.handle(Command(CommandKind.TARGET, target="OpenAI"), history=store, now=clock.now())
+    assert isinstance(resolved, TargetReport) and resolved.timeline == ()  # only an open incident's
+
+
+def test_migration_004_keeps_timeline_rows_of_an_existing_database(tmp_path: Path) -> None:
+    from sqlite_utils import Database
+
+    from bot.model import AlertKind, Change, ChangeKind
+
+    path = str(tmp_path / "old.db")
+    db = Database(path)
+    migrations.apply(db, stop_before="m004_timeline_changes")  # a database as the previous release left it
+    db.execute("INSERT INTO timeline (incident_id, ts, kind, text) VALUES ('OpenAI@1', 60, 'opened', "
+               "'API: major outage'), ('OpenAI@1', 120, 'updated', ''), ('other', 90, 'opened', 'x')")
+    db.conn.commit()
+    db.close()
+    store = Store.open(path)
+    entries = store.timeline("OpenAI@1")
+    assert [(e.at.timestamp(), e.kind) for e in entries] == [(60, AlertKind.OPENED), (120, AlertKind.UPDATED)]
+    assert entries[0].changes == (Change(ChangeKind.TEXT, detail="API: major outage"),) and entries[1].changes == ()

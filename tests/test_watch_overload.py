@@ -7,12 +7,11 @@ import logging
 
 import pytest
 
-from bot.checks.client import make_client
+from bot.checks.http import HttpMonitor
 from bot.clock import FakeClock
-from bot.config import HttpMonitor
 from bot.model import CheckResult, ComponentReading, Status
-from bot.store import Store
-from bot.watch import Watcher
+from bot.overload import OverloadGate
+from tests.wiring import wire
 
 
 class HeldCheck:
@@ -32,13 +31,11 @@ class HeldCheck:
 @pytest.mark.anyio
 async def test_full_engine_skips_counts_and_reports_once(caplog: pytest.LogCaptureFixture) -> None:
     monitors = [HttpMonitor(name=f"m{i}", url=f"http://127.0.0.1:9/{i}") for i in range(6)]
-    store = Store.open(":memory:")
-    store.sync_monitors(((m.name, m.kind.value) for m in monitors), FakeClock().now())
     check = HeldCheck()
     clock = FakeClock()
     log = logging.getLogger("test.overload")
-    watcher = Watcher(monitors=monitors, store=store, client=make_client(), clock=clock, check=check,
-                      log=log, max_in_flight=2)
+    watcher = wire(":memory:", monitors, clock=clock, check=check,
+                   gate=OverloadGate(clock=clock, log=log, limit=2)).watcher
     with caplog.at_level(logging.INFO, logger="test.overload"):
         held = [asyncio.create_task(watcher.poll(m)) for m in monitors[:2]]
         await asyncio.sleep(0)  # let both start and block
@@ -66,6 +63,5 @@ async def test_full_engine_skips_counts_and_reports_once(caplog: pytest.LogCaptu
     # a skipped poll is not an outage: no state was written for the skipped monitors
     assert set(watcher.states) == {"m0", "m1", "m5"}
     assert watcher.skipped == 4
-    store.close()
 
 

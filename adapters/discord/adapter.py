@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import logging
-import re
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
+from typing import Any, Final, Optional
 
 import aiohttp
 import discord
 import yarl
 from discord import app_commands
 
+from adapters import retry
+from adapters.discord.platform import DiscordConfig
 from adapters.discord.render import (
     mention_for,
     render_alert,
@@ -26,13 +28,23 @@ from adapters.discord.render import (
     render_reply,
     thread_name,
 )
+from bot import wording
 from bot.chat import CommandHandler
-from bot.commands import MAX_LIMIT, MAX_TEXT, WINDOWS, clean, parse_window
-from bot.config import DiscordConfig
-from bot.model import Alert, Command, CommandKind, Reply, SendError, SendResult, Sent, Usage
+from bot.clock import Clock
+from bot.commands import (
+    COMMANDS,
+    MAX_LIMIT,
+    WINDOWS,
+    ArgKind,
+    Argument,
+    CommandSpec,
+    build,
+    help_text,
+    usage_error,
+)
+from bot.model import Alert, CommandKind, Reply, SendError, SendResult, Sent, Usage
 
 Names = Callable[[], Awaitable[list[str]]]
-Clock = Callable[[], datetime]
 
 READY_TIMEOUT = 30.0
 MAX_RATELIMIT_WAIT = 30.0  # longer 429 waits come back as SendError(retry_after) for the outbox to schedule
@@ -48,63 +60,51 @@ UNKNOWN_MESSAGE = 10008
 SEND_PERMISSIONS = "View Channel, Send Messages and Embed Links"
 THREAD_PERMISSIONS = "Create Public Threads and Send Messages in Threads"
 
-_SINCE = re.compile(r"^(\d{1,4})([hdw])$")
+
+# ---------------------------------------------------------------- slash commands from the command table
+
+HELP = Usage(help_text(slash=True))
+Answer = Callable[[str, discord.Interaction, dict[str, object]], Awaitable[None]]
+Complete = Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]
 
 
-# ---------------------------------------------------------------- pure command building
+def _option_type(argument: Argument) -> object:
+    """The option's type on Discord: a count is an integer Discord bounds itself; the rest are text."""
+    if argument.kind is ArgKind.COUNT:
+        return app_commands.Range[int, 1, MAX_LIMIT]
+    return str
 
 
-def parse_since(text: str, now: datetime) -> datetime | None:
-    """'24h' / '7d' / '2w' → that long before `now`; 'YYYY-MM-DD' or an ISO time → that instant (UTC if naive)."""
-    text = clean(text).lower()
-    match = _SINCE.match(text)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        span = {"h": timedelta(hours=amount), "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
-        return now - span
-    try:
-        at = datetime.fromisoformat(text.upper() if "t" in text else text)
-    except ValueError:
-        return None
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return at if at <= now else None
+def slash_command(
+    spec: CommandSpec, answer: Answer, complete: Complete | None
+) -> app_commands.Command[Any, ..., None]:
+    """One row of bot.commands.COMMANDS as a discord.py slash command: one optional option per argument.
 
+    discord.py reads a command's options from its callback's signature, so the callback takes `**options`
+    and carries a signature built from the row (inspect.signature honours `__signature__`).
+    """
 
-def build_command(
-    name: str,
-    *,
-    now: datetime,
-    target: str | None = None,
-    limit: int | None = None,
-    since: str | None = None,
-    window: str | None = None,
-) -> Command | Usage:
-    """A slash command's options → a Command, or a short Usage error for bad input."""
-    wanted = clean(target) if target else ""
-    if len(wanted) > MAX_TEXT:
-        return Usage(f"That target is too long ({len(wanted)} characters).", is_error=True)
-    target_or_none = wanted or None
-    if name == "status":
-        return Command(CommandKind.TARGET, target=target_or_none) if target_or_none else Command(CommandKind.OVERVIEW)
-    if name == "incidents":
-        if limit is not None and not 1 <= limit <= MAX_LIMIT:
-            return Usage(f"`limit` must be a number from 1 to {MAX_LIMIT}.", is_error=True)
-        when = None
-        if since:
-            when = parse_since(since, now)
-            if when is None:
-                return Usage(
-                    "`since` takes a span like `24h`, `7d`, `30d` or a past date like `2024-09-17`.", is_error=True
-                )
-        return Command(CommandKind.INCIDENTS, target=target_or_none, limit=limit or 5, since=when)
-    if name == "uptime":
-        span = None
-        if window:
-            span = parse_window(window)
-            if span is None:
-                return Usage(f"`window` is one of {', '.join(WINDOWS)}.", is_error=True)
-        return Command(CommandKind.UPTIME, target=target_or_none, window=span)
-    return Usage(f"Unknown command /{name[:32]}.", is_error=True)
+    async def callback(interaction: discord.Interaction, **options: object) -> None:
+        await answer(spec.name, interaction, options)
+
+    parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    annotation=discord.Interaction)]
+    parameters += [
+        inspect.Parameter(a.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=Optional[_option_type(a)])  # noqa: UP045 (a runtime object, not a hint)
+        for a in spec.arguments
+    ]
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name=spec.name, description=spec.summary, callback=callback
+    )
+    app_commands.describe(**{a.name: a.summary for a in spec.arguments})(command)
+    windows = [app_commands.Choice(name=w, value=w) for w in WINDOWS]
+    app_commands.choices(**{a.name: windows for a in spec.arguments if a.kind is ArgKind.WINDOW})(command)
+    for argument in spec.arguments:
+        if argument.kind is ArgKind.TARGET and complete is not None:
+            command.autocomplete(argument.name)(complete)
+    return command
 
 
 def matching_names(names: list[str], typed: str) -> list[str]:
@@ -128,7 +128,7 @@ class _Tree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         self._log.info("discord: command error: %s", type(error).__name__)
         if not interaction.response.is_done():
-            embeds = render_reply(Usage("That option is not valid.", is_error=True))
+            embeds = render_reply(usage_error(wording.OPTION_NOT_VALID, slash=True))
             await interaction.response.send_message(embeds=embeds, ephemeral=True)
 
 
@@ -187,38 +187,8 @@ class _Client(discord.Client):
             self._log.error("discord: slash command sync failed (%s %s); alerts still work", exc.status, exc.text[:200])
 
     def _commands(self) -> list[app_commands.Command[Any, ..., None]]:
-        answer = self._answer
-
-        @app_commands.command(name="status", description="Overall state, or one monitor or component")
-        @app_commands.describe(target="A monitor or component name")
-        async def status(interaction: discord.Interaction, target: str | None = None) -> None:
-            await answer("status", interaction, {"target": target})
-
-        @app_commands.command(name="incidents", description="Recent incidents with start, duration and components")
-        @app_commands.describe(
-            target="A monitor or component name",
-            limit=f"How many (1–{MAX_LIMIT}, default 5)",
-            since="A span like 24h, 7d, 30d, or a date like 2024-09-17",
-        )
-        async def incidents(
-            interaction: discord.Interaction,
-            target: str | None = None,
-            limit: app_commands.Range[int, 1, MAX_LIMIT] | None = None,
-            since: str | None = None,
-        ) -> None:
-            await answer("incidents", interaction, {"target": target, "limit": limit, "since": since})
-
-        @app_commands.command(name="uptime", description="Uptime % and mean time to recovery")
-        @app_commands.describe(target="A monitor or component name", window="Over how long (default 24h for all)")
-        @app_commands.choices(window=[app_commands.Choice(name=w, value=w) for w in WINDOWS])
-        async def uptime(interaction: discord.Interaction, target: str | None = None, window: str | None = None) -> None:
-            await answer("uptime", interaction, {"target": target, "window": window})
-
-        commands: list[app_commands.Command[Any, ..., None]] = [status, incidents, uptime]
-        if self._names is not None:
-            for command in commands:
-                command.autocomplete("target")(self._complete)
-        return commands
+        complete = self._complete if self._names is not None else None
+        return [slash_command(spec, self._answer, complete) for spec in COMMANDS]
 
     async def _complete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         assert self._names is not None
@@ -249,7 +219,7 @@ class DiscordAdapter:
     """ChatAdapter for a Discord bot: alerts as embeds edited in place, changes in a thread, slash commands."""
 
     name = "discord"
-    threads = True
+    keeps_parent = can_edit = can_thread = True
     # Discord allows 5 messages per 5 s per channel; 0.5 s keeps a burst (post + thread + reply) quick
     # while discord.py's bucket handling absorbs the rest.
     pace = 0.5
@@ -258,9 +228,9 @@ class DiscordAdapter:
         self,
         *,
         config: DiscordConfig,
+        clock: Clock,
         log: logging.Logger | None = None,
         names: Names | None = None,
-        clock: Clock | None = None,
         ready_timeout: float = READY_TIMEOUT,
     ) -> None:
         if not config.bot_token:
@@ -268,7 +238,7 @@ class DiscordAdapter:
         self._config = config
         self._log = log or logging.getLogger("downwatch.discord")
         self._names = names
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock
         self._ready_timeout = ready_timeout
         self._handler: CommandHandler | None = None
         self._client: _Client | None = None
@@ -341,10 +311,14 @@ class DiscordAdapter:
     # ------------------------------------------------------------ slash commands
 
     async def _answer(self, name: str, interaction: discord.Interaction, options: dict[str, object]) -> None:
-        """Validate options (usage reply, private), then defer and follow up with the handler's answer."""
-        command = build_command(name, now=self._clock(), **options)  # type: ignore[arg-type]
-        if isinstance(command, Usage):
-            await interaction.response.send_message(embeds=render_reply(command), ephemeral=True)
+        """Validate options (usage reply, private), then defer and follow up with the handler's answer.
+
+        Bad options and /help are answered here, at once and privately, with the slash-command help.
+        """
+        command = build(name, options, now=self._clock.now())
+        if isinstance(command, Usage) or command.kind is CommandKind.HELP:
+            usage = usage_error(command.message, slash=True) if isinstance(command, Usage) else HELP
+            await interaction.response.send_message(embeds=render_reply(usage), ephemeral=True)
             return
         # Always defer: answers read SQLite and can take longer than Discord's 3 s window; one
         # extra request is cheaper than a failed interaction.
@@ -355,7 +329,7 @@ class DiscordAdapter:
             reply = await self._handler(command)
         except Exception:
             self._log.exception("discord: /%s failed", name)
-            reply = Usage("Something went wrong answering that; it has been logged.", is_error=True)
+            reply = Usage(wording.APOLOGY, is_error=True)
         await interaction.followup.send(embeds=render_reply(reply), allowed_mentions=discord.AllowedMentions.none())
 
     # ------------------------------------------------------------ alerts
@@ -370,29 +344,28 @@ class DiscordAdapter:
             self._log.error(message, *args)
 
     def _failure(self, exc: Exception, *, channel: str, action: str, editing: bool = False) -> SendError:
-        """Map a discord.py / network failure to a SendError (never includes the token)."""
-        if isinstance(exc, discord.NotFound):
-            if editing or exc.code == UNKNOWN_MESSAGE:
-                return SendError(reason=f"{action}: message not found", retryable=False, message_gone=True)
-            self._once(channel, "notfound", "discord: channel %s not found (wrong id, or the bot cannot see it)", channel)
-            return SendError(reason=f"{action}: channel not found", retryable=False)
-        if isinstance(exc, discord.Forbidden):
-            self._once(
-                channel, "forbidden",
-                "discord: missing permissions in channel %s (%s); grant the bot %s there",
-                channel, exc.text[:100], SEND_PERMISSIONS,
-            )
-            return SendError(reason=f"{action}: forbidden ({exc.code})", retryable=False)
-        if isinstance(exc, discord.DiscordServerError):
-            return SendError(reason=f"{action}: Discord server error {exc.status}", retryable=True)
+        """Map a discord.py or network failure to a SendError with the shared retry rule (never the token)."""
         if isinstance(exc, discord.RateLimited):
-            return SendError(reason=f"{action}: rate limited", retryable=True, retry_after=exc.retry_after,
-                             rate_limited=True)
-        if isinstance(exc, discord.HTTPException):
-            if exc.status == 429:
-                return SendError(reason=f"{action}: rate limited", retryable=True, rate_limited=True)
-            return SendError(reason=f"{action}: HTTP {exc.status} ({exc.code}) {exc.text[:100]}", retryable=False)
-        return SendError(reason=f"{action}: cannot reach Discord ({type(exc).__name__})", retryable=True)
+            # discord.py's own verdict, not an answer: the bucket's wait exceeded MAX_RATELIMIT_WAIT.
+            result = SendError("rate limited", retryable=True, retry_after=exc.retry_after, rate_limited=True)
+        elif isinstance(exc, discord.HTTPException):
+            headers = dict(getattr(exc.response, "headers", None) or {})
+            detail = f" ({exc.code}) {exc.text[:100]}".rstrip()
+            result = retry.classify(exc.status, service="Discord", headers=headers, detail=detail,
+                                    gone=editing or exc.code == UNKNOWN_MESSAGE) or SendError(
+                f"HTTP {exc.status}{detail}", retryable=False)
+            if isinstance(exc, discord.NotFound) and not result.message_gone:
+                self._once(channel, "notfound", "discord: channel %s not found (wrong id, or the bot cannot see it)",
+                           channel)
+            elif isinstance(exc, discord.Forbidden):
+                self._once(
+                    channel, "forbidden",
+                    "discord: missing permissions in channel %s (%s); grant the bot %s there",
+                    channel, exc.text[:100], SEND_PERMISSIONS,
+                )
+        else:
+            result = retry.unreachable("Discord", exc)
+        return replace(result, reason=f"{action}: {result.reason}")
 
     _NETWORK = (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError)
 
@@ -412,7 +385,7 @@ class DiscordAdapter:
             return content, discord.AllowedMentions(everyone=True, users=False, roles=False)
         return None, discord.AllowedMentions.none()
 
-    async def post(self, channel: str, alert: Alert, *, mention: str | None = None) -> SendResult:
+    async def post(self, channel: str, alert: Alert, *, mention: str | None = None, key: str = "") -> SendResult:
         if (error := self._connected()) is not None:
             return error
         content, allowed_mentions = self._mentions(mention)

@@ -6,11 +6,12 @@ AllowedMentions.none(), so a status page saying "@everyone" can never ping anyon
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
+from bot import wording
 from bot.model import (
     Alert,
     AlertKind,
@@ -21,11 +22,9 @@ from bot.model import (
     Reply,
     Status,
     TargetReport,
-    Uptime,
     UptimeReport,
     Usage,
 )
-from bot.text import format_duration, probe_summary
 
 # Embed limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
 TITLE_MAX = 256
@@ -58,32 +57,8 @@ _SEVERITY_COLOUR = {
     Status.MAINTENANCE: COLOUR_MAINTENANCE,
     Status.UNKNOWN: COLOUR_NOTICE,
 }
-_SEVERITY_ICON = {
-    Status.DEGRADED: "🟡",
-    Status.PARTIAL: "🟠",
-    Status.MAJOR: "🔴",
-    Status.OPERATIONAL: "🟢",
-    Status.MAINTENANCE: "🔧",
-    Status.UNKNOWN: "⚪",
-}
-_NOTICE_TITLE = {
-    AlertKind.SOURCE_UNREADABLE: "Cannot read the status of {monitor}",
-    AlertKind.SOURCE_READABLE: "Status of {monitor} readable again",
-    AlertKind.NETWORK_DOWN: "downwatch cannot reach the network",
-    AlertKind.NETWORK_UP: "downwatch reaches the network again",
-}
-_NOTICE_TEXT = {
-    AlertKind.SOURCE_UNREADABLE: "downwatch could not read this source, so it cannot tell the service's state for now.",
-    AlertKind.SOURCE_READABLE: "downwatch can read this source again.",
-    AlertKind.NETWORK_DOWN: "Checks cannot tell anything until it is back, so nothing is reported down meanwhile.",
-    AlertKind.NETWORK_UP: "Checks resume normally.",
-}
-
-USAGE = (
-    "**/status** `[target]` — overall state, or one monitor or component\n"
-    "**/incidents** `[target] [limit 1–25] [since 24h|7d|30d|YYYY-MM-DD]` — recent incidents\n"
-    "**/uptime** `[target] [window 24h|7d|30d|90d]` — uptime % and mean time to recovery"
-)
+MAX_PROVIDER_INCIDENTS = 3  # the same as Slack's: more become "…and N more provider incidents"
+MAX_UPDATE_CHARS = 600  # of the provider's latest update
 
 
 # ---------------------------------------------------------------- text helpers
@@ -115,16 +90,9 @@ def clip(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def ts(at: datetime, style: str = "R") -> str:
-    """A Discord timestamp, shown in each reader's time zone (`R` relative, `f` date and time)."""
+def ts(at: datetime, style: str = "f") -> str:
+    """A Discord timestamp, shown in each reader's time zone (`f` date and time, `t` time, `R` relative)."""
     return f"<t:{int(at.timestamp())}:{style}>"
-
-
-def window_label(window: timedelta) -> str:
-    """24h / 7d / 30d style label for a window."""
-    if window.total_seconds() % 86400 == 0 and window.days >= 2:
-        return f"{window.days}d"
-    return f"{int(window.total_seconds() // 3600)}h"
 
 
 class _Builder:
@@ -153,11 +121,11 @@ class _Builder:
         if count <= 0:
             return
         self.reserve = 0
-        self.add("\u200b", f"…and {count} more {what}")
+        self.add("\u200b", wording.more(count, what))
 
 
 def _reserve() -> int:
-    return len("\u200b") + len("…and 99999 more components")
+    return len("\u200b") + len(wording.more(99999, "provider incidents"))
 
 
 # ---------------------------------------------------------------- alerts
@@ -174,55 +142,48 @@ def alert_colour(alert: Alert) -> int:
 
 def alert_title(alert: Alert) -> str:
     """One line: icon, monitor and what is going on (never "down" for a notice)."""
-    monitor = alert.monitor or "downwatch"
-    if alert.is_notice:
-        return clip("ℹ️ " + _NOTICE_TITLE[alert.kind].format(monitor=fit(monitor, 200)), TITLE_MAX)
-    if alert.kind is AlertKind.RESOLVED:
-        return clip(f"✅ {fit(monitor, 200)}: resolved", TITLE_MAX)
-    return clip(f"{_SEVERITY_ICON[alert.severity]} {fit(monitor, 200)}: {alert.severity.label}", TITLE_MAX)
+    return fit(wording.headline(alert), TITLE_MAX)
+
+
+def _time(at: datetime) -> str:
+    return ts(at, "t")
 
 
 def render_alert(alert: Alert) -> discord.Embed:
     """The parent message embed for an alert's current snapshot."""
     embed = discord.Embed(title=alert_title(alert), colour=alert_colour(alert), timestamp=alert.at)
+    # Footers show no markdown: plain text, and Discord prints the embed's timestamp after "updated".
+    embed.set_footer(text=clip(f"{wording.footer(alert)} · {wording.UPDATED}", FOOTER_MAX))
     lines: list[str] = []
     if alert.is_notice:
-        lines.append(_NOTICE_TEXT[alert.kind])
-        if alert.change:
-            lines.append(fit(alert.change, 1000))
+        lines.append(escape(wording.notice_text(alert)))
+        detail = wording.notice_detail(alert)
+        if detail:
+            lines.append(fit(detail, 1000))
         embed.description = clip("\n".join(lines), DESCRIPTION_MAX)
-        embed.set_footer(text="downwatch notice")
         return embed
 
-    if alert.kind is AlertKind.RESOLVED:
-        end = alert.resolved_at or alert.at
-        lines.append(f"Resolved {ts(end)} after **{format_duration(alert.duration)}** (started {ts(alert.started_at, 'f')}).")
-    else:
-        lines.append(f"Started {ts(alert.started_at)} ({ts(alert.started_at, 'f')}), ongoing for {format_duration(alert.duration)}.")
-        if alert.kind is AlertKind.REMINDER:
-            lines.append("⏰ Still open.")
-    if alert.total_components:
-        lines.append(f"{len(alert.components)} of {alert.total_components} components affected.")
-    for incident in alert.provider_incidents[:5]:
-        head = f"**{fit(incident.title, 200)}** — {fit(incident.status, 40)}"
+    resolved = alert.kind is AlertKind.RESOLVED
+    summary = wording.was(alert) if resolved else wording.affected(alert)
+    lines.append(f"**{escape(summary)}** · {wording.timing(alert, ts)}")
+    for incident in alert.provider_incidents[:MAX_PROVIDER_INCIDENTS]:
+        title = fit(incident.title, 200)
         if incident.url and incident.url.startswith("https://"):
-            head += f" ([details]({incident.url.replace(')', '%29')}))"
-        lines.append(head)
+            title = f"[{title}]({incident.url.replace(')', '%29')})"
+        lines.append(f"**{title}** — *{fit(wording.provider_state(incident), 80)}*")
         if incident.latest_update:
-            lines.append("> " + fit(incident.latest_update, 600).replace("\n", "\n> "))
-    if len(alert.provider_incidents) > 5:
-        lines.append(f"…and {len(alert.provider_incidents) - 5} more provider incidents")
+            when = f" ({_time(incident.updated_at)})" if incident.updated_at else ""
+            lines.append("> " + fit(wording.provider_update(incident), MAX_UPDATE_CHARS) + when)
+    if len(alert.provider_incidents) > MAX_PROVIDER_INCIDENTS:
+        lines.append(escape(wording.more_provider_incidents(len(alert.provider_incidents) - MAX_PROVIDER_INCIDENTS)))
     embed.description = clip("\n".join(lines), DESCRIPTION_MAX)
-    embed.set_footer(text=clip(f"downwatch · incident {alert.incident_id}", FOOTER_MAX))
 
     builder = _Builder(embed, reserve=_reserve())
     shown = 0
     for component in alert.components:
-        value = component.status.label if alert.kind is not AlertKind.RESOLVED else "recovered"
-        value += f" · since {ts(component.since)}"
-        if component.flapping:
-            value += " · flapping"
-        if not builder.add(fit(component.name, FIELD_NAME_MAX), value, inline=True):
+        name = f"{wording.component_icon(component, resolved=resolved)} {fit(component.name, FIELD_NAME_MAX - 10)}"
+        value = f"{escape(wording.component_state(component, resolved=resolved))} · {wording.since(component.since, _time)}"
+        if not builder.add(name, value, inline=True):
             break
         shown += 1
     builder.more(len(alert.components) - shown, "components")
@@ -231,17 +192,17 @@ def render_alert(alert: Alert) -> discord.Embed:
 
 def render_change(alert: Alert) -> str:
     """The short thread line for an alert's change (message content, not an embed)."""
-    icon = "✅" if alert.kind is AlertKind.RESOLVED else ("ℹ️" if alert.is_notice else _SEVERITY_ICON[alert.severity])
-    text = alert.change or alert_title(alert)
-    line = f"{icon} {fit(text, CONTENT_MAX - 100)}"
-    if alert.kind is AlertKind.RESOLVED:
-        line += f" — total duration {format_duration(alert.duration)}"
-    return clip(line, CONTENT_MAX)
+    return clip(f"{wording.line_icon(alert)} {fit(wording.change_line(alert), CONTENT_MAX - 100)}", CONTENT_MAX)
+
+
+def render_channel_change(alert: Alert) -> str:
+    """The change line as a channel message of its own (no thread to hold it): led by the monitor's name."""
+    return clip(f"↪ **{fit(alert.monitor or 'downwatch', 200)}** · {render_change(alert)}", CONTENT_MAX - 40)
 
 
 def thread_name(alert: Alert) -> str:
     """Name of the thread started from an incident's parent message (plain text, no markdown)."""
-    return clip(f"{alert.monitor or 'downwatch'} · {alert.started_at:%Y-%m-%d %H:%M} UTC", THREAD_NAME_MAX)
+    return clip(wording.thread_name(alert), THREAD_NAME_MAX)
 
 
 def mention_for(mention: str | None) -> tuple[str | None, dict[str, list[str]]]:
@@ -259,41 +220,22 @@ def mention_for(mention: str | None) -> tuple[str | None, dict[str, list[str]]]:
 # ---------------------------------------------------------------- replies
 
 
-def _component_line(view: ComponentView, *, with_monitor: bool) -> str:
-    name = f"{fit(view.monitor, 100)} / {fit(view.name, 200)}" if with_monitor else fit(view.name, 200)
-    line = f"{_SEVERITY_ICON.get(view.status, '⚪')} {name} — {view.status.label}"
-    if view.since:
-        line += f" since {ts(view.since)}"
-    return line
+def _component_line(view: ComponentView, now: datetime, *, with_monitor: bool) -> str:
+    return f"{wording.icon(view.status)} {fit(wording.component_view(view, now, with_monitor=with_monitor), 400)}"
 
 
 def _incident_field(incident: IncidentView, now: datetime) -> tuple[str, str]:
-    state = "resolved" if incident.resolved_at else "ongoing"
-    icon = "✅" if incident.resolved_at else _SEVERITY_ICON.get(incident.severity, "⚪")
-    name = f"{icon} {fit(incident.monitor, 100)} — {incident.severity.label}"
-    lines = []
+    name = f"{wording.incident_icon(incident)} {fit(wording.incident_head(incident), 200)}"
+    lines = [wording.incident_timing(incident, now, ts)]
+    components = wording.incident_components(incident)
+    if components:
+        lines.append(fit(components, 600))
     if incident.title:
-        lines.append(f"**{fit(incident.title, 300)}**")
-    lines.append(f"started {ts(incident.started_at, 'f')} · {state}, {format_duration(incident.duration(now))}")
-    if incident.components:
-        names = ", ".join(fit(c, 100) for c in incident.components[:10])
-        if len(incident.components) > 10:
-            names += f", …and {len(incident.components) - 10} more"
-        lines.append(names)
+        lines.append(f"*{fit(incident.title, 200)}*")
     return name, "\n".join(lines)
 
 
-def _uptime_line(uptime: Uptime) -> str:
-    percent = "no data" if uptime.percent is None else f"{uptime.percent:.2f}%"
-    line = f"**{window_label(uptime.window)}**: {percent}"
-    if uptime.incidents:
-        line += f" · {uptime.incidents} incident{'s' if uptime.incidents != 1 else ''}"
-    if uptime.mttr is not None:
-        line += f" · MTTR {format_duration(uptime.mttr)}"
-    return line
-
-
-def _lines_embed(embed: discord.Embed, lines: list[str], what: str) -> discord.Embed:
+def _lines_embed(embed: discord.Embed, lines: list[str], what: str = "") -> discord.Embed:
     """Put lines in the description, cutting with '…and N more' when it would exceed the limits."""
     budget = min(DESCRIPTION_MAX, TOTAL_MAX - len(embed)) - 40
     kept: list[str] = []
@@ -305,32 +247,34 @@ def _lines_embed(embed: discord.Embed, lines: list[str], what: str) -> discord.E
         used += len(line) + 1
     text = "\n".join(filter(None, [embed.description or "", *kept]))
     if len(kept) < len(lines):
-        text += f"\n…and {len(lines) - len(kept)} more {what}"
+        text += "\n" + wording.more(len(lines) - len(kept), what)
     embed.description = text
     return embed
 
 
+def _bold(text: str) -> str:
+    return f"**{escape(text)}**"
+
+
 def _overview(reply: Overview) -> discord.Embed:
-    if reply.all_operational:
-        return discord.Embed(
-            title="🟢 All systems operational",
-            description=f"{reply.monitors} monitor{'s' if reply.monitors != 1 else ''} watched, no problems.",
-            colour=COLOUR_RESOLVED,
-            timestamp=reply.now,
-        )
-    status = max((v.status for v in reply.problems), key=lambda s: s.rank, default=Status.UNKNOWN)
-    if reply.open_incidents:
-        status = max([status, *(i.severity for i in reply.open_incidents)], key=lambda s: s.rank)
+    status = max([v.status for v in reply.problems] + [i.severity for i in reply.open_incidents],
+                 key=lambda s: s.rank, default=Status.OPERATIONAL if reply.all_operational else Status.UNKNOWN)
     embed = discord.Embed(
-        title=f"{_SEVERITY_ICON.get(status, '⚪')} {len(reply.problems)} problem{'s' if len(reply.problems) != 1 else ''} "
-        f"across {reply.monitors} monitors",
+        title=clip(f"{wording.overview_icon(reply)} {escape(wording.overview_headline(reply))}", TITLE_MAX),
         colour=_SEVERITY_COLOUR.get(status, COLOUR_NOTICE),
         timestamp=reply.now,
     )
-    lines = [_component_line(v, with_monitor=True) for v in reply.problems]
+    if reply.all_operational:
+        return embed
+    lines: list[str] = []
+    if reply.problems:
+        lines.append(_bold(wording.NOT_OPERATIONAL))
+        lines += [_component_line(v, reply.now, with_monitor=True) for v in reply.problems]
     if reply.unreadable:
-        lines.append("Cannot read: " + ", ".join(fit(m, 100) for m in reply.unreadable))
-    _lines_embed(embed, lines, "components")
+        lines.append(f"{wording.icon(Status.UNKNOWN)} {fit(wording.cannot_read(reply.unreadable), 1000)}")
+    if reply.open_incidents:
+        lines.append(_bold(wording.OPEN_INCIDENTS))
+    _lines_embed(embed, lines, "lines")
     _incident_fields(embed, reply.open_incidents, reply.now, "open incidents")
     return embed
 
@@ -347,57 +291,55 @@ def _incident_fields(embed: discord.Embed, incidents: tuple[IncidentView, ...], 
 
 
 def _target(reply: TargetReport) -> discord.Embed:
-    kind = "monitor" if reply.is_monitor else f"component of {fit(reply.monitor, 100)}"
     embed = discord.Embed(
-        title=clip(f"{_SEVERITY_ICON.get(reply.status, '⚪')} {fit(reply.name, 200)}: {reply.status.label}", TITLE_MAX),
+        title=clip(f"{wording.icon(reply.status)} {fit(wording.target_head(reply), 200)}", TITLE_MAX),
         colour=_SEVERITY_COLOUR.get(reply.status, COLOUR_NOTICE),
         timestamp=reply.now,
     )
-    lines = [f"({kind})" + (f" since {ts(reply.since)}" if reply.since else "")]
-    lines += [_uptime_line(u) for u in reply.uptime]
+    lines = [f"({fit(wording.target_kind(reply), 200)})"]
+    if reply.uptime:
+        lines.append(_bold(wording.UPTIME))
+        lines += [escape(wording.uptime_line(u)) for u in reply.uptime]
     if reply.probes:
-        lines.append(probe_summary(reply.probes))
-    lines += [_component_line(v, with_monitor=False) for v in reply.components]
-    _lines_embed(embed, lines, "components")
+        lines.append(escape(wording.probe_summary(reply.probes)))
+    if reply.components:
+        lines.append(_bold(wording.NOT_OPERATIONAL))
+        lines += [_component_line(v, reply.now, with_monitor=False) for v in reply.components]
+    if reply.timeline:
+        lines.append(_bold(wording.TIMELINE))
+        lines += [fit(wording.timeline_line(e), 400) for e in reply.timeline]
+    lines.append(_bold(wording.LAST_INCIDENTS) if reply.incidents else escape(wording.no_incidents()))
+    _lines_embed(embed, lines, "lines")
     _incident_fields(embed, reply.incidents, reply.now, "incidents")
     return embed
 
 
 def _incidents(reply: IncidentList) -> discord.Embed:
-    title = f"Last {len(reply.incidents)} incident{'s' if len(reply.incidents) != 1 else ''}"
-    if reply.target:
-        title += f" for {fit(reply.target, 150)}"
-    if reply.since:
-        title += f" since {reply.since:%Y-%m-%d}"
-    embed = discord.Embed(title=clip(title, TITLE_MAX), colour=COLOUR_NOTICE, timestamp=reply.now)
-    if not reply.incidents:
-        embed.description = "No incidents recorded."
-        return embed
+    embed = discord.Embed(title=fit(wording.incident_list_headline(reply), TITLE_MAX), colour=COLOUR_NOTICE,
+                          timestamp=reply.now)
     _incident_fields(embed, reply.incidents, reply.now, "incidents")
     return embed
 
 
 def _uptime(reply: UptimeReport) -> discord.Embed:
-    embed = discord.Embed(title=f"Uptime over {window_label(reply.window)}", colour=COLOUR_NOTICE, timestamp=reply.now)
+    embed = discord.Embed(title=escape(wording.uptime_headline(reply)), colour=COLOUR_NOTICE, timestamp=reply.now)
     if not reply.rows:
-        embed.description = "No monitors configured."
+        embed.description = escape(wording.NO_MONITORS)
         return embed
-    lines = [f"{fit(name, 200)} — {_uptime_line(uptime).split(': ', 1)[1]}" for name, uptime in reply.rows]
-    return _lines_embed(embed, lines, "monitors")
+    return _lines_embed(embed, [fit(wording.uptime_row(name, uptime), 400) for name, uptime in reply.rows], "monitors")
 
 
 def render_usage(usage: Usage) -> discord.Embed:
     """Help or a short error, with 'did you mean' suggestions."""
-    text = fit(usage.message, 1500) if usage.is_error else USAGE
+    head, sep, rest = usage.message.partition(wording.USAGE_HEADER)
+    parts: list[str] = []
+    if head.strip():
+        parts.append((f"{wording.WARNING_ICON} " if usage.is_error else "") + fit(head.strip(), 1500))
+    if sep:
+        parts.append("```\n" + (sep + rest.rstrip()).replace("```", "ˋˋˋ")[:2000] + "\n```")
     if usage.suggestions:
-        text += "\nDid you mean: " + ", ".join(f"`{s[:100].replace('`', 'ˋ')}`" for s in usage.suggestions[:5]) + "?"
-    if usage.is_error:
-        text += "\n\n" + USAGE
-    return discord.Embed(
-        title="Usage" if not usage.is_error else "Sorry",
-        description=clip(text, DESCRIPTION_MAX),
-        colour=COLOUR_NOTICE,
-    )
+        parts.append(fit(wording.did_you_mean([s[:100] for s in usage.suggestions[:5]]), 700))
+    return discord.Embed(description=clip("\n".join(parts), DESCRIPTION_MAX), colour=COLOUR_NOTICE)
 
 
 def render_reply(reply: Reply) -> list[discord.Embed]:

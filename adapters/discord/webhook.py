@@ -16,9 +16,10 @@ from typing import Any
 
 import httpx
 
-from adapters.discord.render import fit, mention_for, render_alert, render_change
+from adapters import retry
+from adapters.discord.platform import DiscordConfig
+from adapters.discord.render import mention_for, render_alert, render_channel_change
 from bot.chat import CommandHandler
-from bot.config import DiscordConfig
 from bot.model import Alert, SendError, SendResult, Sent
 from bot.redact import mask_in_library_log
 
@@ -34,44 +35,20 @@ def webhook_id(url: str) -> str:
         return "?"
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    """Seconds to wait from a 429: the JSON body's `retry_after`, else the `Retry-After` header, else None.
-
-    The Cloudflare IP-ban 429 has neither (and is not even JSON): None lets the outbox back off.
-    """
-    try:
-        body = response.json()
-        if isinstance(body, dict) and isinstance(body.get("retry_after"), int | float):
-            return max(0.0, float(body["retry_after"]))
-    except (ValueError, json.JSONDecodeError):
-        pass
-    header = response.headers.get("retry-after")
-    if header:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            return None
-    return None
-
-
 def classify(response: httpx.Response, *, editing: bool = False) -> SendError:
-    """Turn a non-2xx webhook response into a SendError (429/5xx retryable, 404 on edit = message gone)."""
-    status = response.status_code
-    if status == 429:
-        return SendError(reason="rate limited (429)", retryable=True, retry_after=retry_after(response),
-                         rate_limited=True)
-    if status >= 500:
-        return SendError(reason=f"Discord server error {status}", retryable=True)
-    detail = ""
+    """A non-2xx webhook answer as a SendError, by the shared retry rule; Discord's JSON error (message and
+    code) goes into the reason, and a 429's `retry_after` comes from the body or the header. The
+    Cloudflare IP-ban 429 has neither (and is not even JSON): the outbox then backs off."""
     try:
         body = response.json()
-        if isinstance(body, dict):
-            detail = f": {str(body.get('message', ''))[:200]} (code {body.get('code')})"
     except (ValueError, json.JSONDecodeError):
-        pass
-    if status == 404 and editing:
-        return SendError(reason=f"message not found{detail}", retryable=False, message_gone=True)
-    return SendError(reason=f"HTTP {status}{detail}", retryable=False)
+        body = None
+    detail = ""
+    if isinstance(body, dict) and response.status_code != 429:
+        detail = f": {str(body.get('message', ''))[:200]} (code {body.get('code')})"
+    result = retry.classify(response.status_code, service="Discord", headers=response.headers, body=body,
+                            gone=editing, detail=detail)
+    return result or SendError(reason=f"HTTP {response.status_code}", retryable=False)
 
 
 # The last part of a Discord webhook URL is its token: masked wherever httpx logs the URL.
@@ -79,10 +56,11 @@ WEBHOOK_SECRET = re.compile(r"(/webhooks/\d+/)[^/?#\s\"']+")
 
 
 class DiscordWebhookAdapter:
-    """ChatAdapter for a Discord incoming webhook. `threads` is True: it can edit its own messages."""
+    """ChatAdapter for a Discord incoming webhook: it edits its own messages; it cannot start threads."""
 
     name = "discord"
-    threads = True  # edits work; thread lines become channel messages (see module docstring)
+    keeps_parent = can_edit = True
+    can_thread = False  # thread lines become channel messages (see module docstring)
     pace = 1.0  # webhooks share a tight per-channel bucket (about 5 per 2 s, hidden limits beyond)
 
     def __init__(
@@ -117,8 +95,7 @@ class DiscordWebhookAdapter:
         try:
             response = await self._client.request(method, url, json=payload, params={"wait": "true"})
         except httpx.TransportError as exc:
-            # str(exc) can carry the URL for some transports: name the class only.
-            return SendError(reason=f"cannot reach Discord ({type(exc).__name__})", retryable=True)
+            return retry.unreachable("Discord", exc)
         if response.is_success:
             try:
                 return Sent(ref=str(response.json()["id"]))
@@ -131,7 +108,7 @@ class DiscordWebhookAdapter:
             self._log.error("discord webhook %s refused the message: %s%s", self._id, error.reason, hint)
         return error
 
-    async def post(self, channel: str, alert: Alert, *, mention: str | None = None) -> SendResult:
+    async def post(self, channel: str, alert: Alert, *, mention: str | None = None, key: str = "") -> SendResult:
         content, allowed = mention_for(mention)
         payload: dict[str, Any] = {"embeds": [render_alert(alert).to_dict()], "allowed_mentions": allowed}
         if content:
@@ -147,6 +124,6 @@ class DiscordWebhookAdapter:
 
     async def reply(self, channel: str, ref: str, alert: Alert, *, mention: str | None = None) -> SendResult:
         ping, allowed = mention_for(mention)
-        content = (f"{ping} " if ping else "") + f"↪ **{fit(alert.monitor or 'downwatch', 200)}** · {render_change(alert)}"
+        content = (f"{ping} " if ping else "") + render_channel_change(alert)
         payload = {"content": content[:2000], "allowed_mentions": allowed}
         return await self._send("POST", self._url, payload)

@@ -19,11 +19,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters import retry
 from adapters.slack.errors import classify, hint
+from adapters.slack.platform import SlackConfig, SlackMode
 from adapters.slack.render import render_alert, render_apology, render_change, render_reply
 from bot.chat import CommandHandler
+from bot.clock import Clock, SystemClock
 from bot.commands import parse_text
-from bot.config import SlackConfig, SlackMode
 from bot.model import Alert, Reply, SendError, SendResult, Sent, Usage
 
 EVENTS_PATH = "/slack/events"
@@ -34,7 +36,7 @@ class SlackAdapter:
     """Posts alerts with the Web API and answers the slash command, in Socket Mode or HTTP mode."""
 
     name = "slack"
-    threads = True
+    keeps_parent = can_edit = can_thread = True
     pace = 1.0  # chat.postMessage: about one message per second per channel
 
     def __init__(
@@ -43,8 +45,10 @@ class SlackAdapter:
         config: SlackConfig,
         client: AsyncWebClient | None = None,
         log: logging.Logger | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._config = config
+        self._clock = clock or SystemClock()  # "since 7d" is read against it
         self._log = log or logging.getLogger("downwatch.slack")
         self._owns_client = client is None
         # No retry handlers: slack_sdk's would sleep inside the call; the outbox owns retries and pacing.
@@ -75,7 +79,7 @@ class SlackAdapter:
 
     # ------------------------------------------------------------ sending
 
-    async def post(self, channel: str, alert: Alert, *, mention: str | None = None) -> SendResult:
+    async def post(self, channel: str, alert: Alert, *, mention: str | None = None, key: str = "") -> SendResult:
         """chat.postMessage of the alert's parent message; `Sent.ref` is its ts."""
         text, blocks = render_alert(alert, mention=mention)
         return await self._call(
@@ -112,8 +116,7 @@ class SlackAdapter:
             self._report(method, channel, result, code)
             return result
         except (aiohttp.ClientError, TimeoutError, OSError, SlackClientError) as error:
-            # Only the exception type: its text may carry request details, and never the token anyway.
-            result = SendError(f"cannot reach Slack ({type(error).__name__})", retryable=True)
+            result = retry.unreachable("Slack", error)
             self._report(method, channel, result, None)
             return result
         ts = response.get("ts")
@@ -162,7 +165,7 @@ class SlackAdapter:
 
     async def answer(self, text: str) -> tuple[str, list[dict[str, Any]]]:
         """Parse the command text, ask the handler, render the Reply; an exception becomes a short apology."""
-        parsed = parse_text(text)
+        parsed = parse_text(text, now=self._clock.now())
         if isinstance(parsed, Usage):
             return render_reply(parsed)
         if self._handler is None:

@@ -1,6 +1,6 @@
 """Turn Slack's answers (status, error code, Retry-After) into SendError values, and say what to do about them.
 
-One place decides what is retryable, as Alertmanager's notifiers do: 429 and 5xx retry, the rest fail.
+Slack's error codes map onto the shared retry rule (adapters/retry.py): 429 and 5xx retry, the rest fail.
 Nothing here ever sees a token or a webhook URL.
 """
 
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from adapters import retry
 from bot.model import SendError
 
 # Error codes that mean "try again later" even when the HTTP status is 200/4xx.
+RATE_LIMITED_ERRORS = frozenset({"ratelimited", "rate_limited"})
 RETRYABLE_ERRORS = frozenset(
-    {"ratelimited", "rate_limited", "service_unavailable", "fatal_error", "internal_error", "request_timeout",
-     "rollup_error"}
+    {"service_unavailable", "fatal_error", "internal_error", "request_timeout", "rollup_error"}
 )
 # The message we want to edit or thread under is gone (or not ours any more): re-post a fresh parent.
 GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed", "thread_not_found"})
@@ -45,37 +46,25 @@ HINTS: Mapping[str, str] = {
 }
 
 
-def retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds from a Retry-After header (any case); None when missing or not a number."""
-    if not headers:
-        return None
-    for key, value in headers.items():
-        if key.lower() == "retry-after":
-            try:
-                seconds = float(value)
-            except (TypeError, ValueError):
-                return None
-            return seconds if seconds >= 0 else None
-    return None
-
-
 def classify(
     *, status: int | None, error: str | None, headers: Mapping[str, str] | None = None, editing: bool = False
 ) -> SendError:
-    """A refused or failed call as a SendError: 429/5xx/transient codes retry, a gone parent is flagged."""
+    """A refused or failed call as a SendError. Slack also answers with an error code, often under HTTP 200:
+    its rate-limit codes count as a 429, its transient codes as a 5xx, its gone codes flag the parent;
+    the HTTP status decides the rest (adapters.retry)."""
     code = error or ""
-    if status == 429 or code in ("ratelimited", "rate_limited"):
-        return SendError(f"rate limited ({code or 'HTTP 429'})", retryable=True, retry_after=retry_after(headers),
-                         rate_limited=True)
-    if status is not None and status >= 500:
-        return SendError(f"Slack answered HTTP {status}{f' ({code})' if code else ''}", retryable=True)
+    if code in RATE_LIMITED_ERRORS:
+        status = 429
+    if status is not None and (status == 429 or status >= 500):
+        return retry.classify(status, service="Slack", headers=headers, code=code,
+                              detail=f" ({code})" if code else "") or SendError(code, retryable=False)
     if code in RETRYABLE_ERRORS:
         return SendError(f"Slack is unavailable ({code})", retryable=True)
     if code in GONE_ERRORS:
         what = "the message to edit" if editing else "the thread's parent message"
         return SendError(f"{what} is gone ({code})", retryable=False, message_gone=True)
-    reason = code or f"HTTP {status}"
-    return SendError(reason, retryable=False)
+    result = retry.classify(status, service="Slack", detail=f" ({code})" if code else "") if status else None
+    return result or SendError(code or "refused", retryable=False)  # a 2xx that carries an error code
 
 
 def hint(code: str | None, channel: str) -> str:

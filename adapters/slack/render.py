@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+from bot import wording
 from bot.model import (
     AffectedComponent,
     Alert,
@@ -23,11 +24,9 @@ from bot.model import (
     Reply,
     Status,
     TargetReport,
-    Uptime,
     UptimeReport,
     Usage,
 )
-from bot.text import all_operational, format_duration, probe_summary
 
 Block = dict[str, Any]
 
@@ -55,17 +54,7 @@ MAX_PROVIDER_INCIDENTS = 3
 MAX_UPDATE_CHARS = 600  # of the provider's latest update
 MAX_LIST_LINES = 60  # lines in one command answer
 
-ELLIPSIS = "…"
-
-EMOJI = {
-    Status.MAJOR: "🔴",
-    Status.PARTIAL: "🟠",
-    Status.DEGRADED: "🟡",
-    Status.MAINTENANCE: "🔧",
-    Status.UNKNOWN: "❔",
-    Status.OPERATIONAL: "✅",
-}
-NOTICE_EMOJI = "ℹ️"
+ELLIPSIS = wording.ELLIPSIS
 
 
 # ---------------------------------------------------------------- small pure helpers
@@ -88,8 +77,6 @@ def truncate(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
-
-
 def slack_date(at: datetime, token: str = "{date_short_pretty} {time}") -> str:
     """Slack's `<!date^…>` formatting (shown in each reader's time zone) with an ISO UTC fallback.
 
@@ -98,12 +85,6 @@ def slack_date(at: datetime, token: str = "{date_short_pretty} {time}") -> str:
     aware = at if at.tzinfo else at.replace(tzinfo=UTC)
     fallback = aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(aware.timestamp())}^{token}|{fallback}>"
-
-
-def plain_date(at: datetime) -> str:
-    """ISO-ish UTC time for plain_text and fallback text, where `<!date>` is not rendered."""
-    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 _MENTION = re.compile(r"^<(?:!here|!channel|!everyone|!subteam\^[A-Z0-9]+(?:\|[^<>]*)?|@[UW][A-Z0-9]+)>$")
@@ -143,17 +124,17 @@ def context(*texts: str) -> Block:
     return {"type": "context", "elements": elements}
 
 
-def pack_lines(lines: list[str], *, max_sections: int, more: str = "…and {n} more") -> list[Block]:
+def pack_lines(lines: list[str], *, max_sections: int) -> list[Block]:
     """Pack lines into as few section blocks as fit; what does not fit becomes one "…and N more" line."""
     blocks: list[Block] = []
     current: list[str] = []
     size = 0
-    reserve = len(more) + 12  # room for the "…and N more" line
+    reserve = len(wording.more(10**9))  # room for the "…and N more" line
     for index, raw in enumerate(lines):
         line = truncate(raw, SECTION_TEXT_LIMIT - reserve - 1)
         if current and size + len(line) + 1 > SECTION_TEXT_LIMIT - reserve:
             if len(blocks) + 1 >= max_sections:
-                current.append(more.format(n=len(lines) - index))
+                current.append(wording.more(len(lines) - index))
                 blocks.append(section("\n".join(current)))
                 return blocks
             blocks.append(section("\n".join(current)))
@@ -172,7 +153,7 @@ def _fit(blocks: list[Block]) -> list[Block]:
     for block in blocks[:MAX_BLOCKS]:
         size = _block_chars(block)
         if total + size > BLOCKS_TEXT_BUDGET:
-            kept.append(context(f"{ELLIPSIS} {len(blocks) - len(kept)} more block(s) left out (message too long)"))
+            kept.append(context(wording.left_out(len(blocks) - len(kept))))
             break
         kept.append(block)
         total += size
@@ -194,256 +175,193 @@ def _text(lines: Iterable[str]) -> str:
 
 def alert_title(alert: Alert) -> str:
     """'🔴 OpenAI — major outage' / '✅ OpenAI — resolved after 1h 12m' (plain, unescaped)."""
-    if alert.kind is AlertKind.RESOLVED:
-        return f"{EMOJI[Status.OPERATIONAL]} {alert.monitor} — resolved after {format_duration(alert.duration)}"
-    return f"{EMOJI[alert.severity]} {alert.monitor} — {alert.severity.label}"
+    return wording.headline(alert)
+
+
+def _since(at: datetime) -> str:
+    return wording.since(at, lambda t: slack_date(t, "{time}"))
 
 
 def _component_line(component: AffectedComponent, *, resolved: bool) -> str:
-    emoji = EMOJI[Status.OPERATIONAL] if resolved else EMOJI[component.status]
-    state = "recovered" if resolved else component.status.label
-    flapping = " _(flapping)_" if component.flapping else ""
-    return f"{emoji} *{escape(component.name)}* — {state}{flapping} · since {slack_date(component.since, '{time}')}"
-
-
-def _affected_summary(alert: Alert) -> str:
-    n = len(alert.components)
-    if alert.total_components:
-        return f"{n} of {alert.total_components} components affected"
-    return f"{n} component{'s' if n != 1 else ''} affected"
+    icon = wording.component_icon(component, resolved=resolved)
+    state = wording.component_state(component, resolved=resolved)
+    return f"{icon} *{escape(component.name)}* — {escape(state)} · {_since(component.since)}"
 
 
 def _provider_incident_text(incident: ProviderIncident) -> str:
     url = _safe_url(incident.url)
     title = f"<{url}|{_label(incident.title)}>" if url else escape(incident.title)
-    line = f"*{title}* — _{escape(incident.status)}_"
-    if incident.impact and incident.impact != "none":
-        line += f" · impact {escape(incident.impact)}"
+    line = f"*{title}* — _{escape(wording.provider_state(incident))}_"
     if incident.latest_update:
-        update = truncate(" ".join(incident.latest_update.split()), MAX_UPDATE_CHARS)
+        update = truncate(wording.provider_update(incident), MAX_UPDATE_CHARS)
         when = f" ({slack_date(incident.updated_at, '{time}')})" if incident.updated_at else ""
         line += f"\n>{escape(update)}{when}"
     return line
 
 
-def _notice(alert: Alert) -> tuple[str, str]:
-    """(headline, detail) for notices: about the bot's ability to see, never "X is down"."""
-    monitor = alert.monitor
-    if alert.kind is AlertKind.SOURCE_UNREADABLE:
-        head = f"Cannot read the status source of {monitor}; its state is unknown until it can be read again"
-    elif alert.kind is AlertKind.SOURCE_READABLE:
-        head = f"The status source of {monitor} can be read again"
-    elif alert.kind is AlertKind.NETWORK_DOWN:
-        head = "downwatch itself cannot reach the network; no service is judged until it can again"
-    else:
-        head = "downwatch can reach the network again; checks resumed"
-    return head, alert.change
+def _footer(alert: Alert) -> Block:
+    return context(escape(wording.footer(alert)), wording.updated(alert.at, slack_date))
 
 
 def render_alert(alert: Alert, *, mention: str | None = None) -> tuple[str, list[Block]]:
     """The parent message for an alert (post and edit): fallback text and blocks."""
+    headline = wording.headline(alert)
     if alert.is_notice:
-        head, detail = _notice(alert)
-        lines = [f"{NOTICE_EMOJI} {escape(head)}."]
+        detail = wording.notice_detail(alert)
+        lines = [f"*{escape(headline)}*", escape(wording.notice_text(alert))]
         if detail:
             lines.append(escape(detail))
-        notice = [section("\n".join(lines)), context(f"downwatch notice · {slack_date(alert.at)}")]
-        return _text([f"{NOTICE_EMOJI} {escape(head)}.", escape(detail)]), _fit(notice)
+        notice = [section("\n".join(lines)), _footer(alert)]
+        return _text([escape(headline), escape(wording.notice_text(alert)), escape(detail)]), _fit(notice)
 
     resolved = alert.kind is AlertKind.RESOLVED
-    title = alert_title(alert)
     ping = "" if resolved else mention_text(mention)
     blocks: list[Block] = []
     if ping:
         blocks.append(section(ping))
-    blocks.append(header(title))
+    blocks.append(header(headline))
 
-    summary = [f"*{_affected_summary(alert)}*" if not resolved else f"Was: *{alert.severity.label}*"]
-    summary.append(f"Started {slack_date(alert.started_at)}")
-    if resolved and alert.resolved_at:
-        summary.append(f"resolved {slack_date(alert.resolved_at)} (after {format_duration(alert.duration)})")
-    else:
-        summary.append(f"ongoing for {format_duration(alert.duration)}")
-    blocks.append(section(" · ".join(summary)))
+    summary = wording.was(alert) if resolved else wording.affected(alert)
+    blocks.append(section(f"*{escape(summary)}* · {wording.timing(alert, slack_date)}"))
 
     if alert.components:
         shown = alert.components[:MAX_COMPONENT_LINES]
         lines = [_component_line(c, resolved=resolved) for c in shown]
         hidden = len(alert.components) - len(shown)
         if hidden:
-            lines.append(f"…and {hidden} more")
+            lines.append(wording.more(hidden, "components"))
         blocks.extend(pack_lines(lines, max_sections=4))
 
     incidents = alert.provider_incidents[:MAX_PROVIDER_INCIDENTS]
     for incident in incidents:
         blocks.append(section(_provider_incident_text(incident)))
     if len(alert.provider_incidents) > len(incidents):
-        blocks.append(section(f"…and {len(alert.provider_incidents) - len(incidents)} more provider incidents"))
+        blocks.append(section(wording.more_provider_incidents(len(alert.provider_incidents) - len(incidents))))
 
-    blocks.append(context(f"downwatch · {escape(alert.monitor)}", f"updated {slack_date(alert.at)}"))
+    blocks.append(_footer(alert))
 
-    names = ", ".join(c.name for c in alert.components[:10])
-    more = f" and {len(alert.components) - 10} more" if len(alert.components) > 10 else ""
+    names = wording.names([c.name for c in alert.components], 10)
+    first = alert.provider_incidents[0] if alert.provider_incidents else None
     text_lines = [
-        f"{ping} {escape(title)}".strip(),
-        "" if resolved else f"{_affected_summary(alert)}: {escape(names)}{more}" if names else "",
-        f"{escape(alert.provider_incidents[0].title)} ({escape(alert.provider_incidents[0].status)})"
-        if alert.provider_incidents
-        else "",
-        f"Started {plain_date(alert.started_at)}",
+        f"{ping} {escape(headline)}".strip(),
+        f"{escape(summary)}: {escape(names)}" if names and not resolved else escape(summary),
+        f"{escape(first.title)} ({escape(wording.provider_state(first))})" if first else "",
+        wording.timing(alert),
     ]
     return _text(text_lines), _fit(blocks)
 
 
 def change_line(alert: Alert) -> str:
-    """The short thread line for an alert (unescaped): `alert.change`, or a default wording per kind."""
-    if alert.change:
-        return alert.change
-    if alert.kind is AlertKind.RESOLVED:
-        return f"Recovered after {format_duration(alert.duration)}"
-    if alert.kind is AlertKind.REMINDER:
-        return f"Still ongoing after {format_duration(alert.duration)}"
-    if alert.kind is AlertKind.OPENED:
-        return f"{alert.severity.label.capitalize()} started"
-    return f"Now {alert.severity.label}: {_affected_summary(alert)}"
+    """The short thread line for an alert (unescaped)."""
+    return wording.change_line(alert)
 
 
 def render_change(alert: Alert, *, mention: str | None = None) -> tuple[str, list[Block]]:
     """The threaded reply for an alert: one short line (led by the configured mention when given)."""
-    if alert.is_notice:
-        emoji = NOTICE_EMOJI
-    elif alert.kind is AlertKind.RESOLVED:
-        emoji = EMOJI[Status.OPERATIONAL]
-    elif alert.kind is AlertKind.REMINDER:
-        emoji = "⏳"
-    else:
-        emoji = EMOJI[alert.severity]
     ping = mention_text(mention)
-    line = (f"{ping} " if ping else "") + f"{emoji} {escape(change_line(alert))}"
+    line = (f"{ping} " if ping else "") + f"{wording.line_icon(alert)} {escape(wording.change_line(alert))}"
     return truncate(line, MESSAGE_TEXT_LIMIT), [section(truncate(line, SECTION_TEXT_LIMIT))]
 
 
 # ---------------------------------------------------------------- replies to /status
 
 
-APOLOGY = "Sorry, something went wrong while answering. The error was logged; please try again in a minute."
-
-
-def _since(since: datetime | None, now: datetime) -> str:
-    return f" for {format_duration(now - since)}" if since else ""
-
-
-def _percent(uptime: Uptime) -> str:
-    if uptime.percent is None:
-        return "no data"
-    value = f"{uptime.percent:.2f}".rstrip("0").rstrip(".")
-    return f"{value}%"
-
-
-def _window(delta: timedelta) -> str:
-    hours = int(delta.total_seconds() // 3600)
-    return f"{hours // 24}d" if hours >= 24 and hours % 24 == 0 and hours != 24 else f"{hours}h"
+APOLOGY = wording.APOLOGY
 
 
 def _incident_line(incident: IncidentView, now: datetime) -> str:
-    ongoing = incident.resolved_at is None
-    emoji = EMOJI[incident.severity] if ongoing else EMOJI[Status.OPERATIONAL]
-    duration = format_duration(incident.duration(now))
-    lasted = f"ongoing for {duration}" if ongoing else f"lasted {duration}"
-    line = f"{emoji} *{escape(incident.monitor)}* — {incident.severity.label} · {slack_date(incident.started_at)} · {lasted}"
-    if incident.components:
-        names = ", ".join(incident.components[:5])
-        more = f" +{len(incident.components) - 5}" if len(incident.components) > 5 else ""
-        line += f" · {escape(names)}{more}"
+    line = (f"{wording.incident_icon(incident)} *{escape(wording.incident_head(incident))}* · "
+            f"{wording.incident_timing(incident, now, slack_date)}")
+    components = wording.incident_components(incident)
+    if components:
+        line += f" · {escape(components)}"
     if incident.title:
         line += f"\n      _{escape(truncate(incident.title, 200))}_"
     return line
 
 
-def _component_view_line(view: ComponentView, now: datetime) -> str:
-    detail = f" ({escape(truncate(view.detail, 120))})" if view.detail else ""
-    return f"  {EMOJI[view.status]} {escape(view.name)} — {view.status.label}{_since(view.since, now)}{detail}"
+def _component_view_line(view: ComponentView, now: datetime, *, with_monitor: bool = False) -> str:
+    text = truncate(wording.component_view(view, now, with_monitor=with_monitor), 400)
+    return f"  {wording.icon(view.status)} {escape(text)}"
 
 
 def _answer(lines: list[str]) -> tuple[str, list[Block]]:
     """Lines → (text, blocks) within the limits."""
     capped = lines[:MAX_LIST_LINES]
     if len(lines) > MAX_LIST_LINES:
-        capped.append(f"…and {len(lines) - MAX_LIST_LINES} more")
+        capped.append(wording.more(len(lines) - MAX_LIST_LINES))
     return _text(capped), _fit(pack_lines(capped, max_sections=MAX_BLOCKS))
 
 
+def _bold(text: str) -> str:
+    return f"*{escape(text)}*"
+
+
 def _overview(reply: Overview) -> tuple[str, list[Block]]:
+    head = f"{wording.overview_icon(reply)} {escape(wording.overview_headline(reply))}"
     if reply.all_operational:
-        line = f"{EMOJI[Status.OPERATIONAL]} {all_operational(reply.monitors)}"
-        return line, [section(line)]
-    lines = [f"*{reply.monitors} monitors* · {len(reply.problems)} component(s) not operational"]
+        return head, [section(head)]
+    lines = [f"{wording.overview_icon(reply)} {_bold(wording.overview_headline(reply))}"]
     if reply.open_incidents:
-        lines.append("*Open incidents*")
+        lines.append(_bold(wording.OPEN_INCIDENTS))
         lines += [_incident_line(i, reply.now) for i in reply.open_incidents]
-    by_monitor: dict[str, list[ComponentView]] = {}
-    for view in reply.problems:
-        by_monitor.setdefault(view.monitor, []).append(view)
-    for monitor, views in by_monitor.items():
-        lines.append(f"*{escape(monitor)}*")
-        lines += [_component_view_line(v, reply.now) for v in views]
+    if reply.problems:
+        lines.append(_bold(wording.NOT_OPERATIONAL))
+        lines += [_component_view_line(v, reply.now, with_monitor=True) for v in reply.problems]
     if reply.unreadable:
-        lines.append(f"{EMOJI[Status.UNKNOWN]} Cannot read: {escape(', '.join(reply.unreadable))}")
+        lines.append(f"{wording.icon(Status.UNKNOWN)} {escape(wording.cannot_read(reply.unreadable))}")
     return _answer(lines)
 
 
 def _target(reply: TargetReport) -> tuple[str, list[Block]]:
-    kind = "monitor" if reply.is_monitor else f"component of {escape(reply.monitor)}"
-    lines = [
-        f"{EMOJI[reply.status]} *{escape(reply.name)}* ({kind}) — {reply.status.label}{_since(reply.since, reply.now)}"
-    ]
+    lines = [f"{wording.icon(reply.status)} {_bold(wording.target_head(reply))} "
+             f"({escape(wording.target_kind(reply))})"]
     if reply.uptime:
-        lines.append("Uptime: " + " · ".join(f"{_window(u.window)} {_percent(u)}" for u in reply.uptime))
+        lines.append(_bold(wording.UPTIME))
+        lines += [f"  {escape(wording.uptime_line(u))}" for u in reply.uptime]
     if reply.probes:
-        lines.append(probe_summary(reply.probes))
+        lines.append(escape(wording.probe_summary(reply.probes)))
     if reply.components:
-        lines.append("*Not operational*")
+        lines.append(_bold(wording.NOT_OPERATIONAL))
         lines += [_component_view_line(v, reply.now) for v in reply.components]
+    if reply.timeline:
+        lines.append(_bold(wording.TIMELINE))
+        lines += [f"  {escape(wording.timeline_line(e))}" for e in reply.timeline]
     if reply.incidents:
-        lines.append("*Last incidents*")
+        lines.append(_bold(wording.LAST_INCIDENTS))
         lines += [_incident_line(i, reply.now) for i in reply.incidents]
     else:
-        lines.append("No incidents recorded.")
+        lines.append(escape(wording.no_incidents()))
     return _answer(lines)
 
 
 def _incidents(reply: IncidentList) -> tuple[str, list[Block]]:
-    scope = f" for {escape(reply.target)}" if reply.target else ""
     if not reply.incidents:
-        line = f"No incidents recorded{scope}."
+        line = escape(wording.incident_list_headline(reply))
         return line, [section(line)]
-    lines = [f"*Last {len(reply.incidents)} incident{'s' if len(reply.incidents) != 1 else ''}{scope}*"]
+    lines = [_bold(wording.incident_list_headline(reply))]
     lines += [_incident_line(i, reply.now) for i in reply.incidents]
     return _answer(lines)
 
 
 def _uptime(reply: UptimeReport) -> tuple[str, list[Block]]:
-    lines = [f"*Uptime over the last {_window(reply.window)}*"]
-    for name, uptime in reply.rows:
-        extra = f" · {uptime.incidents} incident(s)" if uptime.incidents else ""
-        if uptime.mttr is not None:
-            extra += f" · MTTR {format_duration(uptime.mttr)}"
-        lines.append(f"• {escape(name)} — {_percent(uptime)}{extra}")
+    lines = [_bold(wording.uptime_headline(reply))]
+    lines += [f"  {escape(wording.uptime_row(name, uptime))}" for name, uptime in reply.rows]
     if not reply.rows:
-        lines.append("No monitors configured.")
+        lines.append(escape(wording.NO_MONITORS))
     return _answer(lines)
 
 
 def _usage(reply: Usage) -> tuple[str, list[Block]]:
     message = reply.message
-    head, sep, usage = message.partition("Usage:")
+    head, sep, usage = message.partition(wording.USAGE_HEADER)
     parts: list[str] = []
     if head.strip():
-        parts.append(("⚠️ " if reply.is_error else "") + escape(head.strip()))
+        parts.append((f"{wording.WARNING_ICON} " if reply.is_error else "") + escape(head.strip()))
     if sep:
         parts.append("```" + escape(sep + usage.rstrip()) + "```")
     if reply.suggestions:
-        parts.append("Did you mean: " + ", ".join(f"`{escape(s)}`" for s in reply.suggestions) + "?")
+        parts.append(escape(wording.did_you_mean(reply.suggestions)))
     return _text(parts), [section(p) for p in parts][:MAX_BLOCKS]
 
 

@@ -11,11 +11,12 @@ import re
 
 import httpx
 
+from adapters import retry
 from adapters.slack.errors import classify, hint
+from adapters.slack.platform import SlackConfig
 from adapters.slack.render import render_alert
 from bot.chat import CommandHandler
-from bot.config import SlackConfig
-from bot.model import Alert, SendError, SendResult, Sent
+from bot.model import Alert, SendResult, Sent
 from bot.redact import mask_in_library_log
 
 REQUEST_TIMEOUT = 15.0
@@ -30,7 +31,7 @@ class SlackWebhookAdapter:
     """Posts each alert as a fresh message to SLACK_WEBHOOK_URL."""
 
     name = "slack"
-    threads = False
+    keeps_parent = can_edit = can_thread = False  # every alert is a new message
     pace = 1.0  # incoming webhooks share chat.postMessage's ~1 message/second/channel limit
 
     def __init__(
@@ -56,25 +57,24 @@ class SlackWebhookAdapter:
         """Nothing to connect: a webhook cannot receive commands."""
         self._log.info("Slack webhook mode: alerts only (no edits, no threads, no %s command)", self._command)
 
-    async def post(self, channel: str, alert: Alert, *, mention: str | None = None) -> SendResult:
+    async def post(self, channel: str, alert: Alert, *, mention: str | None = None, key: str = "") -> SendResult:
         """A new message with the alert; the webhook decides the channel, `channel` only names it in logs."""
         text, blocks = render_alert(alert, mention=mention)
         return await self._send({"text": text, "blocks": blocks, "unfurl_links": False, "unfurl_media": False})
 
     async def edit(self, channel: str, ref: str, alert: Alert) -> SendResult:
-        """Webhooks cannot edit: post the current snapshot as a new message (never called when threads=False)."""
+        """Webhooks cannot edit: post the current snapshot as a new message (never called: can_edit is False)."""
         return await self.post(channel, alert)
 
     async def reply(self, channel: str, ref: str, alert: Alert, *, mention: str | None = None) -> SendResult:
-        """Webhooks cannot thread: post the snapshot as a new message (never called when threads=False)."""
+        """Webhooks cannot thread: post the snapshot as a new message (never called: keeps_parent is False)."""
         return await self.post(channel, alert, mention=mention)
 
     async def _send(self, payload: dict[str, object]) -> SendResult:
         try:
             response = await self._client.post(self._url, json=payload)
         except httpx.HTTPError as error:
-            # The type only: httpx error texts can contain the request URL, which is the secret.
-            result = SendError(f"cannot reach Slack ({type(error).__name__})", retryable=True)
+            result = retry.unreachable("Slack", error)
             self._log.warning("Slack webhook failed, will retry (%s)", result.reason)
             return result
         if 200 <= response.status_code < 300:

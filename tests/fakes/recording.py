@@ -22,7 +22,9 @@ class Call:
 @dataclass
 class RecordingAdapter:
     name: str = "chat"
-    threads: bool = True
+    keeps_parent: bool = True
+    can_edit: bool = True
+    can_thread: bool = True
     pace: float = 0.0
     calls: list[Call] = field(default_factory=list)
     failures: list[SendError] = field(default_factory=list)  # returned (in order) before succeeding
@@ -43,7 +45,7 @@ class RecordingAdapter:
             return Sent(ref=f"m{self.next_id}")
         return Sent(ref=ref or "")
 
-    async def post(self, channel: str, alert: Alert, *, mention: str | None = None) -> SendResult:
+    async def post(self, channel: str, alert: Alert, *, mention: str | None = None, key: str = "") -> SendResult:
         return await self._answer("post", channel, None, alert, mention)
 
     async def edit(self, channel: str, ref: str, alert: Alert) -> SendResult:

@@ -1,0 +1,601 @@
+"""Every sentence a user reads, in one place: icons, statuses, numbers, titles, change lines and replies.
+
+The engine says *what* changed (`Change` values); this module says how it reads, the same on every
+surface (Slack, Discord, the console, later the web page and the webhook's `text`). Functions take model
+values and return plain text: no markup, no escaping. Renderers escape what they get, lay it out and cut it
+to their platform's limits. Where a phrase holds a moment, the renderer passes `time`, a function that
+formats it (Slack's `<!date>`, Discord's `<t:…>`); its output is inserted as is, and such phrases carry no
+outside text, so nothing in them needs escaping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from bot.model import (
+    AffectedComponent,
+    Alert,
+    AlertKind,
+    Change,
+    ChangeKind,
+    ComponentView,
+    IncidentList,
+    IncidentView,
+    Overview,
+    ProbeStats,
+    ProviderIncident,
+    Status,
+    TargetReport,
+    TimelineEntry,
+    Uptime,
+    UptimeReport,
+)
+
+TimeFormat = Callable[[datetime], str]
+
+# ---------------------------------------------------------------- icons and statuses
+
+ICON: dict[Status, str] = {
+    Status.MAJOR: "🔴",
+    Status.PARTIAL: "🟠",
+    Status.DEGRADED: "🟡",
+    Status.MAINTENANCE: "🔧",
+    Status.UNKNOWN: "❔",
+    Status.OPERATIONAL: "✅",
+}
+NOTICE_ICON = "ℹ️"  # a notice is about the bot's ability to see, never a status of the service
+REMINDER_ICON = "⏳"
+WARNING_ICON = "⚠️"
+
+_LABEL: dict[Status, str] = {
+    Status.OPERATIONAL: "operational",
+    Status.DEGRADED: "degraded performance",
+    Status.PARTIAL: "partial outage",
+    Status.MAJOR: "major outage",
+    Status.MAINTENANCE: "under maintenance",
+    Status.UNKNOWN: "unknown",
+}
+
+FLAPPING = "flapping"
+RECOVERED = "recovered"
+ELLIPSIS = "…"
+
+
+def icon(status: Status) -> str:
+    """The one icon of a status on every surface."""
+    return ICON[status]
+
+
+def status_label(status: Status) -> str:
+    """'partial outage'."""
+    return _LABEL[status]
+
+
+def alert_icon(alert: Alert) -> str:
+    """The icon leading an alert's headline: ✅ once resolved, ℹ️ for notices, else the severity's."""
+    if alert.is_notice:
+        return NOTICE_ICON
+    if alert.kind is AlertKind.RESOLVED:
+        return ICON[Status.OPERATIONAL]
+    return ICON[alert.severity]
+
+
+def line_icon(alert: Alert) -> str:
+    """The icon leading an alert's thread line (a reminder gets the hourglass)."""
+    if alert.kind is AlertKind.REMINDER:
+        return REMINDER_ICON
+    return alert_icon(alert)
+
+
+# ---------------------------------------------------------------- numbers, durations, plurals
+
+
+def percent(value: float | None) -> str:
+    """'99.95%' — always two decimals, so the same uptime reads the same everywhere; 'no data' for None."""
+    return "no data" if value is None else f"{value:.2f}%"
+
+
+def format_duration(delta: timedelta) -> str:
+    """'45s', '12m', '1h 12m', '3d 4h' — the two largest units, never negative."""
+    seconds = max(0, int(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
+def window_label(window: timedelta) -> str:
+    """'24h', '7d', '90d', '30m': whole days from two days up, else hours (minutes under an hour)."""
+    seconds = int(window.total_seconds())
+    if seconds >= 2 * 86400 and seconds % 86400 == 0:
+        return f"{seconds // 86400}d"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h"
+    return f"{max(0, seconds) // 60}m"
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """'1 monitor', '2 monitors' ('1 incident', '3 incidents')."""
+    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def more(count: int, what: str = "") -> str:
+    """'…and 3 more' / '…and 3 more components'."""
+    return f"{ELLIPSIS}and {count:,} more" + (f" {what}" if what else "")
+
+
+def names(items: Sequence[str], limit: int = 5) -> str:
+    """'API, Chat, Codex and 2 more': a list of names cut after `limit`."""
+    shown = ", ".join(items[:limit])
+    hidden = len(items) - limit
+    return shown + (f" and {hidden:,} more" if hidden > 0 else "")
+
+
+def utc(at: datetime) -> str:
+    """'2026-11-01 12:00 UTC': the plain form of a moment (console, fallback text, thread names)."""
+    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def clock(at: datetime) -> str:
+    """'12:01 UTC'."""
+    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%H:%M UTC")
+
+
+def day(at: datetime) -> str:
+    """'2026-11-01'."""
+    return at.strftime("%Y-%m-%d")
+
+
+# ---------------------------------------------------------------- alerts: headlines
+
+
+_NOTICE_TITLE = {
+    AlertKind.SOURCE_UNREADABLE: "Cannot read the status source of {monitor}",
+    AlertKind.SOURCE_READABLE: "The status source of {monitor} can be read again",
+    AlertKind.NETWORK_DOWN: "downwatch cannot reach the network",
+    AlertKind.NETWORK_UP: "downwatch can reach the network again",
+}
+_NOTICE_TEXT = {
+    AlertKind.SOURCE_UNREADABLE: "Its state is unknown until the source can be read again; "
+                                 "this says nothing about the service itself.",
+    AlertKind.SOURCE_READABLE: "Its state is known again.",
+    AlertKind.NETWORK_DOWN: "No service is judged until it can again; alerts are paused meanwhile.",
+    AlertKind.NETWORK_UP: "Checks resumed.",
+}
+
+
+def title(alert: Alert) -> str:
+    """An alert's headline without its icon: 'OpenAI — major outage', 'OpenAI — resolved after 1h 12m',
+    or a notice's ('Cannot read the status source of OpenAI'; never "down" for a notice)."""
+    if alert.is_notice:
+        return _NOTICE_TITLE[alert.kind].format(monitor=alert.monitor)
+    if alert.kind is AlertKind.RESOLVED:
+        return f"{alert.monitor} — resolved after {format_duration(alert.duration)}"
+    return f"{alert.monitor} — {status_label(alert.severity)}"
+
+
+def headline(alert: Alert) -> str:
+    """'🔴 OpenAI — major outage'."""
+    return f"{alert_icon(alert)} {title(alert)}"
+
+
+def notice_text(alert: Alert) -> str:
+    """The sentence under a notice's headline saying what it means for alerts."""
+    return _NOTICE_TEXT[alert.kind]
+
+
+def notice_detail(alert: Alert) -> str:
+    """The outside reason a notice carries (a check's error, why the network looks down), or ''."""
+    return next((c.detail for c in alert.changes if c.detail), "")
+
+
+def affected(alert: Alert) -> str:
+    """'2 of 25 components affected' ('1 component affected' when the total is not known)."""
+    return affected_count(len(alert.components), alert.total_components)
+
+
+def affected_count(count: int, total: int) -> str:
+    if total:
+        return f"{count:,} of {plural(total, 'component')} affected"
+    return f"{plural(count, 'component')} affected"
+
+
+def was(alert: Alert) -> str:
+    """'Was: major outage' — what a resolved incident had been at its worst."""
+    return f"Was: {status_label(alert.severity)}"
+
+
+def component_icon(component: AffectedComponent, *, resolved: bool) -> str:
+    """A component's icon in an alert: its status's, or ✅ once the incident resolved."""
+    return ICON[Status.OPERATIONAL] if resolved else ICON[component.status]
+
+
+def component_state(component: AffectedComponent, *, resolved: bool) -> str:
+    """'partial outage', 'partial outage, flapping', or 'recovered' once the incident resolved."""
+    state = RECOVERED if resolved else status_label(component.status)
+    return f"{state}, {FLAPPING}" if component.flapping and not resolved else state
+
+
+def since(at: datetime, time: TimeFormat = clock) -> str:
+    """'since 12:01 UTC'."""
+    return f"since {time(at)}"
+
+
+def timing(alert: Alert, time: TimeFormat = utc) -> str:
+    """'Started 2026-11-01 12:01 UTC, ongoing for 12m' / 'Started …, resolved … after 1h 12m'."""
+    started = f"Started {time(alert.started_at)}"
+    if alert.kind is AlertKind.RESOLVED and alert.resolved_at:
+        return f"{started}, resolved {time(alert.resolved_at)} after {format_duration(alert.duration)}"
+    return f"{started}, ongoing for {format_duration(alert.duration)}"
+
+
+UPDATED = "updated"
+
+
+def updated(at: datetime, time: TimeFormat = utc) -> str:
+    """'updated 2026-11-01 12:14 UTC' (the footer of a parent message)."""
+    return f"{UPDATED} {time(at)}"
+
+
+def footer(alert: Alert) -> str:
+    """'downwatch · OpenAI' under an incident, 'downwatch notice' under a notice."""
+    return "downwatch notice" if alert.is_notice else f"downwatch · {alert.monitor}"
+
+
+def provider_state(incident: ProviderIncident) -> str:
+    """'investigating, impact major': the provider's own words for where its incident stands."""
+    if incident.impact and incident.impact != "none":
+        return f"{incident.status}, impact {incident.impact}"
+    return incident.status
+
+
+def provider_update(incident: ProviderIncident) -> str:
+    """The provider's latest update on one line (whitespace collapsed)."""
+    return " ".join(incident.latest_update.split())
+
+
+def more_provider_incidents(count: int) -> str:
+    return more(count, "provider incidents" if count != 1 else "provider incident")
+
+
+# ---------------------------------------------------------------- alerts: what changed
+
+MAX_NAMES = 5  # names listed in one change before "and N more"
+
+
+def _component_names(change: Change, *, with_status: bool = False) -> str:
+    if with_status:
+        items = [f"{c.name} ({status_label(c.status)})" for c in change.components]
+    else:
+        items = [c.name for c in change.components]
+    return names(items, MAX_NAMES)
+
+
+def _provider_title(change: Change) -> str:
+    return change.provider.title if change.provider and change.provider.title else ""
+
+
+def change_part(change: Change) -> str:
+    """One change as a phrase (without the 'N of M components affected' ending the line adds)."""
+    kind = change.kind
+    if kind is ChangeKind.OPENED:
+        if change.affected or change.components:
+            return affected_count(change.affected or len(change.components), change.total)
+        if change.provider is not None:
+            return f"Provider reports: {change.provider.title}"
+        return "Incident opened"
+    if kind is ChangeKind.JOINED:
+        return f"{_component_names(change, with_status=True)} joined"
+    if kind is ChangeKind.RECOVERED:
+        return f"{_component_names(change)} recovered"
+    if kind is ChangeKind.SEVERITY:
+        before = change.before or (change.components[0].before if change.components else None)
+        after = change.after or (change.components[0].status if change.components else None)
+        name = change.components[0].name if change.components else ""
+        moved = f"{status_label(before) if before else '?'} → {status_label(after) if after else '?'}"
+        return f"{name}: {moved}" if name else moved
+    if kind is ChangeKind.INCIDENT_SEVERITY:
+        before, after = change.before, change.after
+        return f"severity {status_label(before) if before else '?'} → {status_label(after) if after else '?'}"
+    if kind is ChangeKind.VANISHED:
+        return f"{_component_names(change)} no longer on the page"
+    if kind is ChangeKind.FLAPPING:
+        return f"{_component_names(change)} {FLAPPING} (changing state repeatedly; updates paused)"
+    if kind is ChangeKind.SETTLED:
+        return f"{_component_names(change)} stable again"
+    if kind is ChangeKind.PROVIDER_OPENED:
+        incident = change.provider
+        return f"provider incident: {incident.title} ({incident.status})" if incident else "provider incident"
+    if kind is ChangeKind.PROVIDER_UPDATED:
+        incident = change.provider
+        return f"provider update: {incident.title} — {incident.status}" if incident else "provider update"
+    if kind is ChangeKind.PROVIDER_RESOLVED:
+        name = _provider_title(change)
+        return f"provider incident resolved: {name}" if name else "provider incident resolved"
+    if kind is ChangeKind.UNREADABLE:
+        return f"status source unreadable: {change.detail}" if change.detail else "status source unreadable"
+    if kind is ChangeKind.READABLE:
+        return _after("status source readable again", change.duration, "unreadable for")
+    if kind is ChangeKind.NETWORK_DOWN:
+        return f"cannot reach the network: {change.detail}" if change.detail else "cannot reach the network"
+    if kind is ChangeKind.NETWORK_UP:
+        return _after("network reachable again", change.duration, "unreachable for")
+    if kind is ChangeKind.RESOLVED:
+        return f"Recovered after {format_duration(change.duration)}" if change.duration is not None else "Recovered"
+    if kind is ChangeKind.REMINDER:
+        return (f"Still ongoing after {format_duration(change.duration)}" if change.duration is not None
+                else "Still ongoing")
+    return change.detail  # ChangeKind.TEXT: a line worded by the previous version, shown as it was
+
+
+def _after(text: str, duration: timedelta | None, was: str) -> str:
+    return f"{text} ({was} {format_duration(duration)})" if duration is not None else text
+
+
+def changes_line(changes: Sequence[Change]) -> str:
+    """One line for what changed: its parts joined by '; ', ending with 'N of M components affected'
+    when components joined, recovered or vanished. Severity moves beyond five are counted, not listed."""
+    parts: list[str] = []
+    moves = 0
+    count: Change | None = None
+    for change in changes:
+        if change.kind is ChangeKind.SEVERITY:
+            moves += 1
+            if moves > MAX_NAMES:
+                continue
+        part = change_part(change)
+        if part:
+            parts.append(part)
+        if change.kind in (ChangeKind.JOINED, ChangeKind.RECOVERED, ChangeKind.VANISHED) and change.total:
+            count = change
+    if moves > MAX_NAMES:
+        parts.append(f"{moves - MAX_NAMES:,} more changed status")
+    if count is not None:
+        parts.append(affected_count(count.affected, count.total))
+    return "; ".join(parts)
+
+
+def change_line(alert: Alert) -> str:
+    """An alert's one-line thread text. A resolved line says the duration once."""
+    line = changes_line(alert.changes)
+    if line:
+        return line
+    # No recorded change (an alert built by hand): say where the incident stands.
+    if alert.kind is AlertKind.RESOLVED:
+        return f"Recovered after {format_duration(alert.duration)}"
+    if alert.kind is AlertKind.REMINDER:
+        return f"Still ongoing after {format_duration(alert.duration)}"
+    if alert.is_notice:
+        return title(alert)
+    if alert.kind is AlertKind.OPENED:
+        return f"{status_label(alert.severity).capitalize()} started"
+    return f"Now {status_label(alert.severity)}: {affected(alert)}"
+
+
+def timeline_line(entry: TimelineEntry) -> str:
+    """'12:01 UTC — 2 of 3 components affected': one entry of an incident's timeline."""
+    return f"{clock(entry.at)} — {changes_line(entry.changes) or entry.kind.value}"
+
+
+def thread_name(alert: Alert) -> str:
+    """'OpenAI · 2026-11-01 12:01 UTC': the name of an incident's thread."""
+    return f"{alert.monitor or 'downwatch'} · {utc(alert.started_at)}"
+
+
+# ---------------------------------------------------------------- replies
+
+OPEN_INCIDENTS = "Open incidents"
+NOT_OPERATIONAL = "Not operational"
+LAST_INCIDENTS = "Last incidents"
+TIMELINE = "Timeline"
+UPTIME = "Uptime"
+NO_MONITORS = "No monitors configured."
+APOLOGY = "Sorry, something went wrong while answering. The error was logged; please try again in a minute."
+
+
+def all_operational(monitors: int) -> str:
+    """'All 7 monitors operational' (and the singular, which the demo shows first)."""
+    return "The monitor is operational" if monitors == 1 else f"All {monitors:,} monitors operational"
+
+
+def overview_headline(reply: Overview) -> str:
+    """'All 7 monitors operational', or '7 monitors · 2 components not operational · 1 open incident'."""
+    if reply.all_operational:
+        return all_operational(reply.monitors)
+    parts = [plural(reply.monitors, "monitor"),
+             f"{plural(len(reply.problems), 'component')} not operational",
+             plural(len(reply.open_incidents), "open incident")]
+    if reply.unreadable:
+        parts.append(f"{plural(len(reply.unreadable), 'source')} unreadable")
+    return " · ".join(parts)
+
+
+def overview_icon(reply: Overview) -> str:
+    """✅ when all is well, else the worst status among problems and open incidents."""
+    if reply.all_operational:
+        return ICON[Status.OPERATIONAL]
+    statuses = [v.status for v in reply.problems] + [i.severity for i in reply.open_incidents]
+    worst = max(statuses, key=lambda s: s.rank, default=Status.UNKNOWN)
+    return ICON[worst]
+
+
+def cannot_read(monitors: Sequence[str]) -> str:
+    """'Cannot read: OpenAI, GitHub' (sources whose state is unknown)."""
+    return f"Cannot read: {', '.join(monitors)}"
+
+
+def for_duration(since_at: datetime | None, now: datetime) -> str:
+    """'for 1h 12m' (how long a status has held), '' when not known."""
+    return f"for {format_duration(now - since_at)}" if since_at else ""
+
+
+def component_view(view: ComponentView, now: datetime, *, with_monitor: bool = False) -> str:
+    """'API — partial outage for 12m (HTTP 503)'; with the monitor: 'OpenAI / API — …'."""
+    name = f"{view.monitor} / {view.name}" if with_monitor else view.name
+    line = f"{name} — {status_label(view.status)}"
+    held = for_duration(view.since, now)
+    if held:
+        line += f" {held}"
+    if view.detail:
+        line += f" ({view.detail})"
+    return line
+
+
+def incident_head(incident: IncidentView) -> str:
+    """'OpenAI — major outage' (an incident in a list; its icon is `incident_icon`)."""
+    return f"{incident.monitor} — {status_label(incident.severity)}"
+
+
+def incident_icon(incident: IncidentView) -> str:
+    return ICON[incident.severity] if incident.resolved_at is None else ICON[Status.OPERATIONAL]
+
+
+def incident_timing(incident: IncidentView, now: datetime, time: TimeFormat = utc) -> str:
+    """'started 2026-11-01 12:01 UTC, ongoing for 12m' / '…, lasted 1h 12m'."""
+    duration = format_duration(incident.duration(now))
+    state = f"ongoing for {duration}" if incident.resolved_at is None else f"lasted {duration}"
+    return f"started {time(incident.started_at)}, {state}"
+
+
+def incident_components(incident: IncidentView, limit: int = 5) -> str:
+    """'API, Chat and 3 more' ('' when the incident had no named components)."""
+    return names(list(incident.components), limit) if incident.components else ""
+
+
+def target_head(reply: TargetReport) -> str:
+    """'OpenAI — partial outage for 12m' (its icon is `icon(reply.status)`)."""
+    held = for_duration(reply.since, reply.now)
+    return f"{reply.name} — {status_label(reply.status)}" + (f" {held}" if held else "")
+
+
+def target_kind(reply: TargetReport) -> str:
+    """'monitor' / 'component of OpenAI'."""
+    return "monitor" if reply.is_monitor else f"component of {reply.monitor}"
+
+
+def uptime_figures(uptime: Uptime) -> str:
+    """'99.95% · 2 incidents · MTTR 12m' (incidents and MTTR only when there were any)."""
+    parts = [percent(uptime.percent)]
+    if uptime.incidents:
+        parts.append(plural(uptime.incidents, "incident"))
+    if uptime.mttr is not None:
+        parts.append(f"MTTR {format_duration(uptime.mttr)}")
+    return " · ".join(parts)
+
+
+def uptime_line(uptime: Uptime) -> str:
+    """'24h: 99.95% · 1 incident · MTTR 12m'."""
+    return f"{window_label(uptime.window)}: {uptime_figures(uptime)}"
+
+
+def no_incidents(target: str | None = None) -> str:
+    """'No incidents recorded.' / 'No incidents recorded for OpenAI.'"""
+    return f"No incidents recorded for {target}." if target else "No incidents recorded."
+
+
+def incident_list_headline(reply: IncidentList) -> str:
+    """'Last 3 incidents for OpenAI since 2026-11-01' (or the no-incidents sentence)."""
+    if not reply.incidents:
+        scope = reply.target
+        text = no_incidents(scope)
+        if reply.since:
+            text = text.removesuffix(".") + f" since {day(reply.since)}."
+        return text
+    head = f"Last {plural(len(reply.incidents), 'incident')}"
+    if reply.target:
+        head += f" for {reply.target}"
+    if reply.since:
+        head += f" since {day(reply.since)}"
+    return head
+
+
+def uptime_headline(reply: UptimeReport) -> str:
+    """'Uptime over the last 7d'."""
+    return f"Uptime over the last {window_label(reply.window)}"
+
+
+def uptime_row(name: str, uptime: Uptime) -> str:
+    """'OpenAI — 99.95% · 1 incident · MTTR 12m'."""
+    return f"{name} — {uptime_figures(uptime)}"
+
+
+def probe_summary(stats: ProbeStats) -> str:
+    """'Probes (24h): 1,440, 99.93% OK, avg 120 ms, max 900 ms'."""
+    share = 100.0 * stats.ok / stats.probes if stats.probes else 0.0
+    return (f"Probes ({window_label(stats.window)}): {stats.probes:,}, {share:.2f}% OK, "
+            f"avg {stats.avg_ms:,.0f} ms, max {stats.max_ms:,.0f} ms")
+
+
+def did_you_mean(suggestions: Sequence[str]) -> str:
+    """'Did you mean: a, b?'."""
+    return f"Did you mean: {', '.join(suggestions)}?"
+
+
+def left_out(count: int) -> str:
+    """Said when a platform's limit cut a message short."""
+    return f"{ELLIPSIS} {plural(count, 'part')} left out (message too long)"
+
+
+# ---------------------------------------------------------------- commands: help and argument errors
+# The forms and summaries come from bot.commands.COMMANDS; here is only how they read. Renderers find the
+# help after USAGE_HEADER and show it as a preformatted block.
+
+USAGE_HEADER = "Usage:"
+QUOTE_HINT = 'Put a name in "quotes" when it ends in a number, a span or a date.'
+
+
+def help_text(commands: Sequence[tuple[str, str]], arguments: Sequence[tuple[str, str]], hint: str = "") -> str:
+    """'Usage:', then one aligned line per (command form, summary) and per (argument, summary), then `hint`."""
+    width = max((len(f) for f, _ in commands), default=0) + 2
+    names = max((len(n) for n, _ in arguments), default=0) + 2
+    lines = [f"{f:<{width}}{summary}" for f, summary in commands]
+    lines += [f"{n:<{names}}{summary}" for n, summary in arguments]
+    lines += [hint] if hint else []
+    return "\n".join([USAGE_HEADER, *("  " + line for line in lines)])
+
+
+def with_help(problem: str, help_: str) -> str:
+    """A usage error followed by the help."""
+    return f"{problem}\n{help_}"
+
+
+def too_long(length: int, what: str = "") -> str:
+    """'That target is too long (300 characters).'"""
+    return f"That {what + ' ' if what else ''}is too long ({length} characters)."
+
+
+def bad_count(name: str, most: int) -> str:
+    return f"`{name}` must be a number from 1 to {most}."
+
+
+def bad_window(name: str, windows: Sequence[str]) -> str:
+    return f"`{name}` is one of {', '.join(windows)}."
+
+
+def bad_since(name: str) -> str:
+    return f"`{name}` takes a span like `24h`, `7d`, `30d` or a past date like `2026-09-17`."
+
+
+def unexpected(words: str) -> str:
+    return f"Unexpected “{words[:80]}”."
+
+
+def unknown_command(name: str) -> str:
+    return f"Unknown command /{name[:32]}."
+
+
+def not_found(target: str) -> str:
+    """'No monitor or component named “x”.' (the suggestions come with it, as did_you_mean)."""
+    return f"No monitor or component named “{target[:80]}”."
+
+
+OPTION_NOT_VALID = "That option is not valid."
