@@ -199,7 +199,10 @@ def notice_detail(alert: Alert) -> str:
 
 
 def affected(alert: Alert) -> str:
-    """'2 of 25 components affected' ('1 component affected' when the total is not known)."""
+    """'2 of 25 components affected' ('1 component affected' when the total is not known); an incident
+    only the provider reports yet says so instead of '0 of 8 components affected'."""
+    if not alert.components and alert.provider_incidents:
+        return "Reported by the provider; no component affected yet"
     return affected_count(len(alert.components), alert.total_components)
 
 

@@ -72,3 +72,24 @@ def test_the_slack_manifest_hints_every_command() -> None:
     assert hint is not None
     forms = [commands.form(spec, slash=False).removeprefix(commands.SLACK_COMMAND).strip() for spec in commands.COMMANDS]
     assert hint.group(1) == " | ".join(forms)
+
+
+def test_extending_section_names_real_files_and_registries() -> None:
+    """Every concrete path the "Extending downwatch" section names exists, and the registries it points at
+    are plain tuples that hold what the package ships (a newcomer follows it to the right files)."""
+    import adapters
+    from bot.checks import KINDS
+
+    text = _section("Extending downwatch")
+    paths = {p for p in re.findall(r"`([\w./-]+\.(?:py|toml))`", text) if "<" not in p}
+    assert {"bot/checks/kind.py", "bot/platform.py", "adapters/retry.py", "bot/commands.py",
+            "bot/wording.py", "bot/checks/__init__.py", "adapters/__init__.py"} <= paths
+    for path in paths:
+        assert (ROOT / path).exists(), f"README 'Extending downwatch' names {path}, which does not exist"
+    assert isinstance(KINDS, tuple) and isinstance(adapters.PLATFORMS, tuple)
+    assert {"tcp"} <= {kind.type for kind in KINDS} and "webhook" in {p.name for p in adapters.PLATFORMS}
+    for kind in KINDS:  # each kind lives in its own module of bot/checks/, as the section says
+        module = type(kind).__module__
+        assert module.startswith("bot.checks.") and (ROOT / (module.replace(".", "/") + ".py")).exists()
+    for platform in adapters.PLATFORMS:
+        assert type(platform).__module__.startswith("adapters.")
