@@ -14,6 +14,7 @@ from bot.chat import CommandHandler
 from bot.model import (
     Alert,
     AlertKind,
+    AlternativesReport,
     ComponentView,
     IncidentList,
     IncidentView,
@@ -63,6 +64,8 @@ def render_alert(alert: Alert) -> str:
             lines.append(f"     > {_cut(wording.provider_update(inc), MAX_UPDATE_CHARS)}{when}")
     if len(alert.provider_incidents) > MAX_PROVIDER_INCIDENTS:
         lines.append(f"   {wording.more_provider_incidents(len(alert.provider_incidents) - MAX_PROVIDER_INCIDENTS)}")
+    if alert.alternatives:
+        lines.append(f"   {wording.alternatives_line(alert.alternatives)}")
     lines.append(f"   {wording.footer(alert)} · {wording.updated(alert.at)}")
     return "\n".join(lines)
 
@@ -141,6 +144,9 @@ def render_reply(reply: Reply) -> str:
             return wording.incident_list_headline(reply)
         lines = [f"{wording.incident_list_headline(reply)}:"]
         return _answer(lines + ["  " + _incident_line(i, reply.now) for i in reply.incidents])
+    if isinstance(reply, AlternativesReport):
+        return "\n".join([f"{wording.icon(reply.status)} {wording.alternatives_head(reply)}",
+                          wording.alternatives_answer(reply)])
     assert isinstance(reply, UptimeReport)
     lines = [f"{wording.uptime_headline(reply)}:"]
     lines += [f"  {wording.uptime_row(name, u)}" for name, u in reply.rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 
 import httpx
@@ -12,6 +12,7 @@ import httpx
 from adapters import PLATFORMS
 from bot import commands, runtime
 from bot.chat import ChatAdapter, CommandHandler
+from bot.checks import KINDS, run_check
 from bot.checks.client import make_client
 from bot.checks.control import reachable
 from bot.clock import Clock, SystemClock
@@ -23,6 +24,8 @@ from bot.reachability import Reachability
 from bot.schedule import build_scheduler
 from bot.store import Store
 from bot.watch import NetworkNotices, Watcher
+from bot.web.activity import Activity, Health
+from bot.web.server import StatusSite, serve
 from bot.wording import plural
 
 log = logging.getLogger("downwatch")
@@ -37,11 +40,14 @@ def build_adapters(
             for p in platforms if p.name in config.platforms}
 
 
-def command_handler(store: Store, clock: Clock) -> CommandHandler:
-    """The async handler every chat adapter calls with a parsed Command."""
+def command_handler(
+    store: Store, clock: Clock, alternatives: Mapping[str, Sequence[str]] = commands.NO_ALTERNATIVES
+) -> CommandHandler:
+    """The async handler every chat adapter calls with a parsed Command (`alternatives`: each monitor's, from
+    the config)."""
 
     async def handle(command: Command) -> Reply:
-        return commands.handle(command, history=store, now=clock.now())
+        return commands.handle(command, history=store, now=clock.now(), alternatives=alternatives)
 
     return handle
 
@@ -54,8 +60,10 @@ async def run(
     adapters: Mapping[str, ChatAdapter] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     platforms: Sequence[Platform] = PLATFORMS,
+    on_web: Callable[[str], None] | None = None,
 ) -> None:
-    """Run the bot until `stop` is set, then close everything in reverse order."""
+    """Run the bot until `stop` is set, then close everything in reverse order. `on_web` is told the web
+    server's URL once it listens (the [web] table turns it on)."""
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         store = Store.open(config.database)
@@ -72,9 +80,10 @@ async def run(
         control = (lambda: reachable(client, control_url)) if control_url else None
         sight = Reachability(monitors=(m.name for m in config.monitors), clock=clock, control=control,
                              notify=NetworkNotices(store=store, monitors=config.monitors, on_commit=sender.wake))
+        activity = Activity(clock=clock)
         watcher = Watcher(monitors=config.monitors, store=store, client=client, clock=clock, on_commit=sender.wake,
-                          sight=sight)
-        handler = command_handler(store, clock)
+                          sight=sight, check=activity.wrap_check(run_check))
+        handler = command_handler(store, clock, {m.name: m.alternatives for m in config.monitors})
         for name, adapter in chat.items():
             try:
                 await adapter.start(handler)
@@ -91,11 +100,25 @@ async def run(
             if deleted:
                 log.info("retention: deleted %d old rows", deleted)
 
-        scheduler = build_scheduler(monitors=config.monitors, poll=watcher.poll, housekeeping=housekeeping,
+        scheduler = build_scheduler(monitors=config.monitors, poll=activity.wrap_poll(watcher.poll),
+                                    housekeeping=housekeeping,
                                     start=clock.now())
         runtime.settle()  # everything built so far lives for the whole run
         stack.callback(runtime.unsettle)
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
+        if config.web is not None:  # after the scheduler: closed before it, and before the store
+            health = Health(store=store, clock=clock, activity=activity, monitors=config.monitors,
+                            scheduler_running=lambda: bool(scheduler.running))
+            site = StatusSite(store=store, clock=clock, monitors=config.monitors, public=config.web.public,
+                              activity=activity, health=health,
+                              probe_kinds=frozenset(k.type for k in KINDS if k.records_probes),
+                              refresh=config.web.refresh)
+            url = await stack.enter_async_context(serve(site.application(), host=config.web.host,
+                                                        port=config.web.port))
+            log.info("web: status page at %s", url)
+            if on_web is not None:
+                on_web(url)
         log.info("watching %s; alerts to %s", plural(len(config.monitors), "monitor"), ", ".join(chat) or "nowhere")
         await sender.run(stop)
+        await stop.wait()  # with no platform the sender returns at once: the bot still watches (and serves)

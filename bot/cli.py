@@ -1,4 +1,4 @@
-"""The `downwatch` command: run, check, status, incidents, validate, demo.
+"""The `downwatch` command: run, check, status, incidents, validate, demo, providers, discover.
 
 Exit codes: 0 fine, 1 something is not operational (check) or failed, 2 usage or config error.
 `os.environ` and `.env` are read here and nowhere else.
@@ -14,12 +14,19 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from adapters import PLATFORMS
 from bot import runtime
 from bot.config import Config, ConfigError, load_config
 from bot.platform import unused_secrets
 from bot.redact import Redact
+
+if TYPE_CHECKING:
+    import httpx
+
+    from bot.catalogue import Catalogue
+    from bot.discover import Fetch
 
 SECRET_KEYS = tuple(secret for platform in PLATFORMS for secret in platform.secrets)  # redacted from every log
 
@@ -63,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a config file and explain every error")
     p.add_argument("--config", default="downwatch.toml")
     sub.add_parser("demo", help="a scripted outage against a simulated status page (no tokens needed)")
+    p = sub.add_parser("providers", help="list the provider catalogue (what `preset = \"…\"` accepts)")
+    p.add_argument("word", nargs="?", default="", help="only providers whose key, name, type or URL contains it")
+    p = sub.add_parser("discover", help="find out what source a status page is and print a [[monitors]] block")
+    p.add_argument("url", help="the status page, e.g. https://status.example.com")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     return parser
 
 
@@ -108,6 +120,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
         return runtime.run(demo())
     setup_logging(env)
+    if args.command == "providers":
+        return _providers(args.word)
+    if args.command == "discover":
+        return runtime.run(_discover(args.url, timeout=args.timeout))
     if args.command in ("status", "incidents"):
         return _history(args, env)
     config = _load(args.config, env)
@@ -136,11 +152,13 @@ def _history(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from bot.store import Store, unusable
 
     database = args.db
+    alternatives: dict[str, tuple[str, ...]] = {}
     if database is None and args.config:
         config = _load(args.config, env)
         if config is None:
             return 2
         database = config.database
+        alternatives = {m.name: m.alternatives for m in config.monitors}
     database = database or "downwatch.db"
     if not os.path.exists(database):
         print(f"downwatch: no history yet: {database} does not exist (run `downwatch run` first)", file=sys.stderr)
@@ -158,8 +176,8 @@ def _history(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         command = commands.parse_text(" ".join(args.target), now=SystemClock().now())
     store = Store.open(database)
     try:
-        reply = command if isinstance(command, Usage) else commands.handle(command, history=store,
-                                                                             now=SystemClock().now())
+        reply = command if isinstance(command, Usage) else commands.handle(
+            command, history=store, now=SystemClock().now(), alternatives=alternatives)
     finally:
         store.close()
     print(render_reply(reply))
@@ -202,6 +220,92 @@ async def _check(config: Config, *, as_json: bool) -> int:
         for r in rows:
             print(f"{r['monitor']:<{width}}  {r['component'][:cwidth]:<{cwidth}}  {r['status']:<20}  {r['detail']}")
     return 0 if all(r["status"] == Status.OPERATIONAL.value for r in rows) else 1
+
+
+def _providers(word: str) -> int:
+    """`downwatch providers [WORD]`: the catalogue as a table; 2 when nothing matches WORD."""
+    from bot.catalogue import load
+
+    catalogue = load()
+    found = catalogue.search(word)
+    if not found:
+        close = catalogue.closest(word)
+        hint = f" (did you mean '{close}'?)" if close else ""
+        print(f"downwatch: no provider matches {word!r}{hint}", file=sys.stderr)
+        return 2
+    rows = [(p.key, p.name, p.type, p.human_url,
+             p.verified + (" (believed)" if p.confidence.value == "believed" else "")) for p in found]
+    header = ("KEY", "NAME", "TYPE", "PAGE", "VERIFIED")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    print(f"\n{len(found)} of {len(catalogue.providers)} providers. In a [[monitors]] block: preset = \"<KEY>\"")
+    return 0
+
+
+async def _discover(url: str, *, timeout: float) -> int:
+    """`downwatch discover URL`: what the page is, its components by group, and a block to paste; 0 found,
+    2 with the reason when no source downwatch reads was found."""
+    from bot.catalogue import load
+    from bot.checks.client import make_client
+    from bot.discover import NotFound, discover
+
+    async with make_client() as client:
+        found = await discover(url, _page_fetch(client, timeout=timeout))
+    if isinstance(found, NotFound):
+        print(f"downwatch: no status source found: {found.reason}", file=sys.stderr)
+        for line in found.tried:
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    print(f"{found.title or url}: {found.type} source at {found.url}")
+    if found.components:
+        groups: dict[str | None, list[str]] = {}
+        for component in found.components:
+            groups.setdefault(component.group, []).append(component.name)
+        print(f"\n{len(found.components)} components:")
+        for group, names in groups.items():
+            print(f"  {group}" if group else "  (no group)")
+            for name in names:
+                print(f"    {name}")
+    for note in found.notes:
+        print(f"\nnote: {note}")
+    preset = _preset_for(load(), found.url)
+    if preset:
+        print(f"\nIn the catalogue: preset = \"{preset}\" (`downwatch providers {preset}`)")
+    print("\nPaste into the config:\n")
+    print(found.toml, end="")
+    return 0
+
+
+def _preset_for(catalogue: Catalogue, url: str) -> str | None:
+    """The catalogue key whose page or endpoint is on the same host as `url`, if exactly one is."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname
+    keys = [p.key for p in catalogue.providers if host in {urlsplit(p.url).hostname, urlsplit(p.human_url).hostname}]
+    return keys[0] if len(keys) == 1 else None
+
+
+def _page_fetch(client: httpx.AsyncClient, *, timeout: float, max_bytes: int = 8 * 1024 * 1024) -> Fetch:
+    """bot.discover's `fetch` on the probe client: every answer as it came (status, type, body, final URL),
+    every failure a FetchFailed with a readable reason, and at most `max_bytes` of a body."""
+    from bot.checks.client import REQUEST_FAILURES, describe_failure, format_size, read_capped
+    from bot.discover import FetchFailed, Response
+
+    async def fetch(url: str) -> Response | FetchFailed:
+        try:
+            async with asyncio.timeout(timeout), client.stream("GET", url, timeout=timeout) as response:
+                body = bytearray()
+                async for chunk in read_capped(response, max_bytes):
+                    body += chunk
+                    if len(body) > max_bytes:
+                        return FetchFailed(f"body over {format_size(max_bytes)}")
+                return Response(response.status_code, response.headers.get("content-type", ""), bytes(body),
+                                str(response.url))
+        except REQUEST_FAILURES as exc:
+            return FetchFailed(describe_failure(exc, timeout=timeout))
+
+    return fetch
 
 
 async def _run(config: Config) -> int:

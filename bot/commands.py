@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Protocol
 
 from bot import wording
 from bot.model import (
+    Alternative,
+    AlternativesReport,
     Command,
     CommandKind,
     ComponentView,
@@ -31,6 +34,7 @@ from bot.model import (
     Uptime,
     UptimeReport,
     Usage,
+    summary,
     worst,
 )
 
@@ -74,6 +78,7 @@ TARGET = Argument("target", ArgKind.TARGET, "A monitor or component name (Monito
 LIMIT = Argument("limit", ArgKind.COUNT, f"How many, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})")
 SINCE = Argument("since", ArgKind.SINCE, "Only those since then: a span like 24h, 7d, 2w, or a date like 2026-09-17")
 WINDOW = Argument("window", ArgKind.WINDOW, f"Over how long: {', '.join(WINDOWS)} (default 24h for all monitors)")
+MONITOR = Argument("monitor", ArgKind.TARGET, "A monitor name")
 
 STATUS = CommandSpec("status", CommandKind.TARGET, (TARGET,),
                      "Overall state, or one monitor or component: state, uptime, last incidents")
@@ -83,6 +88,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "Recent incidents with start, duration and components"),
     CommandSpec("uptime", CommandKind.UPTIME, (TARGET, WINDOW),
                 "Uptime % and mean time to recovery, per monitor or for one target"),
+    CommandSpec("alternatives", CommandKind.ALTERNATIVES, (MONITOR,),
+                "The live state of a monitor's alternatives: which of them is healthy right now"),
     CommandSpec("help", CommandKind.HELP, (), "This help", aliases=("-h", "--help", "?")),
 )
 BY_NAME = {spec.name: spec for spec in COMMANDS}
@@ -336,8 +343,23 @@ def _notable(status: Status) -> bool:
     return status.is_outage or status in (Status.MAINTENANCE, Status.UNKNOWN)
 
 
-def handle(command: Command, *, history: History, now: datetime) -> Reply:
-    """Answer a command from the history. Never raises for bad input: it answers with Usage."""
+NO_ALTERNATIVES: Mapping[str, Sequence[str]] = MappingProxyType({})
+
+
+def live_status(history: History, monitor: str) -> Status:
+    """A monitor's live state from the history, as the watcher sums it up from memory (bot.model.summary):
+    its components' statuses and its open incident's severity; unknown while its source cannot be read."""
+    statuses = [v.status for v in history.component_views(monitor)]
+    statuses += [i.severity for i in history.open_incidents() if i.monitor == monitor]
+    return summary(statuses, readable=monitor not in history.unreadable_monitors())
+
+
+def handle(
+    command: Command, *, history: History, now: datetime,
+    alternatives: Mapping[str, Sequence[str]] = NO_ALTERNATIVES,
+) -> Reply:
+    """Answer a command from the history. Never raises for bad input: it answers with Usage. `alternatives`:
+    each monitor's `alternatives` from the config (what `/status alternatives` answers about)."""
     if command.kind is CommandKind.HELP:
         return Usage(USAGE)
     if command.kind is CommandKind.OVERVIEW:
@@ -355,10 +377,19 @@ def handle(command: Command, *, history: History, now: datetime) -> Reply:
         found = _resolve(history, command.target)
         if isinstance(found, Usage) and command.fallback_target:
             if not isinstance(_resolve(history, command.fallback_target), Usage):
-                return handle(Command(CommandKind.TARGET, target=command.fallback_target), history=history, now=now)
+                return handle(Command(CommandKind.TARGET, target=command.fallback_target), history=history, now=now,
+                              alternatives=alternatives)
         if isinstance(found, Usage):
             return found
         monitor, component = found
+    if command.kind is CommandKind.ALTERNATIVES:
+        if monitor is None:
+            listed = tuple(name for name in history.monitor_names() if alternatives.get(name))
+            return Usage(wording.name_a_monitor(listed), is_error=True)
+        return AlternativesReport(
+            now=now, monitor=monitor, status=live_status(history, monitor),
+            alternatives=tuple(Alternative(name, live_status(history, name)) for name in alternatives.get(monitor, ())),
+        )
     limit = max(1, min(command.limit, MAX_LIMIT))
     if command.kind is CommandKind.INCIDENTS:
         items = history.recent_incidents(limit=limit, monitor=monitor, component=component, since=command.since)

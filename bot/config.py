@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from bot.catalogue import Catalogue, Provider
     from bot.checks.kind import CheckKind
     from bot.platform import Platform
 
@@ -51,6 +52,9 @@ class Monitor:
     policy: Policy = field(default_factory=Policy)
     routes: tuple[Route, ...] = ()
     kind: str = ""  # the `type` of the CheckKind that made it (each subclass sets its own default)
+    alternatives: tuple[str, ...] = ()  # other monitors' names: their live state goes with this one's incidents
+    preset: str = ""  # the catalogue key it was made from (`preset = "openai"`), if any
+    page: str = ""  # the status page a person opens (a preset's), for `downwatch discover` hints
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,17 @@ class Config:
     control_url: str | None = None  # a reliable endpoint: when it and every check fail, the network is down
     # platform name → its parsed config (each platform's own frozen type), for the platforms that are on
     platforms: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    web: Web | None = None  # the [web] table: the status page, its JSON API, /metrics and /healthz
+
+
+@dataclass(frozen=True)
+class Web:
+    """The [web] table: one read-only HTTP server in the bot process (bot/web)."""
+
+    host: str = "127.0.0.1"  # loopback unless the operator chooses to expose it
+    port: int = 8080
+    public: bool = False  # True: hide HTTP monitors' URLs and probe details (a page shown outside the team)
+    refresh: int = 30  # seconds between the page's reloads; not a TOML key (the demo's page moves faster)
 
 
 # ---------------------------------------------------------------- loading and validation
@@ -85,10 +100,10 @@ _POLICY_KEYS = {
     "flap_settle": float,
     "reminder_interval": float,
 }
-_TOP_KEYS = {"database", "retention_days", "rollup_days", "control_url", "monitors", *_POLICY_KEYS}  # + platforms
+_TOP_KEYS = {"database", "retention_days", "rollup_days", "control_url", "monitors", "web", *_POLICY_KEYS}  # + platforms
 # The keys every monitor has; each check kind adds its own (CheckKind.keys), each platform its own
 # (Platform.monitor_keys)
-_MONITOR_KEYS = {"name", "type", "url", "interval", "timeout", *_POLICY_KEYS}
+_MONITOR_KEYS = {"name", "type", "url", "interval", "timeout", "alternatives", "preset", *_POLICY_KEYS}
 class Checker:
     """Collects errors instead of stopping at the first."""
 
@@ -161,7 +176,7 @@ def _policy(check: Checker, where: str, table: dict[str, object], base: Policy) 
 
 def load_config(
     path: str, env: Mapping[str, str] | None = None, *, kinds: Sequence[CheckKind] | None = None,
-    platforms: Sequence[Platform] | None = None,
+    platforms: Sequence[Platform] | None = None, catalogue: Catalogue | None = None,
 ) -> Config:
     """Read and validate a TOML config; secrets come from `env`. Raises ConfigError listing every problem.
     `kinds`: the check kinds a monitor's `type` may name (None: bot.checks.KINDS). `platforms`: the chat
@@ -177,14 +192,15 @@ def load_config(
         raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot be read: {exc.strerror}"]) from None
-    return parse_config(raw, path=path, env=env, kinds=kinds, platforms=platforms)
+    return parse_config(raw, path=path, env=env, kinds=kinds, platforms=platforms, catalogue=catalogue)
 
 
 def parse_config(
     raw: dict[str, object], *, path: str, env: Mapping[str, str], kinds: Sequence[CheckKind] | None = None,
-    platforms: Sequence[Platform] | None = None,
+    platforms: Sequence[Platform] | None = None, catalogue: Catalogue | None = None,
 ) -> Config:
-    """Validate an already-parsed TOML document (see load_config)."""
+    """Validate an already-parsed TOML document (see load_config). `catalogue`: the providers `preset = "…"`
+    may name (None: the catalogue shipped with the package, read only when a monitor names a preset)."""
     if kinds is None:
         # Imported here, not at the top: every kind module imports this one (Checker, Common, Monitor)
         from bot.checks import KINDS
@@ -201,18 +217,43 @@ def parse_config(
     retention = check.number("retention_days", raw.get("retention_days", 7), kind=int, minimum=1, exclusive=False)
     rollup = check.number("rollup_days", raw.get("rollup_days", 400), kind=int, minimum=1, exclusive=False)
     control = check.url("control_url", raw["control_url"]) if "control_url" in raw else None
+    web = _web(check, raw["web"]) if "web" in raw else None
     configs: dict[str, object] = {}
     for platform in platforms:
         parsed = platform.parse(check, raw.get(platform.name), env)
         if parsed is not None:
             configs[platform.name] = parsed
-    monitors = _monitors(check, raw.get("monitors"), policy, kinds, platforms=platforms, configs=configs)
+    if catalogue is None and any(isinstance(m, dict) and "preset" in m for m in _as_list(raw.get("monitors"))):
+        from bot.catalogue import load
+
+        catalogue = load()  # package data, validated by its own tests: an error here is a packaging bug
+    monitors = _monitors(check, raw.get("monitors"), policy, kinds, platforms=platforms, configs=configs,
+                         catalogue=catalogue)
     if check.errors:
         raise ConfigError(check.errors)
     return Config(
         path=path, database=database, monitors=monitors, policy=policy, retention_days=int(retention or 7),
-        rollup_days=int(rollup or 400), control_url=control, platforms=MappingProxyType(configs),
+        rollup_days=int(rollup or 400), control_url=control, platforms=MappingProxyType(configs), web=web,
     )
+
+
+def _web(check: Checker, table: object) -> Web | None:
+    """The [web] table (core config, not a chat platform)."""
+    if not isinstance(table, dict):
+        check.error("web", "must be a table ([web])")
+        return None
+    check.unknown("web.", table, {"host", "port", "public"})
+    host = check.text("web.host", table.get("host", Web.host))
+    port = check.number("web.port", table.get("port", Web.port), kind=int, minimum=0, exclusive=False)
+    if port is not None and port > 65535:
+        check.error("web.port", f"must be at most 65535 (got {port!r})")
+        port = None
+    public = table.get("public", False)
+    if not isinstance(public, bool):
+        check.error("web.public", f"must be true or false (got {public!r})")
+    if host is None or port is None or not isinstance(public, bool):
+        return None
+    return Web(host=host, port=int(port), public=public)
 
 
 @dataclass(frozen=True)
@@ -228,9 +269,13 @@ class Common:
     routes: tuple[Route, ...]
 
 
+def _as_list(items: object) -> list[object]:
+    return items if isinstance(items, list) else []
+
+
 def _monitors(
     check: Checker, items: object, policy: Policy, kinds: Sequence[CheckKind], *,
-    platforms: Sequence[Platform], configs: Mapping[str, object],
+    platforms: Sequence[Platform], configs: Mapping[str, object], catalogue: Catalogue | None = None,
 ) -> tuple[Monitor, ...]:
     if items is None:
         check.error("monitors", "no [[monitors]] defined: add at least one")
@@ -240,18 +285,27 @@ def _monitors(
         return ()
     out: list[Monitor] = []
     seen: set[str] = set()
+    named: dict[str, str] = {}  # every monitor name (casefolded → as written), for `alternatives`
+    alternatives: list[tuple[int, str, object]] = []  # (index in out, where, the raw value)
     core_keys = _MONITOR_KEYS | {key for platform in platforms for key in platform.monitor_keys}
     for index, table in enumerate(items):
         where = f"monitors[{index}]."
         if not isinstance(table, dict):
             check.error(f"monitors[{index}]", "must be a table")
             continue
+        provider = None
+        if "preset" in table:
+            provider = _preset(check, where, table, catalogue, kinds)
+            if provider is None:
+                continue  # its error says which preset was meant; the keys it would fill would only add noise
+            table = _with_preset(table, provider, kinds)
         name = check.text(f"{where}name", table.get("name"), required=True)
         if name:
             where = f"monitors[{index}] ({name})."
             if name.casefold() in seen:
                 check.error(f"{where}name", "duplicate monitor name")
             seen.add(name.casefold())
+            named.setdefault(name.casefold(), name)
         kind = _kind(check, where, table, kinds, core_keys)
         if kind is None:
             continue
@@ -266,9 +320,71 @@ def _monitors(
         common = Common(name=name or "", url=url or "", interval=float(interval or 60),
                         timeout=float(timeout or 10), policy=mine, routes=tuple(routes))
         monitor = kind.parse(check, where, table, common)  # its errors are reported even when `valid` is not
+        if valid and monitor is not None and provider is not None:
+            page = provider.human_url if table.get("url") == provider.url else str(table.get("url"))
+            monitor = replace(monitor, preset=provider.key, page=page)
         if valid and monitor is not None:
             out.append(monitor)
+            if "alternatives" in table:
+                alternatives.append((len(out) - 1, where, table["alternatives"]))
+    for index, where, raw in alternatives:  # after the loop: an alternative may be declared further down
+        out[index] = replace(out[index], alternatives=_alternatives(check, where, raw, out[index].name, named))
     return tuple(out)
+
+
+def _alternatives(check: Checker, where: str, raw: object, name: str, named: Mapping[str, str]) -> tuple[str, ...]:
+    """Other monitors' names, as they are written in their own `name` (matched case-insensitively)."""
+    key = f"{where}alternatives"
+    if not isinstance(raw, list) or not all(isinstance(v, str) and v.strip() for v in raw):
+        check.error(key, f"must be a list of other monitors' names (got {raw!r})")
+        return ()
+    out: list[str] = []
+    for value in raw:
+        found = named.get(value.strip().casefold())
+        if found is None:
+            others = {folded: n for folded, n in named.items() if folded != name.casefold()}
+            close = difflib.get_close_matches(value.strip().casefold(), sorted(others), n=1, cutoff=0.6)
+            hint = f" (did you mean '{others[close[0]]}'?)" if close else ""
+            check.error(key, f"no monitor named {value!r}{hint}")
+        elif found.casefold() == name.casefold():
+            check.error(key, f"{value!r} is this monitor itself: name other monitors")
+        elif found in out:
+            check.error(key, f"{value!r} is listed twice")
+        else:
+            out.append(found)
+    return tuple(out)
+
+
+def _preset(
+    check: Checker, where: str, table: Mapping[str, object], catalogue: Catalogue | None, kinds: Sequence[CheckKind]
+) -> Provider | None:
+    """The catalogue entry `preset` names, or None with the error and the closest name."""
+    if isinstance(table.get("name"), str) and table["name"]:
+        where = f"{where[:-1]} ({table['name']})."
+    key = table["preset"]
+    if not isinstance(key, str) or not key.strip():
+        check.error(f"{where}preset", f"must be a provider's key such as 'openai' (got {key!r})")
+        return None
+    provider = catalogue.find(key) if catalogue is not None else None
+    if provider is None:
+        close = catalogue.closest(key) if catalogue is not None else None
+        hint = f" (did you mean '{close}'?)" if close else ""
+        check.error(f"{where}preset", f"no provider {key!r} in the catalogue{hint}; `downwatch providers` lists them")
+        return None
+    if not any(k.type == provider.type for k in kinds) and "type" not in table:
+        check.error(f"{where}preset", f"{provider.name}'s source type {provider.type!r} is not a check kind here")
+        return None
+    return provider
+
+
+def _with_preset(table: Mapping[str, object], provider: Provider, kinds: Sequence[CheckKind]) -> dict[str, object]:
+    """The table with the preset's name, type, url and default filter under it: what the monitor sets wins."""
+    filled: dict[str, object] = {"name": provider.name, "type": provider.type, "url": provider.url}
+    kind = next((k for k in kinds if k.type == table.get("type", provider.type)), None)
+    filters = {"components", "products", "services", "regions"}
+    if kind is not None and "components" in kind.keys and not filters & set(table) and provider.default_filter():
+        filled["components"] = list(provider.default_filter())
+    return {**filled, **table}
 
 
 def _kind(
@@ -279,14 +395,18 @@ def _kind(
     kind = next((k for k in kinds if k.type == type_), None)
     if kind is None:
         names = ", ".join(repr(k.type) for k in kinds)
-        check.error(f"{where}type", f"must be one of {names} (got {type_!r})")
+        close = difflib.get_close_matches(type_, [k.type for k in kinds], n=1) if isinstance(type_, str) else []
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        check.error(f"{where}type", f"must be one of {names} (got {type_!r}{hint})")
     allowed = core_keys | (kind.keys if kind is not None else {key for k in kinds for key in k.keys})
     unknown: dict[str, object] = {}
     for key, value in table.items():
         if key in allowed:
             continue
         owners = [repr(k.type) for k in kinds if key in k.keys]
-        if owners:
+        if owners and kind is not None and len(owners) > 2:  # a key most kinds share: say which one it is not for
+            check.error(f"{where}{key}", f"does not apply to type = {kind.type!r}")
+        elif owners:
             check.error(f"{where}{key}", f"only applies to type = {' or '.join(owners)}")
         else:
             unknown[key] = value

@@ -16,7 +16,7 @@ from adapters.console import ConsoleAdapter, render_reply
 from bot import app, commands
 from bot.checks.statuspage import StatuspageMonitor
 from bot.clock import SystemClock
-from bot.config import Config, Policy, Route
+from bot.config import Config, Policy, Route, Web
 from bot.model import Command, CommandKind
 from bot.simulator import Phase, SimulatedProvider
 from bot.store import Store
@@ -42,12 +42,16 @@ async def demo(*, stream: TextIO | None = None, interval: float = 1.0, speed: fl
                 policy=Policy(failures_before_alert=2, successes_before_recovery=2),
                 routes=(Route("console", "console"),),
             )
-            config = Config(path="(demo)", database=database, monitors=(monitor,))
+            # The status page on a free port, reloading every 2 s so the outage is seen moving
+            config = Config(path="(demo)", database=database, monitors=(monitor,),
+                            web=Web(host="127.0.0.1", port=0, refresh=2))
             print(f"downwatch demo: watching a simulated status page at {sim.url} every {interval:g} s "
                   f"(alert after 2 bad polls, recover after 2 good ones)\n", file=out, flush=True)
             stop = asyncio.Event()
             runner = asyncio.create_task(
-                app.run(config, stop=stop, clock=clock, adapters={"console": ConsoleAdapter(stream=out)})
+                app.run(config, stop=stop, clock=clock, adapters={"console": ConsoleAdapter(stream=out)},
+                        on_web=lambda url: print(f"status page: {url}/ (open it now: it follows the outage)",
+                                                 file=out, flush=True))
             )
             for phase, seconds in SCRIPT:
                 sim.set_phase(phase)

@@ -510,7 +510,7 @@ def monitor_block(name: str, source_type: str, url: str, components: tuple[Compo
     else:
         lines.append(
             f"# {len(components)} components in {len(groups)} groups: name the ones you use in "
-            f"`{key} = [...]` (as \"Name\" or \"Group / Name\")."
+            f"`{key} = [...]` (as \"Name\", \"Group / Name\" or a group's name, which keeps the group)."
         )
         for group in groups:
             count = sum(1 for c in components if c.group == group)

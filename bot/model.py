@@ -5,6 +5,7 @@ Everything here is a frozen dataclass or an enum; no dicts cross module boundari
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -44,6 +45,14 @@ _RANK = {
 def worst(statuses: list[Status] | tuple[Status, ...]) -> Status:
     """The most severe status of a collection (operational when empty)."""
     return max(statuses, key=lambda s: s.rank, default=Status.OPERATIONAL)
+
+
+def summary(statuses: Iterable[Status], *, readable: bool = True) -> Status:
+    """A monitor at a glance (its live state as another monitor's alternative): the worst of its components'
+    confirmed statuses and its open incident's severity; unknown while its source cannot be read or before
+    anything is known of it."""
+    seen = tuple(statuses)
+    return worst(seen) if readable and seen else Status.UNKNOWN
 
 
 # ---------------------------------------------------------------- checks
@@ -158,6 +167,14 @@ class AffectedComponent:
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """Another monitor a monitor names in `alternatives`, with its live state (bot.model.summary)."""
+
+    name: str
+    status: Status
+
+
+@dataclass(frozen=True)
 class Alert:
     """A snapshot of an incident (or a notice) at the moment something changed; adapters render it."""
 
@@ -173,6 +190,9 @@ class Alert:
     resolved_at: datetime | None = None
     changes: tuple[Change, ...] = ()  # what changed since the last report (bot.wording words it)
     escalated: bool = False  # this update made it a major outage: worth the configured mention
+    # the monitor's alternatives as they stand, while its incident is open (outbox rows queued before this
+    # field existed decode with none)
+    alternatives: tuple[Alternative, ...] = ()
 
     @property
     def duration(self) -> timedelta:
@@ -264,6 +284,7 @@ class CommandKind(StrEnum):
     TARGET = "target"  # /status <monitor or component>
     INCIDENTS = "incidents"  # /status incidents …, /incidents …
     UPTIME = "uptime"  # /status uptime …, /uptime …
+    ALTERNATIVES = "alternatives"  # /status alternatives <monitor>, /alternatives <monitor>
     HELP = "help"
 
 
@@ -390,4 +411,50 @@ class Usage:
     is_error: bool = False
 
 
-Reply = Overview | TargetReport | IncidentList | UptimeReport | Usage
+@dataclass(frozen=True)
+class AlternativesReport:
+    """Answer to `/status alternatives <monitor>`: the monitor's live state and each alternative's."""
+
+    now: datetime
+    monitor: str
+    status: Status
+    alternatives: tuple[Alternative, ...] = ()
+
+
+Reply = Overview | TargetReport | IncidentList | UptimeReport | AlternativesReport | Usage
+
+
+# ---------------------------------------------------------------- web (bot/web reads these from the store)
+
+
+@dataclass(frozen=True)
+class DayRecord:
+    """One UTC day of a monitor (or component) for the status page's 90-day strip."""
+
+    day: datetime  # midnight UTC
+    status: Status | None  # the worst incident severity that day; operational; None = not watched that day
+    percent: float | None = None  # share of the watched time without an incident
+    down: timedelta = timedelta(0)  # time in incidents that day
+    watched: timedelta = timedelta(0)  # time the monitor was watched that day (a whole day, or less)
+
+
+@dataclass(frozen=True)
+class ProbeHour:
+    """One hour of an HTTP monitor's probes (the latency chart)."""
+
+    hour: datetime
+    probes: int
+    ok: int
+    avg_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    """One platform's outbox as /metrics and /healthz see it."""
+
+    platform: str
+    pending: int = 0
+    retrying: int = 0  # pending rows that failed at least once
+    failed: int = 0  # rows the platform refused for good (kept until retention)
+    oldest_due: float | None = None  # next_at (epoch seconds) of the oldest pending row

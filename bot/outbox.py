@@ -56,6 +56,12 @@ def plan(alerts: Iterable[Alert], routes: Iterable[Route]) -> list[Delivery]:
     return out
 
 
+def plan_edit(alert: Alert, routes: Iterable[Route]) -> list[Delivery]:
+    """Rewrite an incident's parent message and nothing else (no thread line, no mention, never a new
+    message of its own): for news that is not the incident's, such as an alternative's state moving."""
+    return [Delivery(platform=route.platform, channel=route.channel, op=Op.EDIT, alert=alert) for route in routes]
+
+
 def delivery_key(row: OutboxRow) -> str:
     """The same for every try of one outbox row, and never shared by two rows (ids are unique per
     database, the incident id tells two databases apart): what a platform deduplicates on."""

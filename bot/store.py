@@ -7,6 +7,7 @@ the database itself. WAL mode with synchronous=NORMAL: a committed transaction s
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 import typing
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,10 +27,13 @@ from bot.model import (
     ChangeKind,
     CheckResult,
     ComponentView,
+    DayRecord,
     Delivery,
     IncidentView,
     Op,
+    OutboxHealth,
     OutboxRow,
+    ProbeHour,
     ProbeStats,
     RowState,
     Status,
@@ -620,6 +624,109 @@ class Store:
         ).fetchone()[0]
         total = end - begin
         return None if total <= 0 else max(0.0, 100.0 * (1 - down / total))
+
+    # ------------------------------------------------------------ web reads (bot/web)
+
+    def changes(self) -> int:
+        """Rows written through this connection so far: a cheap "has anything changed" for the page cache."""
+        return int(self.db.conn.total_changes)
+
+    def daily_status(self, *, days: int, now: datetime, monitor: str | None = None,
+                     component: str | None = None) -> dict[str, tuple[DayRecord, ...]]:
+        """Per active monitor (or, with `component`, that one component of `monitor`), its last `days` UTC
+        days, oldest first: time in incidents and the worst severity each day, from the incidents table
+        (the engine's decisions, like `uptime`). Days before the monitor was first seen have no status."""
+        end = ts(now)
+        first_day = (int(end // 86400) - days + 1) * 86400
+        where, args = "active = 1", []
+        if monitor is not None:
+            where, args = "name = ?", [monitor]
+        seen = {name: first for name, first in self.db.execute(
+            f"SELECT name, first_seen FROM monitors WHERE {where}", args)}
+        # Incidents overlapping the window: the ones started in it (or up to `days` before, by the started
+        # index) and the open ones (by the open index); a single incident longer than that is cut short.
+        lookback = first_day - days * 86400
+        if component is not None and monitor is not None:
+            rows = self.db.execute(
+                "SELECT ic.component, i.started_at, i.resolved_at, i.severity FROM incident_components ic "
+                "JOIN incidents i ON i.id = ic.incident_id WHERE ic.monitor = ? AND ic.component = ? "
+                "AND ic.started_at >= ? AND ic.started_at < ?",
+                [monitor, component, lookback, end]).fetchall()
+            seen = {component: seen.get(monitor)}
+        else:
+            rows = self.db.execute(
+                "SELECT monitor, started_at, resolved_at, severity FROM incidents WHERE started_at >= ? "
+                "AND started_at < ? AND resolved_at IS NOT NULL UNION ALL "
+                "SELECT monitor, started_at, resolved_at, severity FROM incidents WHERE resolved_at IS NULL",
+                [lookback, end]).fetchall()
+        down: dict[str, dict[int, list[float | Status]]] = {}
+        for name, started, resolved, severity in rows:
+            if name not in seen:
+                continue
+            s, e = max(started, first_day), min(resolved if resolved is not None else end, end)
+            day = int((s - first_day) // 86400)
+            while s < e and day < days:
+                cut = min(e, first_day + (day + 1) * 86400)
+                cell = down.setdefault(name, {}).setdefault(day, [0.0, Status.OPERATIONAL])
+                cell[0] = float(cell[0]) + (cut - s)
+                status = Status(severity)
+                if status.rank > typing.cast(Status, cell[1]).rank:
+                    cell[1] = status
+                s, day = cut, day + 1
+        # Days without incidents are the same value for every monitor watched all day: built once and shared
+        # (the status page reuses the markup of identical strips), today's too, and days before it was seen.
+        whole = [DayRecord(day=dt(first_day + d * 86400) or datetime.min, status=Status.OPERATIONAL,
+                           percent=100.0, watched=timedelta(days=1)) for d in range(days)]
+        today0 = first_day + (days - 1) * 86400
+        whole[-1] = replace(whole[-1], watched=timedelta(seconds=max(0.0, end - today0)))
+        unseen = [DayRecord(day=r.day, status=None) for r in whole]
+        out: dict[str, tuple[DayRecord, ...]] = {}
+        for name, first in seen.items():
+            first = first if first is not None else end
+            marks = down.get(name, {})
+            if first <= first_day and not marks:
+                out[name] = tuple(whole)
+                continue
+            before = min(days, max(0, math.ceil((first - first_day) / 86400)))  # days wholly before `first`
+            records = unseen[:before] + whole[before:]
+            for d in {before - 1, *marks} - {-1}:
+                if d >= days:
+                    continue
+                day0 = first_day + d * 86400
+                span = min(day0 + 86400, end) - max(day0, first)
+                if span <= 0:
+                    records[d] = unseen[d]
+                    continue
+                lost, worst_status = marks.get(d, (0.0, Status.OPERATIONAL))
+                lost = min(float(lost), span)
+                records[d] = DayRecord(day=whole[d].day, status=typing.cast(Status, worst_status),
+                                       percent=100.0 * (1 - lost / span), down=timedelta(seconds=lost),
+                                       watched=timedelta(seconds=span))
+            out[name] = tuple(records)
+        return out
+
+    def probe_hours(self, *, monitor: str, hours: int, now: datetime) -> list[ProbeHour]:
+        """An HTTP monitor's last `hours` hourly rollups, oldest first (its latency chart)."""
+        last = int(ts(now) // 3600)
+        rows = self.db.execute(
+            "SELECT p.hour, p.probes, p.ok, p.latency_sum, p.latency_max FROM probe_hours p "
+            "JOIN monitors m ON m.mid = p.mid WHERE m.name = ? AND p.hour > ? AND p.hour <= ? ORDER BY p.hour",
+            [monitor, last - hours, last]).fetchall()
+        return [ProbeHour(hour=dt(h * 3600) or datetime.min, probes=n, ok=ok, avg_ms=total / n if n else 0.0,
+                          max_ms=float(top)) for h, n, ok, total, top in rows]
+
+    def outbox_health(self) -> list[OutboxHealth]:
+        """Per platform with rows: pending (the partial index), retrying and failed rows."""
+        out: dict[str, OutboxHealth] = {}
+        for platform, pending, retrying, oldest in self.db.execute(
+                "SELECT platform, COUNT(*), SUM(attempts > 0), MIN(next_at) FROM outbox WHERE state = 'pending' "
+                "GROUP BY platform"):
+            out[platform] = OutboxHealth(platform, pending=pending, retrying=retrying or 0, oldest_due=oldest)
+        # Failed rows are few and kept only until retention deletes delivered rows: a short scan.
+        for platform, failed in self.db.execute(
+                "SELECT platform, COUNT(*) FROM outbox WHERE state = 'failed' GROUP BY platform"):
+            out[platform] = replace(out.get(platform, OutboxHealth(platform)), failed=failed)
+        return sorted(out.values(), key=lambda h: h.platform)
 
     # ------------------------------------------------------------ retention
 

@@ -11,7 +11,9 @@ Two decisions live in their own place and are injected: whether the probe engine
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections import ChainMap
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from bot import engine, wording
@@ -20,8 +22,8 @@ from bot.checks.client import ProbeClient
 from bot.clock import Clock
 from bot.config import Monitor, Route
 from bot.engine import MonitorState, Step
-from bot.model import Alert, CheckResult
-from bot.outbox import plan
+from bot.model import Alert, AlertKind, Alternative, CheckResult, Delivery, Status, summary
+from bot.outbox import plan, plan_edit
 from bot.overload import OverloadGate
 from bot.reachability import Reachability
 from bot.store import Store
@@ -44,6 +46,20 @@ class NetworkNotices:
     def __call__(self, alert: Alert) -> None:
         self._store.commit_notice(alert, plan([alert], self._routes))
         self._on_commit()
+
+
+def live_status(state: MonitorState | None) -> Status:
+    """A monitor's live state as another monitor's alternative (bot.model.summary of its in-memory state)."""
+    if state is None:
+        return Status.UNKNOWN
+    statuses = [c.status for c in state.components]
+    if state.incident is not None:
+        statuses.append(state.incident.severity)
+    return summary(statuses, readable=not state.unreadable_notified)
+
+
+# Alerts that show an open incident as it stands carry the alternatives line; a resolved one and notices do not.
+_WITH_ALTERNATIVES = frozenset({AlertKind.OPENED, AlertKind.UPDATED, AlertKind.REMINDER})
 
 
 class Watcher:
@@ -77,6 +93,11 @@ class Watcher:
         self._states: dict[str, MonitorState] = {
             name: state for name, state in store.load_states().items() if name in self._monitors
         }
+        listed: dict[str, list[str]] = {}
+        for m in self._monitors.values():
+            for other in m.alternatives:
+                listed.setdefault(other, []).append(m.name)
+        self._listed_by = {name: tuple(parents) for name, parents in listed.items()}  # alternative → monitors
         self._gate = gate or OverloadGate(clock=clock, log=self._log)
         self._sight = sight or Reachability(
             monitors=self._monitors, clock=clock, log=self._log,
@@ -120,8 +141,14 @@ class Watcher:
     def apply(self, monitor: Monitor, result: CheckResult, now: datetime | None = None) -> Step:
         """Feed one result to the engine and persist its consequences in one transaction."""
         prev = self._states.get(monitor.name)
-        step = engine.step(prev, result, now or result.at, monitor.policy)
-        deliveries = plan(step.alerts, monitor.routes)
+        at = now or result.at
+        step = engine.step(prev, result, at, monitor.policy)
+        states = ChainMap({monitor.name: step.state}, self._states)  # as they stand after this step
+        if monitor.alternatives and any(a.kind in _WITH_ALTERNATIVES for a in step.alerts):
+            step = replace(step, alerts=tuple(
+                replace(a, alternatives=self._alternatives(monitor, states)) if a.kind in _WITH_ALTERNATIVES else a
+                for a in step.alerts))
+        deliveries = plan(step.alerts, monitor.routes) + self._alternative_edits(monitor.name, prev, states, at)
         self._store.commit(prev=prev, step=step, result=result, deliveries=deliveries,
                            probe=monitor.kind in self._probe_kinds)
         self._states[monitor.name] = step.state
@@ -131,6 +158,29 @@ class Watcher:
         if deliveries:
             self._on_commit()
         return step
+
+    def _alternatives(self, monitor: Monitor, states: Mapping[str, MonitorState]) -> tuple[Alternative, ...]:
+        return tuple(Alternative(name, live_status(states.get(name))) for name in monitor.alternatives)
+
+    def _alternative_edits(
+        self, name: str, prev: MonitorState | None, states: Mapping[str, MonitorState], now: datetime
+    ) -> list[Delivery]:
+        """When `name`'s live state moved, the edits that rewrite the parent message of every open, announced
+        incident of a monitor listing it as an alternative: its snapshot as it stands, with the new line.
+        Edits only, so the news never becomes a message of its own."""
+        parents = self._listed_by.get(name)
+        if not parents or live_status(prev) is live_status(states.get(name)):
+            return []
+        edits: list[Delivery] = []
+        for parent in parents:
+            state = states.get(parent)
+            incident = state.incident if state is not None else None
+            if state is None or incident is None or not incident.announced:
+                continue
+            monitor = self._monitors[parent]
+            alert = engine.snapshot(state, incident, AlertKind.UPDATED, now, ())
+            edits += plan_edit(replace(alert, alternatives=self._alternatives(monitor, states)), monitor.routes)
+        return edits
 
     def _log_transition(self, prev: MonitorState | None, step: Step) -> None:
         state = step.state

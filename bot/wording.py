@@ -17,6 +17,8 @@ from bot.model import (
     AffectedComponent,
     Alert,
     AlertKind,
+    Alternative,
+    AlternativesReport,
     Change,
     ChangeKind,
     ComponentView,
@@ -384,6 +386,20 @@ def change_line(alert: Alert) -> str:
     return f"Now {status_label(alert.severity)}: {affected(alert)}"
 
 
+ALTERNATIVES = "Alternatives"
+
+
+def alternative(item: Alternative) -> str:
+    """'🟡 Gemini degraded performance'."""
+    return f"{icon(item.status)} {item.name} {status_label(item.status)}"
+
+
+def alternatives_line(items: Sequence[Alternative]) -> str:
+    """'Alternatives: ✅ Anthropic operational · 🟡 Gemini degraded performance' ('' when there are none):
+    the one line an open incident's alert and `/status alternatives` carry."""
+    return f"{ALTERNATIVES}: " + " · ".join(alternative(a) for a in items) if items else ""
+
+
 def timeline_line(entry: TimelineEntry) -> str:
     """'12:01 UTC — 2 of 3 components affected': one entry of an incident's timeline."""
     return f"{clock(entry.at)} — {changes_line(entry.changes) or entry.kind.value}"
@@ -503,6 +519,24 @@ def uptime_line(uptime: Uptime) -> str:
 def no_incidents(target: str | None = None) -> str:
     """'No incidents recorded.' / 'No incidents recorded for OpenAI.'"""
     return f"No incidents recorded for {target}." if target else "No incidents recorded."
+
+
+def alternatives_head(reply: AlternativesReport) -> str:
+    """'OpenAI — major outage' (its icon is `icon(reply.status)`)."""
+    return f"{reply.monitor} — {status_label(reply.status)}"
+
+
+def alternatives_answer(reply: AlternativesReport) -> str:
+    """The alternatives line, or how to name some when the monitor has none."""
+    return alternatives_line(reply.alternatives) or (
+        f"No alternatives set for {reply.monitor}: name other monitors in its alternatives key.")
+
+
+def name_a_monitor(monitors: Sequence[str]) -> str:
+    """`/status alternatives` without a monitor."""
+    if not monitors:
+        return "Name a monitor. No monitor has alternatives set (the alternatives key of a monitor)."
+    return f"Name a monitor. These have alternatives set: {names(list(monitors), 10)}."
 
 
 def incident_list_headline(reply: IncidentList) -> str:

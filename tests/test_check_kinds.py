@@ -80,8 +80,10 @@ def errors(text: str, kinds: tuple[CheckKind, ...] = KINDS) -> list[str]:
 
 
 def test_the_registry_is_a_plain_tuple_of_distinct_kinds() -> None:
-    assert [k.type for k in KINDS] == ["http", "statuspage", "tcp"]
-    assert {k.type: k.records_probes for k in KINDS} == {"http": True, "statuspage": False, "tcp": True}
+    sources = ["incidentio", "feed", "slack", "gcp", "aws", "betterstack", "instatus", "statusio", "heroku"]
+    assert [k.type for k in KINDS] == ["http", "statuspage", "tcp", *sources]
+    assert {k.type: k.records_probes for k in KINDS} == {"http": True, "statuspage": False, "tcp": True,
+                                                         **dict.fromkeys(sources, False)}
     assert kind_of(TcpMonitor(name="db", url="tcp://db:5432")).type == "tcp"
     with pytest.raises(LookupError, match="no check kind 'file'"):
         kind_of(FileMonitor(name="f", url="file:///x"))
@@ -89,7 +91,8 @@ def test_the_registry_is_a_plain_tuple_of_distinct_kinds() -> None:
 
 def test_an_unknown_type_lists_the_registered_ones() -> None:
     text = '[[monitors]]\nname = "F"\ntype = "file"\nurl = "file:///etc/hostname"\nmin_bytes = 1\n'
-    assert errors(text) == ["dw.toml: monitors[0] (F).type: must be one of 'http', 'statuspage', 'tcp' (got 'file')",
+    names = ", ".join(repr(k.type) for k in KINDS)
+    assert errors(text) == [f"dw.toml: monitors[0] (F).type: must be one of {names} (got 'file')",
                             "dw.toml: monitors[0] (F).min_bytes: unknown key (did you mean 'max_body_bytes'?)"]
     assert "'file'" in errors('[[monitors]]\nname = "X"\ntype = "ping"\nurl = "x"\n', WITH_FILE)[0]
 
@@ -134,7 +137,7 @@ def test_tcp_config() -> None:
     assert errors('[[monitors]]\nname = "DB"\ntype = "tcp"\nurl = "https://db.internal:5432"\n'
                   'body_contains = "x"\nmax_body_bytes = 4096\ndegraded_after_ms = 0\n') == [
         "dw.toml: monitors[0] (DB).body_contains: only applies to type = 'http'",
-        "dw.toml: monitors[0] (DB).max_body_bytes: only applies to type = 'http' or 'statuspage'",
+        "dw.toml: monitors[0] (DB).max_body_bytes: does not apply to type = 'tcp'",
         "dw.toml: monitors[0] (DB).url: must look like tcp://host:port, e.g. tcp://db.internal:5432 "
         "(got 'https://db.internal:5432')",
         "dw.toml: monitors[0] (DB).degraded_after_ms: must be greater than 0 (got 0)",

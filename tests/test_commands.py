@@ -191,7 +191,8 @@ def test_typing_the_arguments_in_order_means_what_choosing_them_by_name_means(ca
     assert isinstance(parsed, Command)
     built = build(name, options, now=NOW)
     assert isinstance(built, Command)
-    fallback = " ".join(words) if spec is not STATUS and "target" in options else None
+    targeted = any(a.kind is ArgKind.TARGET and a.name in options for a in spec.arguments)
+    fallback = " ".join(words) if spec is not STATUS and targeted else None
     assert parsed == replace(built, fallback_target=fallback)
 
 

@@ -30,10 +30,14 @@ def errors(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> list
 
 def test_the_shipped_example_is_valid_and_documents_every_key() -> None:
     config = load_config(str(ROOT / "downwatch.example.toml"), ENV)
-    assert [m.name for m in config.monitors] == ["OpenAI", "GitHub", "Checkout API"]
-    openai, _github, checkout = config.monitors
-    assert isinstance(openai, StatuspageMonitor) and openai.components == ("Chat Completions", "Responses",
-                                                                            "Fine-tuning")
+    llm = ["OpenAI", "Anthropic", "Gemini API", "Mistral", "Cohere", "Groq"]  # the "LLM providers" presets
+    assert [m.name for m in config.monitors] == [*llm, "GitHub", "Checkout API"]
+    openai, github, checkout = config.monitors[0], config.monitors[-2], config.monitors[-1]
+    assert [m.kind for m in config.monitors[:6]] == ["incidentio", "statuspage", "gcp", "feed", "incidentio",
+                                                     "incidentio"]
+    assert openai.preset == "openai" and openai.alternatives == ("Anthropic", "Gemini API", "Mistral")
+    assert isinstance(github, StatuspageMonitor) and github.components == ("Git Operations", "Actions",
+                                                                            "Pull Requests")
     assert isinstance(checkout, HttpMonitor) and checkout.expect_status == (200,)
     assert checkout.policy.failures_before_alert == 3 and openai.policy.failures_before_alert == 2
     assert {r.platform for r in openai.routes} == {"console", "slack", "discord"}
@@ -94,7 +98,8 @@ type = "ping"
     assert "monitors[1] (a).body_contains: only applies to type = 'http'" in joined
     assert "monitors[1] (a).timeout: must be shorter than interval" in joined
     assert "monitors[2].name: is required" in joined
-    assert "monitors[2].type: must be one of 'http', 'statuspage', 'tcp' (got 'ping')" in joined
+    assert "monitors[2].type: must be one of 'http', 'statuspage', 'tcp', 'incidentio', " in joined
+    assert "'heroku' (got 'ping')" in joined
 
 
 def test_missing_tokens_for_an_enabled_adapter(tmp_path: Path) -> None:

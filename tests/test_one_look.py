@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,8 @@ from bot.model import (
     AffectedComponent,
     Alert,
     AlertKind,
+    Alternative,
+    AlternativesReport,
     Change,
     ChangedComponent,
     ChangeKind,
@@ -108,6 +111,10 @@ ALERTS: dict[str, Alert] = {
                         Change(ChangeKind.NETWORK_UP, duration=NOW - T0, detail="the control target answers")),
 }
 
+ALTERNATIVES = (Alternative("Anthropic", OK), Alternative("Gemini", DEG), Alternative("Mistral", Status.UNKNOWN))
+ALERTS["opened, with alternatives"] = replace(ALERTS["opened"], alternatives=ALTERNATIVES)
+ALERTS["updated, with alternatives"] = replace(ALERTS["updated: joined"], alternatives=ALTERNATIVES[:1])
+
 OPEN = IncidentView("i2", "GitHub", PART, NOW - timedelta(minutes=42), None, ("Actions", "Pages"),
                     title="Actions are slow")
 PAST = IncidentView("i1", "OpenAI", MAJ, T0 - timedelta(days=2), T0 - timedelta(days=2) + timedelta(minutes=45),
@@ -141,6 +148,8 @@ REPLIES: dict[str, Reply] = {
                                         ("GitHub", Uptime(timedelta(days=7), 100.0)),
                                         ("Twilio", Uptime(timedelta(days=7), None)))),
     "uptime report, no monitors": UptimeReport(now=NOW, window=timedelta(hours=24)),
+    "alternatives": AlternativesReport(now=NOW, monitor="OpenAI", status=MAJ, alternatives=ALTERNATIVES),
+    "alternatives, none set": AlternativesReport(now=NOW, monitor="OpenAI", status=OK),
     "usage, help": Usage(USAGE),
     "usage, error": Usage("No monitor or component named “opnai”.", suggestions=("OpenAI", "OpenAI / API"),
                           is_error=True),
@@ -293,3 +302,17 @@ def test_change_lines() -> None:
                          after=MAJ) for i in range(7))
     assert wording.changes_line(moves).endswith("C4: partial outage → major outage; 2 more changed status")
     assert wording.change_line(ALERTS["source readable"]) == "status source readable again (unreadable for 1h 12m)"
+
+
+def test_the_alternatives_line() -> None:
+    line = "Alternatives: ✅ Anthropic operational · 🟡 Gemini degraded performance"
+    assert wording.alternatives_line(ALTERNATIVES[:2]) == line
+    assert wording.alternatives_line(()) == ""
+    opened = ALERTS["opened, with alternatives"]
+    assert line in console.render_alert(opened)
+    assert line in slack_words(slack_render.render_alert(opened)[1])
+    assert line in discord_words([discord_render.render_alert(opened)])
+    assert line in slack_render.render_alert(opened)[0]  # the notification text says it too
+    assert "Alternatives" not in wording.change_line(opened)  # the parent carries it, never the thread line
+    answer = console.render_reply(REPLIES["alternatives"])
+    assert answer.splitlines() == ["🔴 OpenAI — major outage", line + " · ❔ Mistral unknown"]

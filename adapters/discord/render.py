@@ -15,6 +15,7 @@ from bot import wording
 from bot.model import (
     Alert,
     AlertKind,
+    AlternativesReport,
     ComponentView,
     IncidentList,
     IncidentView,
@@ -176,6 +177,9 @@ def render_alert(alert: Alert) -> discord.Embed:
             lines.append("> " + fit(wording.provider_update(incident), MAX_UPDATE_CHARS) + when)
     if len(alert.provider_incidents) > MAX_PROVIDER_INCIDENTS:
         lines.append(escape(wording.more_provider_incidents(len(alert.provider_incidents) - MAX_PROVIDER_INCIDENTS)))
+    alternatives = wording.alternatives_line(alert.alternatives)
+    if alternatives:
+        lines.append(fit(alternatives, 1000))
     embed.description = clip("\n".join(lines), DESCRIPTION_MAX)
 
     builder = _Builder(embed, reserve=_reserve())
@@ -329,6 +333,15 @@ def _uptime(reply: UptimeReport) -> discord.Embed:
     return _lines_embed(embed, [fit(wording.uptime_row(name, uptime), 400) for name, uptime in reply.rows], "monitors")
 
 
+def _alternatives(reply: AlternativesReport) -> discord.Embed:
+    return discord.Embed(
+        title=clip(f"{wording.icon(reply.status)} {fit(wording.alternatives_head(reply), 200)}", TITLE_MAX),
+        description=fit(wording.alternatives_answer(reply), 2000),
+        colour=_SEVERITY_COLOUR.get(reply.status, COLOUR_NOTICE),
+        timestamp=reply.now,
+    )
+
+
 def render_usage(usage: Usage) -> discord.Embed:
     """Help or a short error, with 'did you mean' suggestions."""
     head, sep, rest = usage.message.partition(wording.USAGE_HEADER)
@@ -352,6 +365,8 @@ def render_reply(reply: Reply) -> list[discord.Embed]:
         return [_incidents(reply)]
     if isinstance(reply, UptimeReport):
         return [_uptime(reply)]
+    if isinstance(reply, AlternativesReport):
+        return [_alternatives(reply)]
     return [render_usage(reply)]
 
 

@@ -16,6 +16,7 @@ from bot.model import (
     AffectedComponent,
     Alert,
     AlertKind,
+    AlternativesReport,
     ComponentView,
     IncidentList,
     IncidentView,
@@ -237,6 +238,9 @@ def render_alert(alert: Alert, *, mention: str | None = None) -> tuple[str, list
         blocks.append(section(_provider_incident_text(incident)))
     if len(alert.provider_incidents) > len(incidents):
         blocks.append(section(wording.more_provider_incidents(len(alert.provider_incidents) - len(incidents))))
+    alternatives = wording.alternatives_line(alert.alternatives)
+    if alternatives:
+        blocks.append(section(escape(alternatives)))
 
     blocks.append(_footer(alert))
 
@@ -247,6 +251,7 @@ def render_alert(alert: Alert, *, mention: str | None = None) -> tuple[str, list
         f"{escape(summary)}: {escape(names)}" if names and not resolved else escape(summary),
         f"{escape(first.title)} ({escape(wording.provider_state(first))})" if first else "",
         wording.timing(alert),
+        escape(alternatives),
     ]
     return _text(text_lines), _fit(blocks)
 
@@ -352,6 +357,12 @@ def _uptime(reply: UptimeReport) -> tuple[str, list[Block]]:
     return _answer(lines)
 
 
+def _alternatives(reply: AlternativesReport) -> tuple[str, list[Block]]:
+    lines = [f"{wording.icon(reply.status)} {_bold(wording.alternatives_head(reply))}",
+             escape(wording.alternatives_answer(reply))]
+    return _answer(lines)
+
+
 def _usage(reply: Usage) -> tuple[str, list[Block]]:
     message = reply.message
     head, sep, usage = message.partition(wording.USAGE_HEADER)
@@ -375,6 +386,8 @@ def render_reply(reply: Reply) -> tuple[str, list[Block]]:
         return _incidents(reply)
     if isinstance(reply, UptimeReport):
         return _uptime(reply)
+    if isinstance(reply, AlternativesReport):
+        return _alternatives(reply)
     return _usage(reply)
 
 

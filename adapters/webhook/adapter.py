@@ -56,6 +56,7 @@ def document(alert: Alert, *, sent_at: datetime) -> dict[str, Any]:
             "provider_incidents": encode(alert.provider_incidents),
         },
         "changes": encode(alert.changes),
+        "alternatives": encode(alert.alternatives),
         "title": wording.headline(alert),
         "text": render_alert(alert),
         "sent_at": sent_at.isoformat(),

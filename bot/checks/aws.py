@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -27,6 +28,7 @@ from bot.checks.payload import (
     update_text,
     wanted,
 )
+from bot.checks.source import SourceKind, SourceMonitor
 from bot.model import CheckResult, ProviderIncident, Status, worst
 
 URL = "https://health.aws.amazon.com/health/status"
@@ -180,3 +182,14 @@ def _newest_log(log: Any) -> dict[str, Any] | None:
         return None
     oldest = datetime.min.replace(tzinfo=UTC)
     return max(entries, key=lambda e: timestamp(e.get("timestamp")) or oldest)
+
+
+# ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
+
+
+def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
+    # the raw bytes: the body is UTF-16 with a byte-order mark, which `parse` decodes by
+    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
+
+
+AWS = SourceKind("aws", read=_read, filters=("services", "regions"), max_body_bytes=16 * 1024 * 1024)

@@ -6,6 +6,7 @@ resolved report can keep `ends_at: null`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.checks.payload import (
     update_text,
     wanted,
 )
+from bot.checks.source import SourceKind, SourceMonitor, under
 from bot.model import CheckResult, ComponentReading, ProviderIncident, Status, worst
 
 STATUS_MAP: dict[str, Status] = {
@@ -130,3 +132,13 @@ def _latest(report: dict[str, Any], updates: dict[str, dict[str, Any]]) -> dict[
     data = linked.get("data") if isinstance(linked, dict) else None
     mine = [updates[text_of(d.get("id"))] for d in objects(data) if text_of(d.get("id")) in updates]
     return max(mine, key=lambda u: text_of(u.get("published_at"))) if mine else None
+
+
+# ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
+
+
+def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
+    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
+
+
+BETTERSTACK = SourceKind("betterstack", read=_read, urls=under("/index.json"))

@@ -7,6 +7,7 @@ service, or a location id or title ("us-central1", "global").
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.checks.payload import (
     update_text,
     wanted,
 )
+from bot.checks.source import SourceKind, SourceMonitor
 from bot.model import CheckResult, ProviderIncident, Status, worst
 
 BASE_URL = "https://status.cloud.google.com/"
@@ -116,3 +118,16 @@ def _locations(item: dict[str, Any]) -> set[str]:
     for loc in objects(item.get("currently_affected_locations")):
         out |= {k.casefold() for k in (text_of(loc.get("id")), text_of(loc.get("title"))) if k}
     return out
+
+
+# ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
+
+
+def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
+    # incident links are relative to the dashboard incidents.json lives in (Cloud's, Workspace's)
+    base = monitor.url.rsplit("/", 1)[0] + "/" if monitor.url.endswith(".json") else monitor.url.rstrip("/") + "/"
+    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, base_url=base, last=last)
+
+
+# incidents.json lists a year of incidents with every update: megabytes, and growing.
+GCP = SourceKind("gcp", read=_read, filters=("products",), max_body_bytes=32 * 1024 * 1024)

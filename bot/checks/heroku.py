@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.checks.payload import (
     unreadable,
     update_text,
 )
+from bot.checks.source import SourceKind, SourceMonitor
 from bot.model import CheckResult, ComponentReading, ProviderIncident, Status, worst
 
 COLOURS: dict[str, Status] = {
@@ -87,3 +89,13 @@ def parse(
 def _latest(updates: Any) -> dict[str, Any] | None:
     dated = objects(updates)
     return max(dated, key=lambda u: text_of(u.get("created_at"))) if dated else None
+
+
+# ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
+
+
+def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
+    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
+
+
+HEROKU = SourceKind("heroku", read=_read)

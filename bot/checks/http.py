@@ -21,7 +21,7 @@ import jmespath
 import jmespath.exceptions
 import jmespath.parser
 
-from bot.checks.client import REQUEST_FAILURES, ProbeClient, describe_failure, format_size
+from bot.checks.client import REQUEST_FAILURES, ProbeClient, describe_failure, format_size, read_capped
 from bot.config import Checker, Common, Monitor
 from bot.model import CheckResult, ComponentReading, Status
 
@@ -135,7 +135,7 @@ async def _probe(monitor: HttpMonitor, client: ProbeClient) -> Probe:
 async def _find(response: httpx.Response, keyword: bytes, cap: int) -> tuple[bool, bool]:
     """Stream the body looking for `keyword`; stop as soon as it is found or `cap` bytes were read."""
     seen = bytearray()
-    async for chunk in response.aiter_bytes():
+    async for chunk in read_capped(response, cap):
         room = cap - len(seen)
         start = max(0, len(seen) - len(keyword) + 1)  # the keyword may straddle two chunks
         seen += chunk[:room]
@@ -149,7 +149,7 @@ async def _find(response: httpx.Response, keyword: bytes, cap: int) -> tuple[boo
 async def _read(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
     """The body, at most `cap` bytes of it, and whether there was more."""
     seen = bytearray()
-    async for chunk in response.aiter_bytes():
+    async for chunk in read_capped(response, cap):
         room = cap - len(seen)
         seen += chunk[:room]
         if len(chunk) >= room:

@@ -8,8 +8,10 @@ with their status, the ongoing incidents and the maintenances.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.checks.payload import (
     LastBody,
@@ -29,6 +31,7 @@ from bot.checks.payload import (
     update_text,
     wanted,
 )
+from bot.checks.source import SourceKind, SourceMonitor
 from bot.model import CheckResult, ComponentReading, ProviderIncident, Status, worst
 
 STATUS_MAP: dict[str, Status] = {
@@ -285,3 +288,22 @@ def _widget_components(
                 before = statuses.get(key)
                 statuses[key] = status if before is None else worst([before, status])
     return named, hit
+
+
+# ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
+
+
+def native_url(url: str) -> tuple[str, ...]:
+    """`<base>/proxy/<host>` for a page's base URL; a URL that is already the native or the widget API is
+    read as it is."""
+    parts = urlsplit(url)
+    if "/proxy/" in parts.path or parts.path.rstrip("/").endswith("/api/v1/summary"):
+        return (url,)
+    return (f"{url.rstrip('/')}/proxy/{parts.hostname}",)
+
+
+def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
+    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
+
+
+INCIDENTIO = SourceKind("incidentio", read=_read, urls=native_url)

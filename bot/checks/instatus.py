@@ -6,6 +6,7 @@ Without the components list the page's own status stands for the whole page, as 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.checks.payload import (
     unknown_word,
     unreadable,
 )
+from bot.checks.source import SourceKind, SourceMonitor, under
 from bot.model import CheckResult, ComponentReading, ProviderIncident, Status
 
 STATUS_MAP: dict[str, Status] = {
@@ -109,3 +111,18 @@ def _components(listed: list[Any], group: str | None = None) -> list[ComponentRe
         status, detail = _status(c.get("status"))
         out.append(ComponentReading(name=name, status=status, detail=detail, group=own_group or group))
     return out
+
+
+# ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
+
+
+def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
+    # components.json is a second, optional request: without it the page's own status stands for the page
+    summary, listed = bodies[0] or b"", bodies[1] if len(bodies) > 1 else None
+    result = parse(summary, monitor=monitor.name, at=at, only=monitor.components, components=listed, last=last)
+    if listed is not None and not result.readable:  # a components.json we cannot read: the summary alone
+        result = parse(summary, monitor=monitor.name, at=at, only=monitor.components, last=last)
+    return result
+
+
+INSTATUS = SourceKind("instatus", read=_read, urls=under("/summary.json", "/v2/components.json"))

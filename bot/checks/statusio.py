@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.checks.payload import (
     update_text,
     wanted,
 )
+from bot.checks.source import SourceKind, SourceMonitor
 from bot.model import CheckResult, ComponentReading, ProviderIncident, Status
 
 # Status.io's status codes. 600 "Security Issue" is an active problem without a stated outage.
@@ -107,3 +109,13 @@ def _code(value: Any) -> int:
 def _latest(messages: Any) -> dict[str, Any] | None:
     dated = objects(messages)
     return max(dated, key=lambda m: text_of(m.get("datetime"))) if dated else None
+
+
+# ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
+
+
+def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
+    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
+
+
+STATUSIO = SourceKind("statusio", read=_read)

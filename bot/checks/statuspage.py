@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from bot.checks.client import REQUEST_FAILURES, ProbeClient, describe_failure, format_size
+from bot.checks.client import REQUEST_FAILURES, ProbeClient, describe_failure, format_size, read_capped
 from bot.config import Checker, Common, Monitor
 from bot.model import CheckResult, ComponentReading, ProviderIncident, Status
 
@@ -185,7 +185,12 @@ def _leaves(doc: dict[str, Any]) -> list[_Leaf]:
 
 
 def _passes(leaf: _Leaf, wanted: set[str]) -> bool:
-    return leaf.leaf_name.casefold() in wanted or leaf.full_name.casefold() in wanted
+    """A filter entry names the leaf, its "Group / Name", or its group (which keeps the whole group)."""
+    return (
+        leaf.leaf_name.casefold() in wanted
+        or leaf.full_name.casefold() in wanted
+        or (leaf.group is not None and leaf.group.casefold() in wanted)
+    )
 
 
 def _readings(
@@ -195,7 +200,7 @@ def _readings(
     readings = [ComponentReading(name=x.name, status=x.status, detail=x.detail, group=x.group) for x in kept]
     if not components_filter:
         return tuple(readings)
-    seen_keys = {key for leaf in kept for key in (leaf.leaf_name.casefold(), leaf.full_name.casefold())}
+    seen_keys = {key.casefold() for leaf in kept for key in (leaf.leaf_name, leaf.full_name, leaf.group) if key}
     for name in dict.fromkeys(components_filter):  # keeps the filter's order, drops repeats
         if name.casefold() not in seen_keys:
             readings.append(ComponentReading(name=name, status=Status.UNKNOWN, detail=MISSING_DETAIL))
@@ -322,6 +327,15 @@ class Fetched:
 class FetchFailed:
     detail: str
     answered: bool = True  # False: no HTTP answer at all (the network, DNS, TLS, a timeout)
+    moved: bool = False  # 404/410 or an HTML page where a document was expected: the page may have moved
+
+
+def drift_hint(monitor: Monitor, failed: FetchFailed) -> str:
+    """The detail of a failed fetch, plus what to do when a preset's endpoint looks moved (issue 11, item 5)."""
+    if not (failed.moved and monitor.preset):
+        return failed.detail
+    return (f"{failed.detail}; the provider may have moved its status page: "
+            f"run `downwatch discover {monitor.page or monitor.url}`")
 
 
 async def check_statuspage(
@@ -339,7 +353,7 @@ async def check_statuspage(
     latency_ms = (time.perf_counter() - started) * 1000.0
     if isinstance(summary, FetchFailed):
         return CheckResult(
-            monitor=monitor.name, at=at, readable=False, detail=summary.detail, latency_ms=latency_ms,
+            monitor=monitor.name, at=at, readable=False, detail=drift_hint(monitor, summary), latency_ms=latency_ms,
             reached=summary.answered,
         )
     result = parse_statuspage(
@@ -357,33 +371,36 @@ async def check_statuspage(
 
 
 async def fetch_json(
-    client: httpx.AsyncClient, url: str, *, timeout: float, max_bytes: int
+    client: httpx.AsyncClient, url: str, *, timeout: float, max_bytes: int, accept: str = "application/json"
 ) -> Fetched | FetchFailed:
-    """GET one JSON document: its bytes, or why it could not be read. `timeout` bounds the whole fetch."""
+    """GET one JSON document (or what `accept` names): its bytes, or why it could not be read. `timeout`
+    bounds the whole fetch."""
     try:
         async with asyncio.timeout(timeout):
-            return await _fetch(client, url, timeout=timeout, max_bytes=max_bytes)
+            return await _fetch(client, url, timeout=timeout, max_bytes=max_bytes, accept=accept)
     except REQUEST_FAILURES as exc:
         return FetchFailed(describe_failure(exc, timeout=timeout), answered=False)
 
 
 async def _fetch(
-    client: httpx.AsyncClient, url: str, *, timeout: float, max_bytes: int
+    client: httpx.AsyncClient, url: str, *, timeout: float, max_bytes: int, accept: str
 ) -> Fetched | FetchFailed:
-    headers = {"Accept": "application/json"}
+    headers = {"Accept": accept}
     async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
         is_html = "html" in response.headers.get("content-type", "").lower()
         redirected = " after a redirect" if response.history else ""
         if response.status_code >= 300:
             kind = " (HTML page)" if is_html else ""
-            return FetchFailed(f"HTTP {response.status_code}{kind}{redirected}")
+            gone = response.status_code in (404, 410)
+            return FetchFailed(f"HTTP {response.status_code}{kind}{redirected}", moved=gone)
         if is_html:
-            return FetchFailed(f"HTTP {response.status_code} (HTML page, expected JSON){redirected}")
+            expected = "JSON" if "json" in accept else "a feed" if "xml" in accept else "a document"
+            return FetchFailed(f"HTTP {response.status_code} (HTML page, expected {expected}){redirected}", moved=True)
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > max_bytes:
             return FetchFailed(f"body over {format_size(max_bytes)}")
         body = bytearray()
-        async for chunk in response.aiter_bytes():
+        async for chunk in read_capped(response, max_bytes):
             body += chunk
             if len(body) > max_bytes:
                 return FetchFailed(f"body over {format_size(max_bytes)}")

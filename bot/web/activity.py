@@ -1,0 +1,121 @@
+"""What the running bot does, counted in memory as it happens, and whether it is healthy (/metrics, /healthz).
+
+Counting here, at the check boundary, costs a few additions per check; reading the same figures back from
+SQLite at scrape time would cost a scan of the probe table, which has no index by monitor on purpose.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Monitor
+from bot.model import CheckResult
+from bot.store import Store
+
+# Probe latency buckets (seconds): from a fast loopback answer to the longest timeout worth waiting for.
+LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+OUTBOX_STUCK = timedelta(minutes=10)  # a due row older than this means delivery is not draining
+STALE_FACTOR = 3  # no check completed within this many of the shortest interval: checks have stopped
+MIN_STALE = timedelta(seconds=60)
+
+
+class CheckResultKind:
+    """The `result` label of downwatch_checks_total."""
+
+    READABLE = "readable"
+    UNREADABLE = "unreadable"
+    SKIPPED = "skipped"  # not applied: the bot could not see, or the probe engine was full
+
+
+@dataclass
+class Latency:
+    """A Prometheus-style cumulative histogram, kept as plain counts."""
+
+    counts: list[int]
+    total: float = 0.0
+    observed: int = 0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.total += seconds
+        self.observed += 1
+
+
+class Activity:
+    """Checks counted by result, their latency, and when each monitor was last checked."""
+
+    def __init__(self, *, clock: Clock) -> None:
+        self._clock = clock
+        self.started = clock.now()
+        self.checks: dict[str, int] = {}
+        self.last_check: dict[str, datetime] = {}  # monitor → when its last check completed
+        self.latency: dict[str, Latency] = {}  # check kind → its checks' latency
+        self.last_completed: datetime | None = None
+
+    def record(self, result: CheckResult, *, kind: str) -> None:
+        outcome = CheckResultKind.READABLE if result.readable else CheckResultKind.UNREADABLE
+        self.checks[outcome] = self.checks.get(outcome, 0) + 1
+        self.last_check[result.monitor] = result.at
+        self.last_completed = self._clock.now()
+        if result.latency_ms is not None:
+            histogram = self.latency.get(kind)
+            if histogram is None:
+                histogram = self.latency[kind] = Latency([0] * (len(LATENCY_BUCKETS) + 1))
+            histogram.observe(result.latency_ms / 1000.0)
+
+    def skipped(self) -> None:
+        self.checks[CheckResultKind.SKIPPED] = self.checks.get(CheckResultKind.SKIPPED, 0) + 1
+
+    def wrap_check(self, check: Callable[..., Awaitable[CheckResult]]) -> Callable[..., Awaitable[CheckResult]]:
+        """The check the Watcher runs, recording each result as it comes back."""
+
+        async def checked(monitor: Monitor, **kwargs: Any) -> CheckResult:
+            result = await check(monitor, **kwargs)
+            self.record(result, kind=monitor.kind)
+            return result
+
+        return checked
+
+    def wrap_poll(self, poll: Callable[[Monitor], Awaitable[object]]) -> Callable[[Monitor], Awaitable[object]]:
+        """The poll the scheduler runs, counting the polls that were not applied."""
+
+        async def polled(monitor: Monitor) -> object:
+            step = await poll(monitor)
+            if step is None:
+                self.skipped()
+            return step
+
+        return polled
+
+
+class Health:
+    """/healthz's answer: the reasons the bot is not healthy (none: healthy)."""
+
+    def __init__(self, *, store: Store, clock: Clock, activity: Activity, monitors: Iterable[Monitor],
+                 scheduler_running: Callable[[], bool]) -> None:
+        self._store = store
+        self._clock = clock
+        self._activity = activity
+        intervals = [m.interval for m in monitors]
+        self._stale = max(MIN_STALE, timedelta(seconds=STALE_FACTOR * min(intervals, default=60.0)))
+        self._scheduler_running = scheduler_running
+
+    def problems(self) -> list[str]:
+        now = self._clock.now()
+        out: list[str] = []
+        if not self._scheduler_running():
+            out.append("the scheduler is not running")
+        last = self._activity.last_completed or self._activity.started
+        if now - last > self._stale:
+            out.append(f"no check completed for {int((now - last).total_seconds())} s "
+                       f"(expected within {int(self._stale.total_seconds())} s)")
+        for box in self._store.outbox_health():
+            if box.oldest_due is not None and now.timestamp() - box.oldest_due > OUTBOX_STUCK.total_seconds():
+                out.append(f"outbox for {box.platform} not draining: a row has been due for "
+                           f"{int(now.timestamp() - box.oldest_due)} s")
+        return out

@@ -1,0 +1,306 @@
+"""The bot's read-only web server: the status page, a Statuspage-v2-compatible API, /metrics and /healthz.
+
+Built from injected parts (store, clock, monitors, activity, health); it only reads. The store is SQLite on
+the event loop's thread, so a rendered page is kept until something is written or a second passes: 200
+clients refreshing at once cost one render, and the checks keep their schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from bot import wording
+from bot.clock import Clock
+from bot.config import Monitor
+from bot.model import ComponentView, DayRecord, IncidentView, Overview, Status
+from bot.store import Store
+from bot.web import page as view
+from bot.web import statuspage
+from bot.web.activity import Activity, Health
+from bot.web.metrics import StateCollector, exposition, registry
+
+REFRESH = 30  # seconds between the page's own reloads
+LAST_INCIDENTS = 10
+API_INCIDENTS = 50
+TIMELINE = 20
+WINDOWS = (timedelta(hours=24), timedelta(days=7), timedelta(days=30), timedelta(days=90))
+MANY = 12  # a monitor with more components lists its problems first and folds the rest
+STRIPPED = 200  # components given their own strip on a monitor's page
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+# No script at all, styles inline, images only as inline SVG: nothing can load from outside the process.
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+ALLOW = "GET, HEAD, OPTIONS"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class StatusSite:
+    """The routes and what they read."""
+
+    def __init__(self, *, store: Store, clock: Clock, monitors: Sequence[Monitor], public: bool = False,
+                 activity: Activity | None = None, health: Health | None = None,
+                 probe_kinds: frozenset[str] = frozenset({"http", "tcp"}), cache_for: float = 1.0,
+                 refresh: int = REFRESH) -> None:
+        """`probe_kinds`: the kinds whose monitors are probes (latency chart; URL hidden on a public page).
+        `cache_for`: seconds a rendered page is served again even if something was written meanwhile."""
+        self._store = store
+        self._clock = clock
+        self._monitors = {m.name: m for m in monitors}
+        self._public = public
+        self._activity = activity
+        self._health = health
+        self._probe_kinds = probe_kinds
+        self._cache_for = cache_for
+        self._refresh = refresh
+        self._cache: dict[str, tuple[float, int, int, bytes]] = {}
+        self._templates = Environment(loader=PackageLoader("bot.web", "templates"),
+                                      autoescape=select_autoescape(default=True, default_for_string=True),
+                                      trim_blocks=True, lstrip_blocks=True)
+        self._registry = registry(StateCollector(store=store, monitors=monitors, activity=activity,
+                                                 problems=health.problems if health else None))
+
+    def application(self) -> web.Application:
+        # A request line up to 16 KB (aiohttp's default is 8 KB): a monitor name of 10 KB still gets its page,
+        # or its 404, rather than the parser's 400.
+        app = web.Application(middlewares=[self._errors], handler_args={"max_line_size": 16384})
+        app.router.add_get("/", self._index)
+        app.router.add_get("/monitors/{name:.+}", self._monitor)
+        app.router.add_get("/api/v2/{document:.+}", self._api)
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._healthz)
+        return app
+
+    # ------------------------------------------------------------ plumbing
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            if request.method == "OPTIONS":  # what any path allows: the server is read-only
+                response: web.StreamResponse = web.Response(status=204, headers={"Allow": ALLOW})
+            else:
+                response = await handler(request)
+        except web.HTTPNotFound:
+            response = self._not_found(request, None)
+        except web.HTTPMethodNotAllowed:
+            response = web.Response(status=405, text="405: method not allowed\n", headers={"Allow": ALLOW})
+        response.headers.update(HEADERS)
+        return response
+
+    def _not_found(self, request: web.Request, name: str | None) -> web.Response:
+        if request.path.startswith("/api/"):
+            return web.json_response({"error": "not found"}, status=404)
+        text = wording.not_found(name) if name is not None else "There is no page at this address."
+        body = self._templates.get_template("notfound.html").render(message=text, refresh=None)
+        return web.Response(status=404, text=body, content_type="text/html")
+
+    def _cached(self, key: str, build: Callable[[], bytes]) -> bytes:
+        """A render reused while nothing was written and the minute is the same (durations read in minutes),
+        or for `cache_for` seconds in any case."""
+        now = time.monotonic()
+        changes = self._store.changes()
+        minute = int(self._clock.now().timestamp() // 60)
+        kept = self._cache.get(key)
+        if kept is not None:
+            at, seen, kept_minute, body = kept
+            if now - at < self._cache_for or (seen == changes and kept_minute == minute):
+                return body
+        body = build()
+        if len(self._cache) > 1000:  # monitor pages by name: bounded however many names are asked for
+            self._cache.clear()
+        self._cache[key] = (now, changes, minute, body)
+        return body
+
+    def _html(self, body: bytes) -> web.Response:
+        return web.Response(body=body, content_type="text/html", charset="utf-8",
+                            headers={"Cache-Control": f"max-age={self._refresh // 3}"})
+
+    # ------------------------------------------------------------ the status page
+
+    async def _index(self, request: web.Request) -> web.Response:
+        return self._html(self._cached("/", self._render_index))
+
+    def _render_index(self) -> bytes:
+        store, now = self._store, self._clock.now()
+        views = store.component_views()
+        grouped = view.by_monitor(views)
+        unreadable = store.unreadable_monitors()
+        open_items = store.open_incidents()
+        overview = Overview(now=now, monitors=len(store.monitor_names()),
+                            problems=tuple(v for v in views if v.status is not Status.OPERATIONAL),
+                            open_incidents=tuple(open_items), unreadable=tuple(unreadable))
+        icon, headline, css = view.overall(overview)
+        days = store.daily_status(days=view.DAYS, now=now)
+        strips = view.Strips()
+        cards = [self._card(name, grouped.get(name, []), days.get(name, ()), strips, now,
+                            unreadable=name in unreadable)
+                 for name in self._ordered(store.monitor_names())]
+        incidents = [view.incident_card(i, store.timeline(i.id, TIMELINE), now) for i in open_items]
+        last = [view.incident_card(i, (), now) for i in store.recent_incidents(limit=LAST_INCIDENTS)
+                if i.resolved_at is not None]
+        return self._templates.get_template("index.html").render(
+            icon=icon, headline=headline, css=css, cards=cards, incidents=incidents, last=last,
+            updated=wording.utc(now), refresh=self._refresh, days=view.DAYS, many=MANY,
+            open_title=wording.OPEN_INCIDENTS, last_title=wording.LAST_INCIDENTS, timeline_title=wording.TIMELINE,
+        ).encode()
+
+    def _ordered(self, names: list[str]) -> list[str]:
+        """Config order (the operator's), then monitors only the database knows."""
+        known = set(names)
+        return [n for n in self._monitors if n in known] + [n for n in names if n not in self._monitors]
+
+    def _card(self, name: str, views: list[ComponentView], records: Sequence[DayRecord], strips: view.Strips,
+              now: datetime, *, unreadable: bool) -> view.MonitorCard:
+        monitor = self._monitors.get(name)
+        kind = monitor.kind if monitor else ""
+        url = monitor.url if monitor else None
+        if self._public and kind in self._probe_kinds:
+            url = None
+        status = view.monitor_status(views, unreadable)
+        share, bad = strips.describe(records)
+        public = self._public and kind in self._probe_kinds
+        rows = tuple(view.component_row(v, now, public=public) for v in views)
+        shown: tuple[view.ComponentRow, ...] = rows
+        folded: tuple[view.ComponentRow, ...] = ()
+        if len(rows) > MANY:
+            shown = tuple(r for r in rows if r.problem)
+            folded = tuple(r for r in rows if not r.problem)
+        return view.MonitorCard(
+            name=name, href=view.href(name), kind=kind, url=url, status=status, icon=wording.icon(status),
+            label=wording.status_label(status), css=view.CSS[status], shown=shown, folded=folded,
+            folded_label=f"{wording.plural(len(folded), 'operational component')}" if shown
+            else f"All {wording.plural(len(folded), 'component')} operational",
+            strip=strips(records, name), uptime=share, outages=bad, unreadable=unreadable,
+            problems=sum(1 for v in views if v.status is not Status.OPERATIONAL),
+        )
+
+    async def _monitor(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in self._known():
+            return self._not_found(request, name)
+        return self._html(self._cached(f"/monitors/{name}", lambda: self._render_monitor(name)))
+
+    def _known(self) -> set[str]:
+        return set(self._store.monitor_names())
+
+    def _render_monitor(self, name: str) -> bytes:
+        store, now = self._store, self._clock.now()
+        views = store.component_views(name)
+        unreadable = name in store.unreadable_monitors()
+        strips = view.Strips()
+        records = store.daily_status(days=view.DAYS, now=now, monitor=name).get(name, ())
+        card = self._card(name, views, records, strips, now, unreadable=unreadable)
+        public = self._public and card.kind in self._probe_kinds
+        components = []
+        for index, v in enumerate(views):
+            strip = None
+            if index < STRIPPED:
+                days = store.daily_status(days=view.DAYS, now=now, monitor=name, component=v.name)
+                strip = strips(days.get(v.name, ()), v.name)
+            components.append(view.component_row(v, now, public=public, strip=strip))
+        uptimes = [wording.uptime_line(store.uptime(monitor=name, component=None, window=w, now=now))
+                   for w in WINDOWS]
+        chart = probes = None
+        if card.kind in self._probe_kinds and not public:
+            chart = view.latency_chart(store.probe_hours(monitor=name, hours=24, now=now), now=now)
+            stats = store.probe_stats(monitor=name, window=timedelta(hours=24), now=now)
+            probes = wording.probe_summary(stats) if stats else None
+        open_items = [i for i in store.open_incidents() if i.monitor == name]
+        incidents = [view.incident_card(i, store.timeline(i.id, TIMELINE), now) for i in open_items]
+        last = [view.incident_card(i, (), now) for i in store.recent_incidents(limit=LAST_INCIDENTS, monitor=name)
+                if i.resolved_at is not None]
+        return self._templates.get_template("monitor.html").render(
+            card=card, components=components, uptimes=uptimes, chart=chart, probes=probes, incidents=incidents,
+            last=last, updated=wording.utc(now), refresh=self._refresh, days=view.DAYS,
+            open_title=wording.OPEN_INCIDENTS, last_title=wording.LAST_INCIDENTS,
+            timeline_title=wording.TIMELINE, uptime_title=wording.UPTIME,
+        ).encode()
+
+    # ------------------------------------------------------------ Statuspage v2 API
+
+    async def _api(self, request: web.Request) -> web.Response:
+        document = request.match_info["document"]
+        build = {
+            "summary.json": self._summary, "components.json": self._components, "status.json": self._status,
+            "incidents.json": self._incidents, "incidents/unresolved.json": self._unresolved,
+        }.get(document)
+        if build is None:
+            return self._not_found(request, None)
+        url = str(request.url.origin())
+        body = self._cached(f"/api/v2/{document}@{url}", lambda: json.dumps(build(url)).encode())
+        return web.Response(body=body, content_type="application/json", headers={"Cache-Control": "max-age=10"})
+
+    def _listed(self, now: datetime) -> list[dict[str, Any]]:
+        return statuspage.components(self._ordered(self._store.monitor_names()), self._store.component_views(),
+                                     now=now)
+
+    def _incident_docs(self, items: Sequence[IncidentView], listed: list[dict[str, Any]], url: str) -> list[dict[str, Any]]:
+        by_id = {c["id"]: c for c in listed}
+        return [statuspage.incident(i, self._store.timeline(i.id, TIMELINE), by_id, url=url) for i in items]
+
+    def _summary(self, url: str) -> dict[str, Any]:
+        now = self._clock.now()
+        listed = self._listed(now)
+        unresolved = self._store.open_incidents()
+        return {"page": statuspage.page(url=url, now=now), "components": listed,
+                "incidents": self._incident_docs(list(reversed(unresolved)), listed, url),
+                "scheduled_maintenances": [], "status": statuspage.status(listed, unresolved)}
+
+    def _components(self, url: str) -> dict[str, Any]:
+        now = self._clock.now()
+        return {"page": statuspage.page(url=url, now=now), "components": self._listed(now)}
+
+    def _status(self, url: str) -> dict[str, Any]:
+        now = self._clock.now()
+        return {"page": statuspage.page(url=url, now=now),
+                "status": statuspage.status(self._listed(now), self._store.open_incidents())}
+
+    def _unresolved(self, url: str) -> dict[str, Any]:
+        now = self._clock.now()
+        listed = self._listed(now)
+        return {"page": statuspage.page(url=url, now=now),
+                "incidents": self._incident_docs(list(reversed(self._store.open_incidents())), listed, url)}
+
+    def _incidents(self, url: str) -> dict[str, Any]:
+        now = self._clock.now()
+        listed = self._listed(now)
+        return {"page": statuspage.page(url=url, now=now),
+                "incidents": self._incident_docs(self._store.recent_incidents(limit=API_INCIDENTS), listed, url)}
+
+    # ------------------------------------------------------------ operations
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=exposition(self._registry), headers={"Content-Type": PROMETHEUS_TEXT})
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        problems = self._health.problems() if self._health else []
+        if problems:
+            return web.Response(status=503, text="unhealthy: " + "; ".join(problems) + "\n")
+        return web.Response(text="ok\n")
+
+
+@asynccontextmanager
+async def serve(application: web.Application, *, host: str, port: int) -> AsyncIterator[str]:
+    """Listen on host:port (0: any free port) until the block ends; yields the base URL."""
+    runner = web.AppRunner(application, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0]
+        shown = f"[{bound[0]}]" if ":" in str(bound[0]) else bound[0]
+        yield f"http://{shown}:{bound[1]}"
+    finally:
+        await runner.cleanup()
