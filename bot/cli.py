@@ -92,7 +92,9 @@ def _load(path: str, env: Mapping[str, str]) -> Config | None:
 
 
 def _config_errors(errors: Sequence[str]) -> None:
-    print(f"downwatch: {len(errors)} error(s) in the configuration:", file=sys.stderr)
+    from bot.wording import plural
+
+    print(f"downwatch: {plural(len(errors), 'error')} in the configuration:", file=sys.stderr)
     for error in errors:
         print(f"  {error}", file=sys.stderr)
 

@@ -79,11 +79,11 @@ def test_every_error_is_listed_and_the_database_is_never_touched(tmp_path: Path,
     done = downwatch(command, "--config", str(config))
     assert done.code == 2, done.err
     lines = done.err.splitlines()
-    assert lines[0].startswith("downwatch: ") and "error(s) in the configuration" in lines[0]
+    assert lines[0].startswith("downwatch: ") and " in the configuration:" in lines[0]
     for key, reason in EXPECTED:
         wanted = f"  {config}: {key}: {reason}"
         assert any(line.startswith(wanted) for line in lines), f"missing {wanted!r} in:\n{done.err}"
-    assert f"{len(lines) - 1} error(s)" in lines[0]
+    assert lines[0].startswith(f"downwatch: {len(lines) - 1} error")
     assert "Traceback" not in done.err and done.out == ""
     assert not db.exists() and not any(tmp_path.glob("dw.db*")), "the database was touched"
 

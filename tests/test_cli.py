@@ -152,7 +152,7 @@ def test_a_database_sqlite_cannot_open_is_a_config_error(tmp_path: Path, page_th
     ran = downwatch(command, "--config", str(path))
     assert ran.code == 2 and ran.out == "" and "Traceback" not in ran.err
     wanted = f"  {path}: database: cannot use {database!r}: {reason.format(tmp=tmp_path)}"
-    assert ran.err.splitlines()[:2] == ["downwatch: 1 error(s) in the configuration:", wanted], ran.err
+    assert ran.err.splitlines()[:2] == ["downwatch: 1 error in the configuration:", wanted], ran.err
     assert sorted(tmp_path.rglob("*")) == before  # nothing created
     assert page_thread.hits("/api/v2/summary.json") == 0  # and nothing polled
 

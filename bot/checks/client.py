@@ -153,11 +153,11 @@ class _AiohttpTransport(AiohttpTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         # httpx builds the request that follows a redirect with the original request's body *stream* (for a
         # GET, an empty httpx.ByteStream) and does not read it; httpx-aiohttp passes any unread stream to
-        # aiohttp as a streaming upload, so the redirected GET went out with `Transfer-Encoding: chunked`,
-        # `Content-Type: application/octet-stream` and an empty chunked body, which servers and proxies that
-        # refuse a GET with a body answer with 400. A ByteStream is bytes already in memory: reading it is
-        # free and lets the transport send what it is (no body at all when empty). Requests built with
-        # content (every probe) are read already: this is one isinstance check for them.
+        # aiohttp as a streaming upload, so without this the redirected GET goes out with `Transfer-Encoding:
+        # chunked`, `Content-Type: application/octet-stream` and an empty chunked body, which servers and
+        # proxies that refuse a GET with a body answer with 400. A ByteStream is bytes already in memory:
+        # reading it is free and lets the transport send what it is (no body at all when empty). A request
+        # built with its content (every probe) is read already: read() returns at once.
         if isinstance(request.stream, httpx.ByteStream):
             request.read()
         return await super().handle_async_request(request)
