@@ -1,4 +1,5 @@
-"""`make bench` = `python -m bench [--quick] [--json FILE]`: every item of issue 6, one table.
+"""`make bench` = `python -m bench [--quick] [--json FILE]`: every item of issue 6 (1–8) and issue 11 (9, 10),
+one table.
 
 Heavy items run in fresh child processes (clean CPU and RSS figures); the local target (nginx, else a fast
 asyncio server) runs in another process; wrk (when present) gives the load tool's ceilings in the same run.
@@ -20,11 +21,13 @@ def sizes(quick: bool) -> dict[str, Any]:
     if quick:
         return {"probe_s": 1.5, "wrk_s": 2, "cap": [(1000, 6.0, 3, 6)], "overload_s": 6, "overload_interval": 3.0,
                 "hist": {"components": 200, "days": 30, "raw_days": 1, "incidents": 5000, "repeat": 20},
-                "flips": 4, "others": 500, "sp_polls": 100, "startup_runs": 3}
+                "flips": 4, "others": 500, "sp_polls": 100, "startup_runs": 3, "src_polls": 20,
+                "mixed": {"monitors": 20, "interval": 6.0, "warmup": 1.0, "seconds": 6.0}}
     return {"probe_s": 4.0, "wrk_s": 5, "cap": [(10_000, 60.0, 15, 60), (1000, 60.0, 5, 60)], "overload_s": 20,
             "overload_interval": 5.0,
             "hist": {"components": 1000, "days": 400, "raw_days": 2, "incidents": 100_000, "repeat": 100},
-            "flips": 12, "others": 10_000, "sp_polls": 500, "startup_runs": 5}
+            "flips": 12, "others": 10_000, "sp_polls": 500, "startup_runs": 5, "src_polls": 200,
+            "mixed": {"monitors": 200, "interval": 60.0, "warmup": 5.0, "seconds": 60.0}}
 
 
 def check(ok: bool) -> bool:
@@ -120,6 +123,33 @@ def statuspage(s: dict[str, Any], out: list[Figure]) -> None:
                           v["rows_per_unchanged_poll"] == 0))
 
 
+def sources(s: dict[str, Any], out: list[Figure]) -> None:
+    """Item 9 (issue 11): every source parser on its largest real capture, and what an unchanged poll writes."""
+    r = run_worker("bench.sources", {"polls": s["src_polls"]})
+    for name, v in r.items():
+        out.append(Figure("9", f"{name} ({v['bytes'] / 1000:.0f} KB, {v['components']} comps): unchanged poll",
+                          v["unchanged_ms"], "ms/poll", "≤0.5", v["unchanged_ms"] <= 0.5, v["changed_ms"], "new body",
+                          f"parse alone on a new body {v['parse_ms']:.2f}, floor {v['floor_ms']:.2f} ({v['floor']})"))
+    rows = {name: v["rows_per_unchanged_poll"] for name, v in r.items()}
+    worst = max(rows.values(), default=0)
+    out.append(Figure("9", f"rows per unchanged poll, all {len(rows)} parsers (Store.commit)", worst, "rows", "0",
+                      worst == 0, note="; ".join(f"{k} {v}" for k, v in rows.items() if v) or "0 for each"))
+
+
+def mixed(s: dict[str, Any], out: list[Figure]) -> None:
+    """Item 10 (issue 11): status-source monitors of mixed types through the real path, CPU of the process."""
+    m = s["mixed"]
+    r = run_worker("bench.mixed", m, timeout=m["warmup"] + m["seconds"] + 300)
+    tag = f"{r['monitors']} mixed source monitors @ {r['interval']:g} s"
+    per_poll = 1e6 * r["cpu_s"] / max(1, r["polls"])
+    changed = r["changed"] / max(1, r["requests"])
+    out.append(Figure("10", f"{tag}: CPU", 100 * r["cpu_share"], "% core", "≤2", r["cpu_share"] <= 0.02,
+                      note=f"{r['polls']} polls in {r['seconds']:.0f} s (expected {r['expected_polls']:.0f}), "
+                           f"{per_poll:.0f} µs CPU/poll; {changed:.0%} of bodies changed; RSS {r['rss_mb']:.0f} MB"))
+    out.append(Figure("10", f"{tag}: polls unreadable", r["unreadable"], "polls", "0", r["unreadable"] == 0,
+                      note=f"{r['alerts']} alerts; {r['requests']} requests, {r['missing']} answered 404"))
+
+
 def history(s: dict[str, Any], out: list[Figure]) -> None:
     h = s["hist"]
     r = run_worker("bench.history", h, timeout=900)
@@ -205,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
             delivery(target, s, figures)
         if want("8"):
             startup(target, s, figures)
+        if want("9"):
+            sources(s, figures)
+        if want("10"):
+            mixed(s, figures)
         kind = target.kind
     m = machine()
     print(f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; httpx {m['httpx']}, httpcore "

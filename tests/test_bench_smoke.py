@@ -7,10 +7,11 @@ import re
 
 import pytest
 
-from bench import history, soak, statuspage
+from bench import history, mixed, soak, sources, statuspage
 from bench.__main__ import table
 from bench.common import Figure, percentile
 from bench.probes import drive
+from bot import runtime
 
 
 def test_statuspage_figures_for_both_captures() -> None:
@@ -19,6 +20,24 @@ def test_statuspage_figures_for_both_captures() -> None:
     for v in out.values():
         assert v["components"] > 10 and v["mean_ms"] > 0 and v["p99_ms"] >= 0
         assert v["rows_per_unchanged_poll"] == 0  # nothing changed: no per-component row
+
+
+def test_every_source_parser_on_its_capture_and_no_rows_when_unchanged() -> None:
+    out = sources.run({"polls": 3, "store_polls": 12})
+    assert set(out) == set(sources.CAPTURES)
+    for name, v in out.items():
+        assert v["readable"], name
+        assert v["unchanged_ms"] > 0 and v["changed_ms"] > 0 and v["floor_ms"] > 0, name
+        assert v["rows_per_unchanged_poll"] == 0, name  # nothing changed: no row beyond the monitor's checked_at
+
+
+def test_mixed_source_monitors_through_the_real_path() -> None:
+    # One monitor of each type against the capture server, bodies alternating every other request.
+    out = runtime.run(mixed.run({"monitors": len(mixed.KINDS), "interval": 1.0, "warmup": 1.2, "seconds": 2.0,
+                                 "every": 2}))
+    assert out["polls"] >= len(mixed.KINDS) and out["unreadable"] == 0, out["unreadable_by"]
+    assert out["requests"] >= out["polls"] and out["changed"] > 0 and out["cpu_s"] > 0
+    assert out["missing"] > 0  # Instatus components.json: there is no capture of one, so the page answers 404
 
 
 def test_history_tiny_build_and_queries() -> None:

@@ -368,3 +368,12 @@ async def test_a_client_that_never_reads_holds_nothing_up(world: World) -> None:
         assert [a.status_code for a in answers] == [200, 200, 200]
         for writer in stalled:
             writer.close()
+
+
+async def test_private_page_shows_no_token_from_a_probe_url(world: World) -> None:
+    """Even the team's own page leaves out a URL's query and user-info: a token there is a secret."""
+    world.outage()
+    async with running(world, public=False) as url, httpx.AsyncClient(base_url=url) as client:
+        html = (await client.get("/")).text + (await client.get(href(SITE.name))).text
+    assert "https://secret-host.internal/health" in html
+    assert "token=abc" not in html

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -165,7 +166,8 @@ class StatusSite:
               now: datetime, *, unreadable: bool) -> view.MonitorCard:
         monitor = self._monitors.get(name)
         kind = monitor.kind if monitor else ""
-        url = monitor.url if monitor else None
+        # A URL's user-info and query may carry a token (?token=…): the page shows scheme, host and path only.
+        url = shown_url(monitor.url) if monitor else None
         if self._public and kind in self._probe_kinds:
             url = None
         status = view.monitor_status(views, unreadable)
@@ -304,3 +306,12 @@ async def serve(application: web.Application, *, host: str, port: int) -> AsyncI
         yield f"http://{shown}:{bound[1]}"
     finally:
         await runner.cleanup()
+
+
+def shown_url(url: str) -> str:
+    """`url` without user-info, query or fragment, which can carry credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
