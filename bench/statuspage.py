@@ -1,6 +1,7 @@
 """Status-page polling (issue 6 item 5): parse + engine step per poll on the real captures, and what it writes.
 
-Per poll: bot.checks.parse_statuspage on the captured summary.json bytes, then bot.engine.step from the
+Per poll: bot.checks.parse_statuspage on the captured summary.json bytes (with the monitor's LastBody, as the
+statuspage kind keeps one), then bot.engine.step from the
 previous state, `now` moving 60 s a poll — exactly what Watcher.poll does after the fetch. Then the same polls
 through Store.commit on a real SQLite file: rows written per unchanged poll (SQLite's total_changes, less the
 one `monitors` state row) — the target is no per-component row when nothing changed.
@@ -28,6 +29,7 @@ CAPTURES = {
 def run(args: dict[str, Any]) -> dict[str, Any]:
     from bot import engine
     from bot.checks import parse_statuspage
+    from bot.checks.payload import LastBody
     from bot.config import Policy
     from bot.outbox import plan
     from bot.store import Store
@@ -40,21 +42,23 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
         start = datetime(2026, 9, 29, 12, tzinfo=UTC)
         prev = None
         times = []
+        last = LastBody()  # the monitor's, as the statuspage kind keeps one
         for k in range(polls):
             now = start + timedelta(seconds=60 * k)
             t = time.perf_counter()
-            result = parse_statuspage(monitor=name, summary=summary, unresolved=None, components_filter=(), at=now)
+            result = parse_statuspage(monitor=name, summary=summary, unresolved=None, components_filter=(), at=now,
+                                      last=last)
             step = engine.step(prev, result, now, policy)
             times.append((time.perf_counter() - t) * 1000.0)
             prev = step.state
         with tempfile.TemporaryDirectory() as tmp:
             store = Store.open(str(Path(tmp) / "sp.db"))
             store.sync_monitors([(name, "statuspage")], start)
-            prev, changes = None, []
+            prev, changes, last = None, [], LastBody()
             for k in range(min(polls, 50)):
                 now = start + timedelta(seconds=60 * k)
                 result = parse_statuspage(monitor=name, summary=summary, unresolved=None, components_filter=(),
-                                          at=now)
+                                          at=now, last=last)
                 step = engine.step(prev, result, now, policy)
                 before = store.db.conn.total_changes
                 store.commit(prev=prev, step=step, result=result, deliveries=plan(step.alerts, ()), probe=False)

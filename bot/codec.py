@@ -24,7 +24,8 @@ def encode(value: Any) -> Any:
         return value
     names = _FIELDS.get(kind)
     if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+        # A field whose metadata says persist=False is a cache (engine.MonitorState.settled): never stored.
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value) if f.metadata.get("persist", True))
     if names is not None:
         return {name: encode(getattr(value, name)) for name in names}
     if isinstance(value, Enum):

@@ -15,7 +15,7 @@ Rules (see README "How alerts are decided"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.config import Policy
@@ -65,6 +65,19 @@ class IncidentState:
 
 
 @dataclass(frozen=True)
+class Settled:
+    """Set by a full `step` that changed nothing: every reading kept its component state (no candidate to
+    count, nothing flapping or missing), no alert, the incident as it was. The very same `readings` and
+    provider incidents again would make that step again. It holds the objects it was made for; `step`
+    trusts it only while the state still holds those same objects."""
+
+    readings: tuple[ComponentReading, ...]
+    components: tuple[ComponentState, ...]
+    incident: IncidentState | None
+    incidents: tuple[ProviderIncident, ...]
+
+
+@dataclass(frozen=True)
 class MonitorState:
     monitor: str
     components: tuple[ComponentState, ...] = ()
@@ -77,6 +90,12 @@ class MonitorState:
     unreadable_since: datetime | None = None
     source_detail: str = ""
     checked_at: datetime | None = None
+    # Kept on the state rather than in the Watcher so that every caller of `step` (the Watcher, the simulator,
+    # the benchmarks, tests) gets the fast path without a side table keyed by monitor, and it goes wherever
+    # the state goes. It is a cache, not state: not compared (two states equal whatever they proved), not
+    # persisted (bot/codec.py skips fields whose metadata says persist=False; a state read back from the
+    # database starts without it), and it voids itself when a `replace()` swaps the objects it names.
+    settled: Settled | None = field(default=None, compare=False, repr=False, metadata={"persist": False})
 
     def component(self, name: str) -> ComponentState | None:
         for c in self.components:
@@ -120,7 +139,10 @@ def step(prev: MonitorState | None, result: CheckResult, now: datetime, policy: 
         return _seed(result, now)
     if not result.readable:
         return _unreadable(prev, result, now, policy)
-    components, observed = _advance_components(prev, result.components, now, policy)
+    if still(prev, result, now, policy):
+        # What the full step below would give (see `still`), without walking every component again.
+        return Step(state=replace(prev, source_detail=result.detail, checked_at=now))
+    components, observed, kept = _advance_components(prev, result.components, now, policy)
     state = replace(
         prev,
         components=components,
@@ -143,13 +165,49 @@ def step(prev: MonitorState | None, result: CheckResult, now: datetime, policy: 
     else:
         state = replace(state, unreadable_since=None, readable_streak=0)
     incident_step = _advance_incident(state, now, policy, prev.incidents)
+    state = incident_step.state
+    if (kept and not alerts and not incident_step.alerts and incident_step.opened is None
+            and incident_step.closed is None and state.incident == prev.incident):
+        # This step changed nothing: the same readings and incidents again would make it again (see `still`).
+        state = replace(state, settled=Settled(result.components, state.components, state.incident, state.incidents))
     return Step(
-        state=incident_step.state,
+        state=state,
         alerts=tuple(alerts) + incident_step.alerts,
         observed=observed,
         opened=incident_step.opened,
         closed=incident_step.closed,
     )
+
+
+# ---------------------------------------------------------------- an unchanged poll
+
+
+def still(prev: MonitorState, result: CheckResult, now: datetime, policy: Policy) -> bool:
+    """True when `result` hands over the very readings (the same tuple object: an unchanged body, see
+    bot/checks/payload.LastBody) and provider incidents that the full step which settled `prev` had, and
+    nothing outside them moved (the source's flags, a reminder falling due): that step would then run again
+    the same way, giving `prev` back with only checked_at and source_detail new, no change observed, no
+    alert. O(1): identity checks instead of a walk over the components."""
+    memo = prev.settled
+    if (
+        memo is None
+        or not result.readable
+        or result.components is not memo.readings
+        or result.incidents is not prev.incidents
+        or memo.components is not prev.components
+        or memo.incident is not prev.incident
+        or memo.incidents is not prev.incidents
+    ):
+        return False
+    if (not prev.readable or prev.unreadable_notified or prev.unreadable_streak or prev.readable_streak
+            or prev.unreadable_since is not None):
+        return False
+    return prev.incident is None or not _reminder_due(prev.incident, now, policy)
+
+
+def _reminder_due(incident: IncidentState, now: datetime, policy: Policy) -> bool:
+    return bool(policy.reminder_interval and incident.announced
+                and (now - incident.last_notified).total_seconds() >= policy.reminder_interval)
 
 
 # ---------------------------------------------------------------- seeding and unreadable sources
@@ -216,17 +274,23 @@ def _notice(kind: AlertKind, state: MonitorState, now: datetime, since: datetime
 
 def _advance_components(
     prev: MonitorState, readings: tuple[ComponentReading, ...], now: datetime, policy: Policy
-) -> tuple[tuple[ComponentState, ...], tuple[ObservedChange, ...]]:
+) -> tuple[tuple[ComponentState, ...], tuple[ObservedChange, ...], bool]:
+    """The new component states, the observed changes, and whether every state was kept as it was, in
+    its place (then the states are `prev.components` itself)."""
     out: list[ComponentState] = []
     observed: list[ObservedChange] = []
     index: dict[str, ComponentState] = {}
-    for c in prev.components:
+    before = prev.components
+    for c in before:
         index.setdefault(c.name, c)  # the first of a repeated name, as MonitorState.component finds it
-    for reading in readings:
+    kept = len(readings) == len(before)
+    for i, reading in enumerate(readings):
         old = index.get(reading.name)
         if old is not None and _unchanged(old, reading):
             out.append(old)  # the steady-state poll: same object, no replace() per field
+            kept = kept and old is before[i]  # in its place: names are unique, no state is dropped
             continue
+        kept = False
         if old is None:
             # A component that appears later starts operational and earns any outage through the threshold.
             start = Status.UNKNOWN if reading.status is Status.UNKNOWN else Status.OPERATIONAL
@@ -250,7 +314,9 @@ def _advance_components(
         if old.observed is not Status.UNKNOWN:
             observed.append(ObservedChange(old.name, Status.UNKNOWN, now))
         out.append(gone)
-    return tuple(out), tuple(observed)
+    if kept:
+        return before, (), True
+    return tuple(out), tuple(observed), False
 
 
 def _unchanged(old: ComponentState, reading: ComponentReading) -> bool:
@@ -411,9 +477,7 @@ def _advance_incident(
     updated = replace(incident, severity=severity, affected=affected, provider=provider, flapping=flapping,
                       title=incident.title or (state.incidents[0].title if state.incidents else ""))
     if not changes:
-        due = policy.reminder_interval and incident.announced and (
-            (now - incident.last_notified).total_seconds() >= policy.reminder_interval)
-        if due:
+        if _reminder_due(incident, now, policy):
             updated = replace(updated, last_notified=now)
             state = replace(state, incident=updated)
             reminder = Change(ChangeKind.REMINDER, duration=now - incident.started_at)

@@ -12,12 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.checks import run_check
+from bot.checks.payload import LastBody
 from bot.checks.statuspage import MISSING_DETAIL, StatuspageMonitor, parse_statuspage
 from bot.model import CheckResult, Status
 from tests.loopback import LoopbackServer, closed_port
 
 DATA = Path(__file__).parent / "data"
 AT = datetime(2026, 9, 29, 18, 30, tzinfo=UTC)
+LATER = datetime(2026, 9, 29, 18, 31, tzinfo=UTC)
 
 OPENAI_OUTAGE = "openai_incidentio_compat_summary_2026-09-29_during_outage_sorted_keys.json"
 OPENAI_CLEAR = "openai_incidentio_compat_summary_2026-07-09_all_operational_sorted_keys.json"
@@ -515,6 +517,36 @@ async def test_filter_applies_over_http(server: LoopbackServer, client: httpx.As
     result = await check(client, monitor(server.url, components=("Embeddings", "Decisions")))
     assert statuses(result) == {"Embeddings": Status.DEGRADED, "Decisions": Status.OPERATIONAL}
     assert result.incidents == ()  # unresolved.json (empty) wins over the summary's list
+
+
+@pytest.mark.anyio
+async def test_the_same_bodies_again_give_the_same_readings_over_http(
+    server: LoopbackServer, client: httpx.AsyncClient
+) -> None:
+    """The kind keeps the monitor's LastBody: unchanged bodies are not read again (engine.step then skips its
+    walk over the components); a change in any of the three bodies is read."""
+    server.reply(SUMMARY, data(OPENAI_OUTAGE))
+    server.json(UNRESOLVED, {"incidents": []})
+    mon = monitor(server.url)
+    first = await check(client, mon)
+    again = await run_check(mon, client=client, now=lambda: LATER)
+    assert again.components is first.components and again.incidents is first.incidents
+    assert again.at == LATER and again.readable
+    server.json(UNRESOLVED, {"incidents": [{"id": "x", "name": "Elevated errors", "status": "investigating",
+                                            "impact": "minor"}]})
+    changed = await check(client, mon)
+    assert changed.components == first.components and changed.components is not first.components
+    assert [i.id for i in changed.incidents] == ["x"]
+
+
+def test_a_last_body_gives_what_reading_anew_gives() -> None:
+    last = LastBody()
+    body = data(OPENAI_OUTAGE)
+    for summary, filt in ((body, ()), (body, ("Embeddings",)), (b"<html>", ()), (body, ())):
+        kept = parse_statuspage(monitor="OpenAI", summary=bytes(bytearray(summary)), unresolved=None,
+                                components_filter=filt, at=AT, last=last)
+        assert kept == parse_statuspage(monitor="OpenAI", summary=summary, unresolved=None,
+                                        components_filter=filt, at=AT)
 
 
 # ---------------------------------------------------------------- the parser never raises

@@ -6,9 +6,11 @@ A source that cannot be read gives `readable=False` (status unknown), which is N
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -17,6 +19,7 @@ from typing import Any, NamedTuple
 import httpx
 
 from bot.checks.client import REQUEST_FAILURES, ProbeClient, describe_failure, format_size, read_capped
+from bot.checks.payload import LastBody
 from bot.config import Checker, Common, Monitor
 from bot.model import CheckResult, ComponentReading, ProviderIncident, Status
 
@@ -70,6 +73,15 @@ class _Leaf(NamedTuple):
     detail: str
 
 
+class _Parsed(NamedTuple):
+    """What a page's bodies read as, whatever the poll's time: kept in the monitor's LastBody."""
+
+    readable: bool
+    components: tuple[ComponentReading, ...]
+    incidents: tuple[ProviderIncident, ...]
+    detail: str
+
+
 def parse_statuspage(
     *,
     monitor: str,
@@ -78,13 +90,59 @@ def parse_statuspage(
     components_filter: tuple[str, ...],
     at: datetime,
     components: bytes | None = None,
+    last: LastBody | None = None,
 ) -> CheckResult:
-    """Pure: summary.json (+ incidents/unresolved.json and components.json when they could be read)."""
+    """Pure: summary.json (+ incidents/unresolved.json and components.json when they could be read). With
+    `last` (the monitor's), bodies identical to the last poll's are not read again: the result holds the very
+    same readings and incidents objects as then, which lets engine.step skip its walk over the components."""
+    if last is None:
+        parsed = _parse(summary, unresolved, components, components_filter)
+    else:
+        parsed = last.read(_pack(summary, unresolved, components), _reader(components_filter))
+    return CheckResult(monitor=monitor, at=at, readable=parsed.readable, components=parsed.components,
+                       incidents=parsed.incidents, detail=parsed.detail)
+
+
+def _pack(summary: bytes, unresolved: bytes | None, components: bytes | None) -> bytes:
+    """The bodies as one bytes value for LastBody to compare: their lengths ("-" for none), then them."""
+    bodies = (summary, unresolved, components)
+    header = b",".join(b"-" if b is None else str(len(b)).encode() for b in bodies)
+    return header + b"\n" + b"".join(b for b in bodies if b is not None)
+
+
+def _unpack(packed: bytes) -> tuple[bytes, bytes | None, bytes | None]:
+    header, _, rest = packed.partition(b"\n")
+    out: list[bytes | None] = []
+    start = 0
+    for size in header.split(b","):
+        if size == b"-":
+            out.append(None)
+            continue
+        end = start + int(size)
+        out.append(rest[start:end])
+        start = end
+    return out[0] or b"", out[1], out[2]  # the summary is always there
+
+
+@functools.lru_cache(maxsize=256)
+def _reader(components_filter: tuple[str, ...]) -> Callable[[bytes], _Parsed]:
+    """The packed bodies' reader for one filter; one function per filter, as LastBody keys on the reader."""
+
+    def read(packed: bytes) -> _Parsed:
+        summary, unresolved, components = _unpack(packed)
+        return _parse(summary, unresolved, components, components_filter)
+
+    return read
+
+
+def _parse(
+    summary: bytes, unresolved: bytes | None, components: bytes | None, components_filter: tuple[str, ...]
+) -> _Parsed:
     try:
         doc = _with_extra_components(_load_object(summary), components)
         leaves = _leaves(doc)
     except _Unreadable as exc:
-        return CheckResult(monitor=monitor, at=at, readable=False, detail=str(exc))
+        return _Parsed(False, (), (), str(exc))
 
     wanted = {name.casefold() for name in components_filter}
     readings = _readings(leaves, components_filter, wanted)
@@ -104,14 +162,7 @@ def parse_statuspage(
             notes.append("incidents unreadable")
 
     incidents = _incidents(raw_incidents, leaves, wanted)
-    return CheckResult(
-        monitor=monitor,
-        at=at,
-        readable=True,
-        components=readings,
-        incidents=incidents,
-        detail="; ".join(notes),
-    )
+    return _Parsed(True, readings, incidents, "; ".join(notes))
 
 
 def _with_extra_components(doc: dict[str, Any], components: bytes | None) -> dict[str, Any]:
@@ -339,9 +390,10 @@ def drift_hint(monitor: Monitor, failed: FetchFailed) -> str:
 
 
 async def check_statuspage(
-    monitor: StatuspageMonitor, *, client: httpx.AsyncClient, now: Callable[[], datetime]
+    monitor: StatuspageMonitor, *, client: httpx.AsyncClient, now: Callable[[], datetime], last: LastBody | None = None
 ) -> CheckResult:
-    """Fetch summary.json and incidents/unresolved.json concurrently (each within monitor.timeout) and parse."""
+    """Fetch summary.json, incidents/unresolved.json and components.json concurrently (each within
+    monitor.timeout) and parse; `last` is the monitor's LastBody."""
     at = now()
     base = monitor.url.rstrip("/")
     started = time.perf_counter()
@@ -363,6 +415,7 @@ async def check_statuspage(
         components_filter=monitor.components,
         at=at,
         components=listed.body if isinstance(listed, Fetched) else None,
+        last=last,
     )
     if result.readable and isinstance(unresolved, FetchFailed):
         note = f"unresolved.json: {unresolved.detail}; incidents from summary.json"
@@ -415,6 +468,11 @@ class _StatuspageKind:
     keys = frozenset({"components", "max_body_bytes"})
     records_probes = False  # a page's components are stored as readings, not as probe rows
 
+    def __init__(self) -> None:
+        # One LastBody per monitor, as bot/checks/source.py keeps: weak keys, so a monitor dropped from the
+        # config takes its last bodies with it.
+        self._last: weakref.WeakKeyDictionary[Monitor, LastBody] = weakref.WeakKeyDictionary()
+
     def parse(self, check: Checker, where: str, table: Mapping[str, object], common: Common) -> Monitor | None:
         ok = not common.url or check.url(f"{where}url", common.url) is not None
         comps = table.get("components", [])
@@ -430,7 +488,10 @@ class _StatuspageKind:
     async def run(self, monitor: Monitor, *, client: ProbeClient, now: Callable[[], datetime]) -> CheckResult:
         if not isinstance(monitor, StatuspageMonitor):
             raise TypeError(f"not a status page monitor: {monitor.name}")
-        return await check_statuspage(monitor, client=client, now=now)
+        last = self._last.get(monitor)
+        if last is None:
+            last = self._last[monitor] = LastBody()
+        return await check_statuspage(monitor, client=client, now=now, last=last)
 
 
 STATUSPAGE = _StatuspageKind()
