@@ -20,7 +20,7 @@ from adapters import PLATFORMS
 from bot import runtime
 from bot.config import Config, ConfigError, load_config
 from bot.platform import unused_secrets
-from bot.redact import Redact
+from bot.redact import Redact, hide_in_library_log
 
 if TYPE_CHECKING:
     import httpx
@@ -40,10 +40,12 @@ def environment(env: Mapping[str, str] | None = None, dotenv: str = ".env") -> d
     return values
 
 
-def setup_logging(env: Mapping[str, str], level: str = "INFO") -> None:
+def setup_logging(env: Mapping[str, str], level: str = "INFO", *, secrets: Sequence[str] = ()) -> None:
+    """Our stderr handler; `secrets`: values besides the platforms' (a config's expanded `${NAME}`s) that
+    no line may show."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(Redact([env.get(k, "") for k in SECRET_KEYS]))
+    handler.addFilter(Redact([*(env.get(k, "") for k in SECRET_KEYS), *secrets]))
     handler.set_name("downwatch")
     root = logging.getLogger()
     # replace only our own handler (main may run more than once in a process: tests); keep the host's
@@ -131,6 +133,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     config = _load(args.config, env)
     if config is None or (args.command in ("validate", "run") and _database_error(config)):
         return 2
+    if config.secrets:  # known only now: the values the config expanded from the environment
+        setup_logging(env, secrets=config.secrets)
+        hide_in_library_log("httpx", config.secrets)  # a redirected probe's URL is logged by httpx
     if args.command == "validate":
         from bot.wording import plural
 

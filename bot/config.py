@@ -7,6 +7,7 @@ Every error names the file, the key and the reason, and all errors are reported 
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -69,6 +70,8 @@ class Config:
     # platform name → its parsed config (each platform's own frozen type), for the platforms that are on
     platforms: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     web: Web | None = None  # the [web] table: the status page, its JSON API, /metrics and /healthz
+    # values expanded from `${NAME}` (an HTTP probe's key): the composition root keeps them out of every log
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,45 @@ _TOP_KEYS = {"database", "retention_days", "rollup_days", "control_url", "monito
 # The keys every monitor has; each check kind adds its own (CheckKind.keys), each platform its own
 # (Platform.monitor_keys)
 _MONITOR_KEYS = {"name", "type", "url", "interval", "timeout", "alternatives", "preset", *_POLICY_KEYS}
-class Checker:
-    """Collects errors instead of stopping at the first."""
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what `${NAME}` may name
 
-    def __init__(self, path: str) -> None:
+
+class Checker:
+    """Collects errors instead of stopping at the first. `env` is the environment mapping given to
+    load_config: `expand` reads `${NAME}` values from it and records what it put in as `secrets`."""
+
+    def __init__(self, path: str, env: Mapping[str, str] | None = None) -> None:
         self.path = path
         self.errors: list[str] = []
+        self.env: Mapping[str, str] = env or {}
+        self.secrets: list[str] = []  # values expand() substituted: never logged, stored or shown
+
+    def expand(self, key: str, value: str) -> str | None:
+        """`value` with each `${NAME}` replaced by that environment variable, once, at load; None (with an
+        error per problem) when one is not set or a `${` is not closed. An error never shows a value."""
+        out: list[str] = []
+        rest, ok = value, True
+        while (start := rest.find("${")) >= 0:
+            end = rest.find("}", start + 2)
+            if end < 0:
+                self.error(key, "unterminated '${': write ${NAME} to use the environment variable NAME")
+                return None
+            name = rest[start + 2:end]
+            found = self.env.get(name)
+            if not _ENV_NAME.fullmatch(name):
+                self.error(key, f"'${{{name}}}' is not an environment variable name (letters, digits and _)")
+                ok = False
+            elif found is None:
+                self.error(key, f"environment variable {name} is not set")
+                ok = False
+            elif not found:
+                self.error(key, f"environment variable {name} is empty")
+                ok = False
+            else:
+                self.secrets.append(found)
+                out += [rest[:start], found]
+            rest = rest[end + 1:]
+        return "".join([*out, rest]) if ok else None
 
     def error(self, key: str, reason: str) -> None:
         self.errors.append(f"{self.path}: {key}: {reason}")
@@ -210,7 +246,7 @@ def parse_config(
         from adapters import PLATFORMS
 
         platforms = PLATFORMS
-    check = Checker(path)
+    check = Checker(path, env)
     check.unknown("", raw, _TOP_KEYS | {p.name for p in platforms})
     database = check.text("database", raw.get("database", "downwatch.db")) or "downwatch.db"
     policy = _policy(check, "", raw, Policy())
@@ -234,6 +270,7 @@ def parse_config(
     return Config(
         path=path, database=database, monitors=monitors, policy=policy, retention_days=int(retention or 7),
         rollup_days=int(rollup or 400), control_url=control, platforms=MappingProxyType(configs), web=web,
+        secrets=tuple(dict.fromkeys(check.secrets)),
     )
 
 

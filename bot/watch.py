@@ -149,8 +149,9 @@ class Watcher:
                 replace(a, alternatives=self._alternatives(monitor, states)) if a.kind in _WITH_ALTERNATIVES else a
                 for a in step.alerts))
         deliveries = plan(step.alerts, monitor.routes) + self._alternative_edits(monitor.name, prev, states, at)
+        # an unreadable probe (its key refused) measured nothing about the target: no probe row, no downtime
         self._store.commit(prev=prev, step=step, result=result, deliveries=deliveries,
-                           probe=monitor.kind in self._probe_kinds)
+                           probe=monitor.kind in self._probe_kinds and result.readable)
         self._states[monitor.name] = step.state
         self._log_transition(prev, step)
         for alert in step.alerts:

@@ -65,19 +65,29 @@ class ProbeClient(httpx.AsyncClient):
         self._origins: dict[str, tuple[str, int]] = {}  # probe URL → (host, port) whose certificate it has
         self._certs: dict[tuple[str, int], _CertLookup] = {}
 
-    async def probe(self, method: str, url: str, *, timeout: float) -> httpx.Response:
+    async def probe(
+        self, method: str, url: str, *, timeout: float, headers: tuple[tuple[str, str], ...] = (),
+        content: bytes | None = None,
+    ) -> httpx.Response:
         """The final response to `method url` (redirects followed), its body unread: the caller closes it.
+        `headers` go over the client's own (User-Agent); `content` is the request body.
 
         Not a context manager on purpose: contextlib's wrapper was ~3 % of a probe."""
         if url not in self._redirecting:
             extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
-            request = httpx.Request(method, self._url(url), headers=self.headers, extensions=extensions)
+            sent = self.headers
+            if headers:
+                sent = self.headers.copy()
+                sent.update(headers)
+            request = httpx.Request(method, self._url(url), headers=sent, content=content, extensions=extensions)
             response = await self._probe_transport.handle_async_request(request)
             if not (self.follow_redirects and response.has_redirect_location):
                 return response
             await response.aclose()
             self._redirecting.add(url)
-        return await self.send(self.build_request(method, url, timeout=timeout), stream=True)
+        # httpx drops Authorization when a redirect leaves the origin, and a body when it turns POST into GET
+        request = self.build_request(method, url, timeout=timeout, headers=dict(headers) or None, content=content)
+        return await self.send(request, stream=True)
 
     async def certificate_expiry(self, url: str, *, timeout: float, at: datetime) -> datetime | None:
         """When the TLS certificate of the https `url`'s host expires (its notAfter, UTC); None while unknown.

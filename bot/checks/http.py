@@ -3,12 +3,18 @@
 Beyond the status code: a keyword in the body (`body_contains`), a JSON assertion (`json_query`, a JMESPath
 expression, and `json_expect`), the latency (`degraded_after_ms`) and, for https targets, how soon the TLS
 certificate expires (`tls_expiry_days`).
+
+A probe may be authenticated: `headers`, and a request `body` or `json`, whose values (and the URL) may name
+environment variables as `${NAME}`, expanded once at load. Expanded values are secrets: fields that hold
+them are left out of the repr, and the probe's details never quote them. A 401/403 to a probe that sends
+credentials means the key is wrong: the result is unknown (a configuration problem), not an outage.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -28,6 +34,9 @@ from bot.model import CheckResult, ComponentReading, Status
 MAX_BODY_BYTES = 2 * 1024 * 1024
 TLS_EXPIRY_DAYS = 14
 METHODS = ("GET", "HEAD", "POST")
+REFUSED = (401, 403)  # what an API answers a key it does not accept
+REFUSED_DETAIL = "the credentials were refused — check the key in the environment"
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a header name (RFC 9110, section 5.6.2)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,7 +51,18 @@ class HttpMonitor(Monitor):
     degraded_after_ms: float | None = None
     max_body_bytes: int = MAX_BODY_BYTES
     tls_expiry_days: int = TLS_EXPIRY_DAYS  # 0: off; only https URLs have a certificate
+    # What is sent, environment variables expanded: secrets, so never in the repr. `url` keeps the URL as
+    # written (`${NAME}` unexpanded): it is what the web page, logs and commands may show.
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    body: bytes | None = field(default=None, repr=False)  # `body` as UTF-8, or `json` encoded
+    expanded_url: str = field(default="", repr=False)  # "" when `url` names no environment variable
+    credentials: bool = False  # sends headers or environment values: a 401/403 means they were refused
     kind: str = "http"
+
+    @property
+    def target(self) -> str:
+        """The URL requested."""
+        return self.expanded_url or self.url
 
 
 @dataclass(frozen=True)
@@ -108,15 +128,20 @@ async def check_http(
         detail = describe_failure(exc, timeout=monitor.timeout)
         return replace(_result(monitor, at, Status.MAJOR, detail, latency_ms=None), reached=False)
     elapsed_ms = (time.perf_counter() - started) * 1000.0
+    if monitor.credentials and probe.status_code in REFUSED and not status_ok(monitor, probe.status_code):
+        # the key is wrong, not the provider down: unknown, like a source that cannot be read
+        return CheckResult(monitor=monitor.name, at=at, readable=False, latency_ms=elapsed_ms,
+                           detail=f"HTTP {probe.status_code}: {REFUSED_DETAIL}")
     expires = None
-    if monitor.tls_expiry_days and monitor.url.startswith("https://"):  # after the latency: not part of it
-        expires = await client.certificate_expiry(monitor.url, timeout=monitor.timeout, at=at)
+    if monitor.tls_expiry_days and monitor.target.startswith("https://"):  # after the latency: not part of it
+        expires = await client.certificate_expiry(monitor.target, timeout=monitor.timeout, at=at)
     status, detail = judge(monitor, probe, elapsed_ms, cert_expires=expires, at=at)
     return _result(monitor, at, status, detail, latency_ms=elapsed_ms)
 
 
 async def _probe(monitor: HttpMonitor, client: ProbeClient) -> Probe:
-    response = await client.probe(monitor.method, monitor.url, timeout=monitor.timeout)
+    response = await client.probe(monitor.method, monitor.target, timeout=monitor.timeout,
+                                  headers=monitor.headers, content=monitor.body)
     try:
         code = response.status_code
         keyword, query = monitor.body_contains, monitor.json_query
@@ -238,15 +263,15 @@ def certificate_problem(monitor: HttpMonitor, expires: datetime, at: datetime) -
 
 class _HttpKind:
     type = "http"
-    keys = frozenset({"method", "expect_status", "body_contains", "json_query", "json_expect",
-                      "degraded_after_ms", "max_body_bytes", "tls_expiry_days"})
+    keys = frozenset({"method", "headers", "body", "json", "expect_status", "body_contains", "json_query",
+                      "json_expect", "degraded_after_ms", "max_body_bytes", "tls_expiry_days"})
     records_probes = True
 
     def parse(self, check: Checker, where: str, table: Mapping[str, object], common: Common) -> Monitor | None:
         errors = len(check.errors)
-        https = common.url.startswith("https://")
-        if common.url:
-            check.url(f"{where}url", common.url)
+        used = len(check.secrets)
+        url = self._url(check, where, common.url)
+        https = url.startswith("https://")
         expect = table.get("expect_status", [])
         if not isinstance(expect, list) or not all(
             isinstance(c, int) and not isinstance(c, bool) and 100 <= c <= 599 for c in expect
@@ -268,16 +293,94 @@ class _HttpKind:
                            minimum=1024, exclusive=False)
         days = check.number(f"{where}tls_expiry_days", table.get("tls_expiry_days", TLS_EXPIRY_DAYS), kind=int,
                             minimum=0, exclusive=False)
-        if days and "tls_expiry_days" in table and common.url and not https:
+        if days and "tls_expiry_days" in table and url and not https:
             check.error(f"{where}tls_expiry_days", "only applies to https:// URLs (set 0 or remove it)")
         query = self._query(check, where, table, method=str(method))
+        headers = self._headers(check, where, table.get("headers", {}))
+        content, content_type = self._content(check, where, table, method=str(method))
+        if content_type and not any(name.lower() == "content-type" for name, _ in headers):
+            headers += (("Content-Type", content_type),)
         if len(check.errors) > errors:
             return None
         return HttpMonitor(
             method=str(method), expect_status=tuple(expect), body_contains=body, json_query=query,
             json_expect=table.get("json_expect"), degraded_after_ms=slow, max_body_bytes=int(cap or MAX_BODY_BYTES),
-            tls_expiry_days=int(days or 0), **vars(common),
+            tls_expiry_days=int(days or 0), headers=headers, body=content,
+            expanded_url=url if url != common.url else "",
+            credentials=bool(table.get("headers")) or len(check.secrets) > used, **vars(common),
         )
+
+    @staticmethod
+    def _url(check: Checker, where: str, url: str) -> str:
+        """The URL to request, `${NAME}` expanded ("" when it is missing or invalid: the error says why)."""
+        if not url:
+            return ""
+        if "${" not in url:
+            return check.url(f"{where}url", url) or ""
+        expanded = check.expand(f"{where}url", url)
+        if expanded is not None and not expanded.startswith(("http://", "https://")):
+            check.error(f"{where}url", "must be an http:// or https:// URL once its environment variables are expanded")
+            return ""
+        return expanded or ""
+
+    @staticmethod
+    def _headers(check: Checker, where: str, table: object) -> tuple[tuple[str, str], ...]:
+        """The `headers` table: names as written, values expanded. An error never quotes an expanded value."""
+        if not isinstance(table, dict):
+            check.error(f"{where}headers", f"must be a table of header names to strings (got {table!r})")
+            return ()
+        out: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for name, raw in table.items():
+            key = f"{where}headers.{name}"
+            if not _TOKEN.fullmatch(name):
+                check.error(key, "not a valid header name (letters, digits and !#$%&'*+-.^_`|~, no spaces)")
+                continue
+            if name.lower() in seen:
+                check.error(key, "set twice (header names are case-insensitive)")
+                continue
+            seen.add(name.lower())
+            if not isinstance(raw, str):
+                check.error(key, f"must be a string (got {raw!r})")
+                continue
+            if "\n" in raw or "\r" in raw:
+                check.error(key, "contains a line break: a header value is one line")
+                continue
+            value = check.expand(key, raw)
+            if value is None:
+                continue
+            if "\n" in value or "\r" in value:
+                check.error(key, "contains a line break once its environment variables are expanded: a header "
+                                 "value is one line (check the variable's value)")
+                continue
+            out.append((name, value))
+        return tuple(out)
+
+    @staticmethod
+    def _content(
+        check: Checker, where: str, table: Mapping[str, object], *, method: str
+    ) -> tuple[bytes | None, str | None]:
+        """The request body (`body` text or `json` table, expanded) and the Content-Type `json` implies."""
+        if "body" in table and "json" in table:
+            check.error(f"{where}json", "give either body (text) or json (a table), not both")
+            return None, None
+        key = "body" if "body" in table else "json" if "json" in table else None
+        if key is None:
+            return None, None
+        if method != "POST":
+            check.error(f"{where}{key}", f"needs method = \"POST\" (a {method} request carries no body)")
+        raw = table[key]
+        if key == "body":
+            if not isinstance(raw, str):
+                check.error(f"{where}body", f"must be a string (got {raw!r}); a table goes in json")
+                return None, None
+            text = check.expand(f"{where}body", raw)
+            return (None, None) if text is None else (text.encode(), None)
+        if not isinstance(raw, dict) or not _is_json(raw):
+            check.error(f"{where}json", f"must be a table of JSON values (got {raw!r})")
+            return None, None
+        document = _expand_json(check, f"{where}json", raw)
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(), "application/json"
 
     @staticmethod
     def _query(check: Checker, where: str, table: Mapping[str, object], *, method: str) -> str | None:
@@ -318,6 +421,17 @@ def _is_json(value: Any) -> bool:
     if isinstance(value, dict):
         return all(_is_json(v) for v in value.values())
     return False
+
+
+def _expand_json(check: Checker, key: str, value: object) -> object:
+    """`value` with `${NAME}` expanded in every string inside it (the error names the key path)."""
+    if isinstance(value, str):
+        return check.expand(key, value) if "${" in value else value
+    if isinstance(value, list):
+        return [_expand_json(check, f"{key}[{i}]", v) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _expand_json(check, f"{key}.{k}", v) for k, v in value.items()}
+    return value
 
 
 def _jmespath_reason(exc: jmespath.exceptions.JMESPathError) -> str:
