@@ -10,7 +10,7 @@ import json
 import math
 import tempfile
 import typing
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -234,6 +234,10 @@ class Store:
     def __init__(self, *, db: Database) -> None:
         self.db = db
         self._mids: dict[str, int] = {}
+        # Per monitor, the last write of its state (components, incident, readability): the web pages keep
+        # a monitor's rendered parts until it moves. `_synced` covers every monitor at once.
+        self._written: dict[str, int] = {}
+        self._writes = self._synced = 0
 
     @classmethod
     def open(cls, path: str) -> Store:
@@ -266,6 +270,8 @@ class Store:
                     [name, kind, ts(now)],
                 )
         self._mids = dict(self.db.execute("SELECT name, mid FROM monitors").fetchall())
+        self._writes += 1
+        self._synced = self._writes
 
     def _mid(self, monitor: str) -> int:
         """The small integer that stands for a monitor in probe rows."""
@@ -294,7 +300,9 @@ class Store:
         state = step.state
         now = ts(result.at)
         with self.db.atomic():
-            self._write_state(prev, step, now, probe=probe)
+            if self._write_state(prev, step, now, probe=probe) or step.alerts:
+                self._writes += 1
+                self._written[state.monitor] = self._writes
             self._write_components(prev, state)
             if step.observed:
                 self._write_status_log(state.monitor, step.observed)
@@ -316,9 +324,10 @@ class Store:
 
     # The writers below run inside commit's transaction and use sqlite3 directly: they are the per-poll path.
 
-    def _write_state(self, prev: MonitorState | None, step: Step, now: float, *, probe: bool) -> None:
+    def _write_state(self, prev: MonitorState | None, step: Step, now: float, *, probe: bool) -> bool:
         """The monitor row. Most polls change nothing but the time: then the state is not serialised again,
-        and for a probe (whose own row records the time) the monitor row is not touched at all."""
+        and for a probe (whose own row records the time) the monitor row is not touched at all. True when
+        the state itself was written (anything the pages show may have moved)."""
         state = step.state
         same = prev is not None and not step.observed and replace(prev, checked_at=state.checked_at) == state
         if not same:
@@ -328,8 +337,10 @@ class Store:
                 [json.dumps(encode(state)), now, int(state.readable), int(state.unreadable_notified),
                  state.source_detail[:500], state.monitor],
             )
-        elif not probe:
+            return True
+        if not probe:
             self.db.conn.execute("UPDATE monitors SET checked_at = ? WHERE name = ?", [now, state.monitor])
+        return False
 
     def _write_components(self, prev: MonitorState | None, state: MonitorState) -> None:
         """Upsert the components whose stored columns changed; delete the ones no longer in the state."""
@@ -631,18 +642,30 @@ class Store:
         """Rows written through this connection so far: a cheap "has anything changed" for the page cache."""
         return int(self.db.conn.total_changes)
 
+    def version(self, monitor: str) -> int:
+        """Moves whenever the monitor's state, components or incident are written through this store (not
+        on a poll that changed nothing): what the web pages key their per-monitor parts on."""
+        return max(self._written.get(monitor, 0), self._synced)
+
+    def versions(self) -> tuple[int, int]:
+        """(the latest `version` of any monitor, the one when the monitors were last synced): while neither
+        moves, no monitor's version did, nor the list of active monitors."""
+        return self._writes, self._synced
+
     def daily_status(self, *, days: int, now: datetime, monitor: str | None = None,
-                     component: str | None = None) -> dict[str, tuple[DayRecord, ...]]:
-        """Per active monitor (or, with `component`, that one component of `monitor`), its last `days` UTC
-        days, oldest first: time in incidents and the worst severity each day, from the incidents table
-        (the engine's decisions, like `uptime`). Days before the monitor was first seen have no status."""
+                     component: str | None = None,
+                     among: Collection[str] | None = None) -> dict[str, tuple[DayRecord, ...]]:
+        """Per active monitor (only those `among`, if given; or, with `component`, that one component of
+        `monitor`), its last `days` UTC days, oldest first: time in incidents and the worst severity each day,
+        from the incidents table (the engine's decisions, like `uptime`). Days before the monitor was first
+        seen have no status."""
         end = ts(now)
         first_day = (int(end // 86400) - days + 1) * 86400
         where, args = "active = 1", []
         if monitor is not None:
             where, args = "name = ?", [monitor]
         seen = {name: first for name, first in self.db.execute(
-            f"SELECT name, first_seen FROM monitors WHERE {where}", args)}
+            f"SELECT name, first_seen FROM monitors WHERE {where}", args) if among is None or name in among}
         # Incidents overlapping the window: the ones started in it (or up to `days` before, by the started
         # index) and the open ones (by the open index); a single incident longer than that is cut short.
         lookback = first_day - days * 86400

@@ -250,6 +250,22 @@ async def test_metrics_parse_and_say_what_the_bot_sees(world: World, web: httpx.
     assert exposition(site._registry) == reference(site._registry)  # the fast writer writes the same text
 
 
+def test_parts_kept_per_monitor_read_like_a_fresh_render(world: World) -> None:
+    # One site kept across writes and time (its cards, API groups and metric lines reused per monitor)
+    # against a new site each time, which builds everything from the store.
+    kept = world.site()
+    moves = (lambda: None, world.outage, lambda: world.clock.advance(1), lambda: world.clock.advance(59),
+             lambda: world.clock.advance(3600), world.all_well, lambda: world.clock.advance(86400),
+             lambda: world.feed(SITE, {"Website": Status.MAJOR}, latency=50.0), lambda: world.clock.advance(600),
+             lambda: world.feed(CLOUD, readable=False), lambda: world.clock.advance(30), world.all_well)
+    for move in moves:
+        move()
+        fresh = world.site()
+        assert kept._render_index() == fresh._render_index()
+        assert kept._summary("http://x") == fresh._summary("http://x")
+        assert exposition(kept._registry) == reference(fresh._registry)
+
+
 async def test_healthz_200_then_503_with_the_reason(world: World, web: httpx.AsyncClient) -> None:
     ok = await web.get("/healthz")
     assert ok.status_code == 200 and ok.text == "ok\n"

@@ -114,9 +114,10 @@ class Strips:
     def __init__(self) -> None:
         # Keyed by the record's identity: the store shares one record for a whole operational day across
         # monitors, and hashing 90,000 records by value would cost more than building their markup.
-        # The records outlive the render (the caller holds them), so an id is never reused meanwhile.
+        # Every record keyed on is held here, so its id cannot be reused by another while this lives.
         self._bars: dict[tuple[int, int], str] = {}
         self._strips: dict[tuple[int, ...], tuple[str, str, str, tuple[str, ...]]] = {}
+        self._held: list[Sequence[DayRecord]] = []
 
     def __call__(self, records: Sequence[DayRecord], label: str) -> Markup:
         bars, summary, _, _ = self._facts(records)
@@ -135,6 +136,7 @@ class Strips:
         shape = tuple(map(id, records))  # most monitors share every record: built once for all of them
         facts = self._strips.get(shape)
         if facts is None:
+            self._held.append(records)
             bars = "".join([self._bar(i, record) for i, record in enumerate(records)])
             summary = escape(f"last {len(records)} days, {self.summary(records)}")
             facts = self._strips[shape] = (bars, summary, wording.percent(uptime(records)), outages(records))
@@ -178,6 +180,25 @@ def day_words(record: DayRecord) -> str:
 def uptime(records: Sequence[DayRecord]) -> float | None:
     watched = sum((r.watched for r in records if r.status is not None), timedelta(0))
     down = sum((r.down for r in records if r.status is not None), timedelta(0))
+    return None if not watched else 100.0 * (1 - down / watched)
+
+
+def settled(records: Sequence[DayRecord]) -> tuple[timedelta, timedelta] | None:
+    """(time down, time watched before today) of a strip whose uptime only the time moves: watched before
+    today and since, with no time down today. None for any other strip."""
+    if not records or records[-1].status is None or records[-1].down:
+        return None
+    if records[0].status is None and all(r.status is None for r in records[:-1]):
+        return None  # first watched today: today's watched time starts when it was first seen, not at midnight
+    past = [r for r in records[:-1] if r.status is not None]
+    return sum((r.down for r in past), timedelta(0)), sum((r.watched for r in past), timedelta(0))
+
+
+def uptime_at(settled: tuple[timedelta, timedelta], now: datetime) -> float | None:
+    """`uptime` of a settled strip at `now`: today watched since midnight UTC, as Store.daily_status counts it."""
+    down, before = settled
+    end = now.timestamp()
+    watched = before + timedelta(seconds=max(0.0, end - (end // 86400) * 86400))
     return None if not watched else 100.0 * (1 - down / watched)
 
 

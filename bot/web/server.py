@@ -2,14 +2,17 @@
 
 Built from injected parts (store, clock, monitors, activity, health); it only reads. The store is SQLite on
 the event loop's thread, so a rendered page is kept until something is written or a second passes: 200
-clients refreshing at once cost one render, and the checks keep their schedule.
+clients refreshing at once cost one render, and the checks keep their schedule. Within a render, each
+monitor's card and API components are kept until that monitor moves (bot.web.cache): a page of 1,000
+monitors rebuilds only the ones written since the last render.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from bot import wording
 from bot.clock import Clock
@@ -26,6 +30,7 @@ from bot.store import Store
 from bot.web import page as view
 from bot.web import statuspage
 from bot.web.activity import Activity, Health
+from bot.web.cache import Views
 from bot.web.metrics import StateCollector, exposition, registry
 
 REFRESH = 30  # seconds between the page's own reloads
@@ -70,8 +75,14 @@ class StatusSite:
         self._templates = Environment(loader=PackageLoader("bot.web", "templates"),
                                       autoescape=select_autoescape(default=True, default_for_string=True),
                                       trim_blocks=True, lstrip_blocks=True)
+        self._views = Views(store)
+        self._cards: dict[str, _Card] = {}
+        self._placeholder = f"<!--cards {secrets.token_hex(16)}-->"  # cannot occur in anything shown
+        # Per monitor: (its views, its place, whether its times read `now`, that `now`, its documents).
+        self._groups: dict[str, tuple[list[ComponentView], int, bool, datetime, list[dict[str, Any]]]] = {}
+        self._listed_whole: tuple[object, object, datetime | None, list[dict[str, Any]]] | None = None
         self._registry = registry(StateCollector(store=store, monitors=monitors, activity=activity,
-                                                 problems=health.problems if health else None))
+                                                 problems=health.problems if health else None, views=self._views))
 
     def application(self) -> web.Application:
         # A request line up to 16 KB (aiohttp's default is 8 KB): a monitor name of 10 KB still gets its page,
@@ -135,27 +146,75 @@ class StatusSite:
 
     def _render_index(self) -> bytes:
         store, now = self._store, self._clock.now()
-        views = store.component_views()
-        grouped = view.by_monitor(views)
-        unreadable = store.unreadable_monitors()
+        names = self._views.names()
+        grouped = self._views.by_monitor()
+        unreadable = set(store.unreadable_monitors())
         open_items = store.open_incidents()
-        overview = Overview(now=now, monitors=len(store.monitor_names()),
-                            problems=tuple(v for v in views if v.status is not Status.OPERATIONAL),
-                            open_incidents=tuple(open_items), unreadable=tuple(unreadable))
+        overview = Overview(now=now, monitors=len(names),
+                            problems=tuple(v for name in sorted(names) for v in grouped[name]
+                                           if v.status is not Status.OPERATIONAL),
+                            open_incidents=tuple(open_items), unreadable=tuple(sorted(unreadable)))
         icon, headline, css = view.overall(overview)
-        days = store.daily_status(days=view.DAYS, now=now)
-        strips = view.Strips()
-        cards = [self._card(name, grouped.get(name, []), days.get(name, ()), strips, now,
-                            unreadable=name in unreadable)
-                 for name in self._ordered(store.monitor_names())]
+        cards = self._index_cards(names, grouped, unreadable, now)
         incidents = [view.incident_card(i, store.timeline(i.id, TIMELINE), now) for i in open_items]
         last = [view.incident_card(i, (), now) for i in store.recent_incidents(limit=LAST_INCIDENTS)
                 if i.resolved_at is not None]
-        return self._templates.get_template("index.html").render(
-            icon=icon, headline=headline, css=css, cards=cards, incidents=incidents, last=last,
-            updated=wording.utc(now), refresh=self._refresh, days=view.DAYS, many=MANY,
-            open_title=wording.OPEN_INCIDENTS, last_title=wording.LAST_INCIDENTS, timeline_title=wording.TIMELINE,
+        # The page around one placeholder card, then the kept cards' bytes put in its place: a page of
+        # 1,000 monitors is megabytes, and encoding it all again at each render would cost more than the rest.
+        page = self._templates.get_template("index.html").render(
+            icon=icon, headline=headline, css=css, cards=[Markup(self._placeholder)] if cards else [],
+            incidents=incidents, last=last, updated=wording.utc(now), refresh=self._refresh, days=view.DAYS,
+            many=MANY, open_title=wording.OPEN_INCIDENTS, last_title=wording.LAST_INCIDENTS,
+            timeline_title=wording.TIMELINE,
         ).encode()
+        if not cards:
+            return page
+        before, after = page.split(self._placeholder.encode(), 1)
+        cards[0] = before + cards[0]
+        cards[-1] += after  # the list is this render's own: one copy of the page in the join below
+        return b"\n".join(cards)
+
+    def _index_cards(self, names: list[str], grouped: Mapping[str, list[ComponentView]], unreadable: set[str],
+                     now: datetime) -> list[bytes]:
+        """Every monitor's card, kept until it moves: its rows or incident are written (its version), its
+        place or the day changes, a problem's duration reads differently; or, for a strip with downtime, its
+        uptime reads differently (the watched time grows while the time down stays), or, if today had some,
+        the moment changes. The check allocates next to nothing: fewer garbage collections mid-render."""
+        store, today = self._store, int(now.timestamp() // 86400)
+        cards: list[bytes] = []
+        wanted: dict[int, tuple[int, str]] = {}  # place in `cards` → (index, monitor) of the cards to build
+        for index, name in enumerate(self._ordered(names), start=1):
+            kept = self._cards.get(name)
+            if (kept is not None and kept.version == store.version(name) and kept.index == index
+                    and kept.today == today and kept.unreadable == (name in unreadable)
+                    and (not kept.held or kept.held == held(grouped[name], now))
+                    and (kept.moves is None or (kept.moves == "now" and kept.value == now) or (
+                        kept.moves == "share" and kept.value[0] == wording.percent(view.uptime_at(kept.value[1], now))))):
+                cards.append(kept.markup)
+            else:
+                wanted[len(cards)] = (index, name)
+                cards.append(b"")
+        if not wanted:
+            return cards
+        days = store.daily_status(days=view.DAYS, now=now, among={name for _, name in wanted.values()})
+        strips = view.Strips()
+        template = self._templates.get_template("_card.html")
+        for place, (index, name) in wanted.items():
+            records = days.get(name, ())
+            built = self._card(name, grouped[name], records, strips, now, unreadable=name in unreadable)
+            card = _Card(version=store.version(name), index=index, today=today, unreadable=name in unreadable,
+                         held=held(grouped[name], now),
+                         markup=template.render(card=built, index=index, days=view.DAYS).encode())
+            settled = view.settled(records)
+            if settled is None and any(r.down for r in records if r.status is not None):
+                card.moves, card.value = "now", now
+            elif settled is not None and settled[0]:
+                card.moves, card.value = "share", (built.uptime, settled)
+            self._cards[name] = card
+            cards[place] = card.markup
+        if len(self._cards) > 2 * len(names) + 32:  # monitors no longer active
+            self._cards = {name: kept for name, kept in self._cards.items() if name in grouped}
+        return cards
 
     def _ordered(self, names: list[str]) -> list[str]:
         """Config order (the operator's), then monitors only the database knows."""
@@ -245,8 +304,28 @@ class StatusSite:
         return web.Response(body=body, content_type="application/json", headers={"Cache-Control": "max-age=10"})
 
     def _listed(self, now: datetime) -> list[dict[str, Any]]:
-        return statuspage.components(self._ordered(self._store.monitor_names()), self._store.component_views(),
-                                     now=now)
+        """statuspage.components, each monitor's part kept until it moves (or, for a component that never
+        changed, whose times read `now`, until the next moment). Unchanged parts cost no allocation."""
+        names = self._views.names()
+        grouped = self._views.by_monitor()
+        whole = self._listed_whole
+        if whole is not None and whole[0] is grouped and whole[1] is names and whole[2] in (None, now):
+            return list(whole[3])  # the caller's own list; the documents in it are shared and never changed
+        out: list[dict[str, Any]] = []
+        timed = False
+        for position, name in enumerate(self._ordered(names), start=1):
+            views = grouped[name]
+            kept = self._groups.get(name)  # the same list of views while the monitor has not moved
+            if kept is None or kept[0] is not views or kept[1] != position or (kept[2] and kept[3] != now):
+                moves = not all(v.since is not None for v in views)
+                kept = self._groups[name] = (views, position, moves, now,
+                                             statuspage.group(name, views, position=position, now=now))
+            timed = timed or kept[2]
+            out += kept[4]
+        if len(self._groups) > 2 * len(names) + 32:  # monitors no longer active
+            self._groups = {name: kept for name, kept in self._groups.items() if name in grouped}
+        self._listed_whole = (grouped, names, now if timed else None, out)
+        return list(out)
 
     def _incident_docs(self, items: Sequence[IncidentView], listed: list[dict[str, Any]], url: str) -> list[dict[str, Any]]:
         by_id = {c["id"]: c for c in listed}
@@ -291,6 +370,24 @@ class StatusSite:
         if problems:
             return web.Response(status=503, text="unhealthy: " + "; ".join(problems) + "\n")
         return web.Response(text="ok\n")
+
+
+class _Card:
+    """A monitor's card on the index page as rendered, and what it was rendered from."""
+
+    __slots__ = ("version", "index", "today", "unreadable", "held", "moves", "value", "markup")
+
+    def __init__(self, *, version: int, index: int, today: int, unreadable: bool, held: tuple[str, ...],
+                 markup: bytes) -> None:
+        self.version, self.index, self.today, self.unreadable, self.held = version, index, today, unreadable, held
+        self.markup = markup
+        self.moves: str | None = None  # what moves it with time: "share" (its uptime) or "now" (today's figures)
+        self.value: Any = None  # what that read when it was rendered
+
+
+def held(views: Sequence[ComponentView], now: datetime) -> tuple[str, ...]:
+    """How long each component with a problem has had it, as a card shows it."""
+    return tuple(wording.for_duration(v.since, now) for v in views if v.status is not Status.OPERATIONAL)
 
 
 @asynccontextmanager

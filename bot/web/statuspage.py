@@ -60,17 +60,23 @@ def components(monitors: Sequence[str], views: Sequence[ComponentView], *, now: 
             by_monitor.setdefault(view.monitor, []).append(view)
     out: list[Json] = []
     for position, monitor in enumerate(monitors, start=1):
-        members = by_monitor.get(monitor)
-        if not members:
-            continue
-        gid = ident(monitor)
-        worst = max((v.status for v in members), key=lambda s: s.rank)
-        since = max((v.since for v in members if v.since), default=None)
-        out.append(_component(gid, monitor, worst, since, now=now, position=position, group=True,
-                              members=[ident(monitor, v.name) for v in members]))
-        for index, view in enumerate(members, start=1):
-            out.append(_component(ident(monitor, view.name), view.name, view.status, view.since, now=now,
-                                  position=index, group_id=gid))
+        out += group(monitor, by_monitor.get(monitor, ()), position=position, now=now)
+    return out
+
+
+def group(monitor: str, views: Sequence[ComponentView], *, position: int, now: datetime) -> list[Json]:
+    """One monitor's part of `components`: the group, then its members (none if it has no known status)."""
+    members = [v for v in views if v.status is not Status.UNKNOWN]
+    if not members:
+        return []
+    gid = ident(monitor)
+    worst = max((v.status for v in members), key=lambda s: s.rank)
+    since = max((v.since for v in members if v.since), default=None)
+    out = [_component(gid, monitor, worst, since, now=now, position=position, group=True,
+                      members=[ident(monitor, v.name) for v in members])]
+    for index, view in enumerate(members, start=1):
+        out.append(_component(ident(monitor, view.name), view.name, view.status, view.since, now=now,
+                              position=index, group_id=gid))
     return out
 
 
