@@ -1,5 +1,5 @@
-"""`make bench` = `python -m bench [--quick] [--json FILE]`: every item of issue 6 (1–8) and issue 11 (9, 10),
-one table.
+"""`make bench` = `python -m bench [--quick] [--json FILE]`: every item of issue 6 (1–8), issue 11 (9, 10) and
+issue 13 (11), one table.
 
 Heavy items run in fresh child processes (clean CPU and RSS figures); the local target (nginx, else a fast
 asyncio server) runs in another process; wrk (when present) gives the load tool's ceilings in the same run.
@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from bench.common import Figure, ensure_tools, local_target, machine, run_worker, wrk
+from bench.web import sizes as web_sizes
 from bot import runtime
 
 
@@ -125,11 +126,13 @@ def statuspage(s: dict[str, Any], out: list[Figure]) -> None:
 
 def sources(s: dict[str, Any], out: list[Figure]) -> None:
     """Item 9 (issue 11): every source parser on its largest real capture, and what an unchanged poll writes."""
-    r = run_worker("bench.sources", {"polls": s["src_polls"]})
+    r: dict[str, Any] = run_worker("bench.sources", {"polls": s["src_polls"]})
     for name, v in r.items():
-        out.append(Figure("9", f"{name} ({v['bytes'] / 1000:.0f} KB, {v['components']} comps): unchanged poll",
-                          v["unchanged_ms"], "ms/poll", "≤0.5", v["unchanged_ms"] <= 0.5, v["changed_ms"], "new body",
-                          f"parse alone on a new body {v['parse_ms']:.2f}, floor {v['floor_ms']:.2f} ({v['floor']})"))
+        size = f"{v['bytes'] / 1000:.0f} KB" if v["bytes"] >= 1000 else f"{v['bytes']} B"
+        out.append(Figure("9", f"{name} ({size}, {v['components']} comps): unchanged poll", v["unchanged_ms"],
+                          "ms/poll", "≤0.5", v["unchanged_ms"] <= 0.5, v["changed_ms"], "new body",
+                          f"parse alone on a new body {v['parse_ms']:.2f}, floor {v['floor_ms']:.2f} ({v['floor']}); "
+                          f"{v['incidents']} open incidents"))
     rows = {name: v["rows_per_unchanged_poll"] for name, v in r.items()}
     worst = max(rows.values(), default=0)
     out.append(Figure("9", f"rows per unchanged poll, all {len(rows)} parsers (Store.commit)", worst, "rows", "0",
@@ -139,7 +142,7 @@ def sources(s: dict[str, Any], out: list[Figure]) -> None:
 def mixed(s: dict[str, Any], out: list[Figure]) -> None:
     """Item 10 (issue 11): status-source monitors of mixed types through the real path, CPU of the process."""
     m = s["mixed"]
-    r = run_worker("bench.mixed", m, timeout=m["warmup"] + m["seconds"] + 300)
+    r: dict[str, Any] = run_worker("bench.mixed", m, timeout=m["warmup"] + m["seconds"] + 300)
     tag = f"{r['monitors']} mixed source monitors @ {r['interval']:g} s"
     per_poll = 1e6 * r["cpu_s"] / max(1, r["polls"])
     changed = r["changed"] / max(1, r["requests"])
@@ -148,6 +151,23 @@ def mixed(s: dict[str, Any], out: list[Figure]) -> None:
                            f"{per_poll:.0f} µs CPU/poll; {changed:.0%} of bodies changed; RSS {r['rss_mb']:.0f} MB"))
     out.append(Figure("10", f"{tag}: polls unreadable", r["unreadable"], "polls", "0", r["unreadable"] == 0,
                       note=f"{r['alerts']} alerts; {r['requests']} requests, {r['missing']} answered 404"))
+
+
+def web(quick: bool, out: list[Figure]) -> None:
+    """Item 11 (issue 13): the status page, summary.json and /metrics, each render after a monitor moved."""
+    r: dict[str, Any] = run_worker("bench.web", web_sizes(quick), timeout=1800)
+    for p in r["pages"]:
+        tag = f"{p['monitors']:,} × {p['components']} comps, {p['days']} d"
+        index, summary = p["index"], p["summary"]
+        out.append(Figure("11", f"{tag}: / render p99", index["p99_ms"], "ms", "≤50", index["p99_ms"] <= 50,
+                          p["index_first"]["median_ms"], "first render",
+                          f"median {index['median_ms']:.1f}; over HTTP p99 {p['index_http_p99_ms']:.1f}"))
+        out.append(Figure("11", f"{tag}: summary.json render p99", summary["p99_ms"], "ms", "≤20",
+                          summary["p99_ms"] <= 20, note=f"median {summary['median_ms']:.1f}; over HTTP p99 "
+                                                        f"{p['summary_http_p99_ms']:.1f}"))
+    m = r["metrics"]
+    out.append(Figure("11", f"/metrics, {m['monitors']:,} monitors: scrape p99", m["p99_ms"], "ms", "≤50",
+                      m["p99_ms"] <= 50, note=f"≈{100 * m['p99_ms'] / 15000:.2f} % of a core scraped every 15 s"))
 
 
 def history(s: dict[str, Any], out: list[Figure]) -> None:
@@ -239,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
             sources(s, figures)
         if want("10"):
             mixed(s, figures)
+        if want("11"):
+            web(a.quick, figures)
         kind = target.kind
     m = machine()
     print(f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; httpx {m['httpx']}, httpcore "

@@ -187,7 +187,7 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
                               stderr=subprocess.PIPE)
     try:
         if not _wait_port(port, time.monotonic() + 20):
-            raise RuntimeError(f"bench.sourceserver did not listen: {server.stderr.read() if server.stderr else ''}")
+            raise RuntimeError(f"bench.sourceserver did not listen: {server.stderr.read().decode() if server.stderr else ''}")
         base = f"http://127.0.0.1:{port}/"
         clock = SystemClock()
         tmp = tempfile.TemporaryDirectory(prefix="downwatch-mixed-")

@@ -4,8 +4,7 @@ A poll here is what Watcher.poll does after the fetch: the parser on the body, t
 previous state, `now` moving 60 s a poll. Two figures per parser, medians over N polls:
 - unchanged: the body is the same bytes as last time (a fresh bytes object each poll, as the network hands
   over) and the monitor's `LastBody` is passed, as the source kinds do. This is what a page serves between
-  incidents, so it is the figure held to the issue's 0.5 ms. The Statuspage parser keeps no LastBody: its
-  unchanged poll reads the body again.
+  incidents, so it is the figure held to the issue's 0.5 ms.
 - new body: the bytes are read every poll (a body that changed).
 The floor is what any parser pays to read those bytes once: decode + `json.loads` (feeds: feedparser.parse).
 
@@ -53,8 +52,9 @@ def parser(module: str) -> Parse:
     if module == "statuspage":
         from bot.checks.statuspage import parse_statuspage
 
-        def parse_page(body: bytes, *, monitor: str, at: datetime, only: tuple[str, ...], last: object = None) -> Any:
-            return parse_statuspage(monitor=monitor, summary=body, unresolved=None, components_filter=only, at=at)
+        def parse_page(body: bytes, *, monitor: str, at: datetime, only: tuple[str, ...], last: Any = None) -> Any:
+            return parse_statuspage(monitor=monitor, summary=body, unresolved=None, components_filter=only, at=at,
+                                    last=last)
 
         return parse_page
     parse: Parse = importlib.import_module(f"bot.checks.{module}").parse
@@ -100,57 +100,59 @@ def _rows_per_unchanged_poll(name: str, kind: str, parse: Parse, body: bytes, on
     return max(changes[10:], default=0) - 1
 
 
-def run(args: dict[str, Any]) -> dict[str, Any]:
+def _measure(name: str, module: str, file: str, only: tuple[str, ...], polls: int, store_polls: int) -> dict[str, Any]:
     import feedparser
 
     from bot import engine
     from bot.checks.payload import LastBody, decode
     from bot.config import Policy
 
-    polls = int(args["polls"])
-    store_polls = int(args.get("store_polls", 30))
+    body = (DATA / file).read_bytes()
+    parse = parser(module)
+    kind = "slack" if module == "slackstatus" else module
     start = datetime(2026, 8, 1, 12, tzinfo=UTC)
     policy = Policy()
-    out: dict[str, Any] = {}
-    for name, (module, file, only) in CAPTURES.items():
-        body = (DATA / file).read_bytes()
-        parse = parser(module)
-        kind = "slack" if module == "slackstatus" else module
 
-        def poll(body_of: Callable[[int], bytes], last: LastBody | None, parse: Parse = parse,
-                 only: tuple[str, ...] = only, name: str = name) -> Callable[[int], object]:
-            prev: list[Any] = [None]
+    def poll(body_of: Callable[[int], bytes], last: LastBody | None) -> Callable[[int], object]:
+        prev: list[Any] = [None]
 
-            def one(k: int) -> object:
-                now = start + timedelta(seconds=60 * k)
-                result = parse(body_of(k), monitor=name, at=now, only=only, last=last)
-                prev[0] = engine.step(prev[0], result, now, policy).state
-                return result
+        def one(k: int) -> object:
+            now = start + timedelta(seconds=60 * k)
+            result = parse(body_of(k), monitor=name, at=now, only=only, last=last)
+            prev[0] = engine.step(prev[0], result, now, policy).state
+            return result
 
-            return one
+        return one
 
-        # A fresh bytes object each poll, as the network hands over: LastBody compares bytes, not identity.
-        copies = [bytes(bytearray(body)) for _ in range(2)]
-        unchanged = _median_ms(poll(lambda k, c=copies: c[k % 2], LastBody()), polls)
-        changed = _median_ms(poll(lambda _k, b=body: b, None), polls)
-        parse_only = _median_ms(lambda k, p=parse, b=body, o=only, n=name: p(
-            b, monitor=n, at=start + timedelta(seconds=60 * k), only=o), polls)
-        if module == "feed":
-            floor = _median_ms(lambda _k, b=body: feedparser.parse(b, sanitize_html=False,
-                                                                   resolve_relative_uris=False), polls)
-            floor_name = "feedparser.parse"
-        else:
-            floor = _median_ms(lambda _k, b=body: json.loads(decode(b)), polls)
-            floor_name = "decode + json.loads"
-        result = parse(body, monitor=name, at=start, only=only)
-        out[name] = {
-            "kind": kind, "capture": file, "bytes": len(body), "readable": result.readable,
-            "components": len(result.components), "incidents": len(result.incidents),
-            "unchanged_ms": unchanged, "changed_ms": changed, "parse_ms": parse_only,
-            "floor_ms": floor, "floor": floor_name, "passed": unchanged <= TARGET_MS,
-            "rows_per_unchanged_poll": _rows_per_unchanged_poll(name, kind, parse, body, only, store_polls),
-        }
-    return out
+    def parse_alone(k: int) -> object:
+        return parse(body, monitor=name, at=start + timedelta(seconds=60 * k), only=only)
+
+    def feed_floor(_k: int) -> object:
+        return feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+
+    def json_floor(_k: int) -> object:
+        return json.loads(decode(body))
+
+    # A fresh bytes object each poll, as the network hands over: LastBody compares bytes, not identity.
+    copies = [bytes(bytearray(body)) for _ in range(2)]
+    unchanged = _median_ms(poll(lambda k: copies[k % 2], LastBody()), polls)
+    changed = _median_ms(poll(lambda _k: body, None), polls)
+    floor = _median_ms(feed_floor if module == "feed" else json_floor, polls)
+    result = parse(body, monitor=name, at=start, only=only)
+    return {
+        "kind": kind, "capture": file, "bytes": len(body), "readable": result.readable,
+        "components": len(result.components), "incidents": len(result.incidents),
+        "unchanged_ms": unchanged, "changed_ms": changed, "parse_ms": _median_ms(parse_alone, polls),
+        "floor_ms": floor, "floor": "feedparser.parse" if module == "feed" else "decode + json.loads",
+        "passed": unchanged <= TARGET_MS,
+        "rows_per_unchanged_poll": _rows_per_unchanged_poll(name, kind, parse, body, only, store_polls),
+    }
+
+
+def run(args: dict[str, Any]) -> dict[str, Any]:
+    polls, store_polls = int(args["polls"]), int(args.get("store_polls", 30))
+    return {name: _measure(name, module, file, only, polls, store_polls)
+            for name, (module, file, only) in CAPTURES.items()}
 
 
 if __name__ == "__main__":

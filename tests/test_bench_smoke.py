@@ -7,11 +7,10 @@ import re
 
 import pytest
 
-from bench import history, mixed, soak, sources, statuspage
+from bench import history, mixed, soak, sources, statuspage, web
 from bench.__main__ import table
 from bench.common import Figure, percentile
 from bench.probes import drive
-from bot import runtime
 
 
 def test_statuspage_figures_for_both_captures() -> None:
@@ -33,7 +32,7 @@ def test_every_source_parser_on_its_capture_and_no_rows_when_unchanged() -> None
 
 def test_mixed_source_monitors_through_the_real_path() -> None:
     # One monitor of each type against the capture server, bodies alternating every other request.
-    out = runtime.run(mixed.run({"monitors": len(mixed.KINDS), "interval": 1.0, "warmup": 1.2, "seconds": 2.0,
+    out = asyncio.run(mixed.run({"monitors": len(mixed.KINDS), "interval": 1.0, "warmup": 1.2, "seconds": 2.0,
                                  "every": 2}))
     assert out["polls"] >= len(mixed.KINDS) and out["unreadable"] == 0, out["unreadable_by"]
     assert out["requests"] >= out["polls"] and out["changed"] > 0 and out["cpu_s"] > 0
@@ -47,6 +46,16 @@ def test_history_tiny_build_and_queries() -> None:
         assert 0 < out[key]["p50_ms"] <= out[key]["p99_ms"]
     assert out["deleted"] >= 20 * 1440  # the extra raw day went
     assert out["size_mb"] > 0 and out["writer"]["commits"] > 0
+
+
+def test_web_figures_with_tiny_sizes() -> None:
+    out = web.run({"pages": [[3, 4], [6, 1]], "days": 3, "repeat": 3, "metrics": 40, "scrapes": 3})
+    assert [(p["monitors"], p["components"]) for p in out["pages"]] == [(3, 4), (6, 1)]
+    for p in out["pages"]:
+        for key in ("index", "index_first", "summary"):
+            assert 0 < p[key]["median_ms"] <= p[key]["p99_ms"], key
+        assert p["index_http_p99_ms"] > 0 and p["summary_http_p99_ms"] > 0 and p["built_s"] > 0
+    assert out["metrics"]["monitors"] == 40 and out["metrics"]["p99_ms"] > 0
 
 
 def test_drive_counts_probes() -> None:
