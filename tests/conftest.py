@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from bot.checks.client import make_client
-from tests.loopback import LoopbackServer
+from tests.loopback import LoopbackServer, on_own_loop
 
 SCAN_TEST = "tests/test_secrets.py::test_nothing_the_suite_logged_stored_or_posted_holds_a_secret"
 # While the suite runs everything is logged at DEBUG: stricter than production (INFO, libraries at WARNING).
@@ -173,3 +173,10 @@ def downwatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+@pytest.fixture
+def page_thread() -> Iterator[LoopbackServer]:
+    """A loopback status page on its own thread's loop, for in-process commands (main runs its own loop)."""
+    with on_own_loop() as server:
+        yield server

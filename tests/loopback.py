@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,3 +204,23 @@ class LoopbackServer:
 # The bot runs on uvloop (bot/runtime.py). Test modules whose results depend on the event loop's own socket
 # and TLS errors run on both loops by overriding anyio's backend fixture with these params.
 BOTH_LOOPS = [pytest.param("asyncio", id="asyncio"), pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop")]
+
+
+@contextmanager
+def on_own_loop(setup: Callable[[LoopbackServer], None] | None = None) -> Iterator[LoopbackServer]:
+    """A LoopbackServer on its own thread's event loop, for in-process commands: `downwatch check`,
+    `discover`… run their own loop in the test's thread, so the server cannot share it."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = LoopbackServer()
+    asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(timeout=10)
+    if setup is not None:
+        setup(server)
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

@@ -8,10 +8,8 @@ record, no byte of the SQLite file, no `check --json` or `validate` output and n
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +25,7 @@ from bot.clock import FakeClock
 from bot.config import Config, ConfigError, load_config
 from bot.model import Status
 from tests.conftest import Ran
-from tests.loopback import LoopbackServer
+from tests.loopback import LoopbackServer, on_own_loop
 from tests.wiring import wire
 
 # Named so that tests/test_secrets.py registers them: the whole-suite scan proves they leak nowhere either
@@ -62,19 +60,8 @@ async def api(anyio_backend: str) -> AsyncIterator[LoopbackServer]:
 @pytest.fixture
 def api_thread() -> Iterator[LoopbackServer]:
     """The fake API on its own thread's loop, for in-process commands (main runs its own loop)."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = LoopbackServer()
-    asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(timeout=10)
-    provider_api(server)
-    try:
+    with on_own_loop(provider_api) as server:
         yield server
-    finally:
-        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 def probe_config(tmp_path: Path, url: str, extra: str = "") -> Path:

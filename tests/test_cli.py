@@ -7,8 +7,7 @@ import asyncio
 import json
 import os
 import sys
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -34,21 +33,6 @@ async def page(anyio_backend: str) -> AsyncIterator[LoopbackServer]:
         yield server
 
 
-@pytest.fixture
-def page_thread() -> Iterator[LoopbackServer]:
-    """A loopback status page on its own thread's loop, for in-process commands (main runs its own loop)."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = LoopbackServer()
-    asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(timeout=10)
-    try:
-        yield server
-    finally:
-        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 async def subprocess_downwatch(*args: str, cwd: Path) -> tuple[int, str, str]:

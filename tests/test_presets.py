@@ -6,11 +6,9 @@ command is the server's own, so the real probe client (make_client) fetches ever
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -163,21 +161,6 @@ def test_providers_with_a_word_narrows_it(downwatch: Downwatch) -> None:
 # ---------------------------------------------------------------- downwatch discover
 
 
-@pytest.fixture
-def page_thread() -> Iterator[LoopbackServer]:
-    """A loopback server on its own thread's loop: `downwatch discover` runs its own loop in this thread."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = LoopbackServer()
-    asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(timeout=10)
-    try:
-        yield server
-    finally:
-        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 def block(out: str) -> dict[str, object]:

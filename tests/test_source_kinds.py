@@ -4,11 +4,9 @@ probe client; `downwatch check --json` in-process; the Watcher; the presets' dri
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -299,21 +297,6 @@ async def test_the_watcher_polls_an_incidentio_monitor_into_an_outage(
 # ---------------------------------------------------------------- `downwatch check --json`
 
 
-@pytest.fixture
-def page_thread() -> Iterator[LoopbackServer]:
-    """A loopback server on its own thread's loop: `downwatch check` runs its own loop in this thread."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = LoopbackServer()
-    asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(timeout=10)
-    try:
-        yield server
-    finally:
-        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 def test_check_json_reads_every_source_type(tmp_path: Path, page_thread: LoopbackServer, downwatch: Downwatch) -> None:

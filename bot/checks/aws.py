@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from bot.checks.payload import (
+    IMPACT_OF,
     LastBody,
     Unreadable,
     load_list,
@@ -39,7 +40,6 @@ STATUS_MAP: dict[str, Status] = {
     "2": Status.PARTIAL,
     "3": Status.MAJOR,
 }
-IMPACT_OF: dict[Status, str] = {Status.DEGRADED: "minor", Status.PARTIAL: "major", Status.MAJOR: "critical"}
 _REGION = re.compile(r"-((?:[a-z]{2})(?:-gov|-iso[a-z]?)?-[a-z]+-\d+)$")
 
 

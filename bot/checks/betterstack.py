@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.checks.payload import (
+    IMPACT_OF,
     LastBody,
     Unreadable,
     filtered,
@@ -36,7 +37,6 @@ STATUS_MAP: dict[str, Status] = {
     "downtime": Status.MAJOR,
     "maintenance": Status.MAINTENANCE,
 }
-IMPACT_OF: dict[Status, str] = {Status.DEGRADED: "minor", Status.MAJOR: "critical"}
 CLOSED = frozenset({"resolved", "operational"})
 
 

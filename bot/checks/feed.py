@@ -18,6 +18,7 @@ from typing import Any
 import feedparser
 
 from bot.checks.payload import (
+    IMPACT_OF,
     LastBody,
     Unreadable,
     passes,
@@ -44,7 +45,6 @@ COMPONENT_WORDS: dict[str, Status] = {
     "major outage": Status.MAJOR,
     "under maintenance": Status.MAINTENANCE,
 }
-IMPACT_OF: dict[Status, str] = {Status.DEGRADED: "minor", Status.PARTIAL: "major", Status.MAJOR: "critical"}
 _BY_IMPACT = {"critical": Status.MAJOR, "major": Status.PARTIAL}
 CLOSED = frozenset({"resolved", "completed", "postmortem", "closed", "operational"})
 MAINTENANCE = frozenset({"scheduled", "in progress", "verifying", "maintenance"})

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.checks.payload import (
+    IMPACT_OF,
     LastBody,
     Unreadable,
     load_list,
@@ -35,7 +36,6 @@ STATUS_MAP: dict[str, Status] = {
     "SERVICE_DISRUPTION": Status.PARTIAL,
     "SERVICE_OUTAGE": Status.MAJOR,
 }
-IMPACT_OF: dict[Status, str] = {Status.DEGRADED: "minor", Status.PARTIAL: "major", Status.MAJOR: "critical"}
 
 
 def read(body: bytes) -> list[Any]:

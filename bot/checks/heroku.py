@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.checks.payload import IMPACT_OF as IMPACT_OF_PROVIDER
 from bot.checks.payload import (
     LastBody,
     Unreadable,
@@ -30,11 +31,7 @@ COLOURS: dict[str, Status] = {
     "red": Status.MAJOR,
     "blue": Status.MAINTENANCE,
 }
-IMPACT_OF: dict[Status, str] = {
-    Status.DEGRADED: "minor",
-    Status.MAJOR: "critical",
-    Status.MAINTENANCE: "maintenance",
-}
+IMPACT_OF: dict[Status, str] = {**IMPACT_OF_PROVIDER, Status.MAINTENANCE: "maintenance"}
 
 
 def read(body: bytes) -> dict[str, Any]:

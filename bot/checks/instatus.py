@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.checks.payload import (
+    IMPACT_OF,
     LastBody,
     Unreadable,
     filtered,
@@ -37,7 +38,6 @@ STATUS_MAP: dict[str, Status] = {
     "MAJOROUTAGE": Status.MAJOR,
     "ONEMAJOROUTAGE": Status.MAJOR,
 }
-IMPACT_OF: dict[Status, str] = {Status.DEGRADED: "minor", Status.PARTIAL: "major", Status.MAJOR: "critical"}
 CLOSED = frozenset({"RESOLVED", "COMPLETED", "POSTMORTEM"})
 
 

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 from bot.model import CheckResult, ComponentReading, Status
 
 MISSING_DETAIL = "not on the page (renamed or removed?)"
+# A provider incident's impact in Statuspage's words, which engine.provider_severity ranks.
+IMPACT_OF: dict[Status, str] = {Status.DEGRADED: "minor", Status.PARTIAL: "major", Status.MAJOR: "critical"}
 UPDATE_MAX_CHARS = 500
 TITLE_MAX_CHARS = 200
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.checks.payload import (
+    IMPACT_OF,
     LastBody,
     Unreadable,
     filtered,
@@ -35,7 +36,6 @@ CODES: dict[int, Status] = {
     500: Status.MAJOR,
     600: Status.DEGRADED,
 }
-IMPACT_OF: dict[Status, str] = {Status.DEGRADED: "minor", Status.PARTIAL: "major", Status.MAJOR: "critical"}
 STATES = {100: "investigating", 200: "identified", 300: "monitoring"}
 
 
