@@ -178,7 +178,7 @@ http {{
 """
 
 
-def _wait_port(port: int, deadline: float) -> bool:
+def wait_port(port: int, deadline: float) -> bool:
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -205,7 +205,7 @@ def local_target(*, prefer_nginx: bool = True) -> Iterator[Target]:
             conf.write_text(NGINX_CONF.format(d=d, close=close, keep=keep, tls=tls, cert=cert, key=key))
             proc = subprocess.Popen(["nginx", "-e", "stderr", "-p", str(d), "-c", str(conf), "-g", "daemon off;"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            if _wait_port(close, time.monotonic() + 5) and _wait_port(tls, time.monotonic() + 2):
+            if wait_port(close, time.monotonic() + 5) and wait_port(tls, time.monotonic() + 2):
                 kind = "nginx"
             else:
                 proc.kill()
@@ -216,9 +216,9 @@ def local_target(*, prefer_nginx: bool = True) -> Iterator[Target]:
             if cert and key:
                 args += ["--tls", str(tls), "--cert", str(cert), "--key", str(key)]
             proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            _wait_port(close, time.monotonic() + 10)
+            wait_port(close, time.monotonic() + 10)
             if cert:
-                _wait_port(tls, time.monotonic() + 5)
+                wait_port(tls, time.monotonic() + 5)
         try:
             yield Target(kind=kind, close=f"http://127.0.0.1:{close}/", keepalive=f"http://127.0.0.1:{keep}/",
                          tls=f"https://127.0.0.1:{tls}/" if cert else None, cert=str(cert) if cert else None)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import cpu_seconds, free_port, rss_mb
+from bench.common import cpu_seconds, free_port, rss_mb, wait_port
 from bot import runtime
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -149,18 +149,6 @@ def monitors(n: int, base: str, interval: float) -> list[Any]:
     return out
 
 
-def _wait_port(port: int, deadline: float) -> bool:
-    import socket
-
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
 async def _stats(client: Any, base: str) -> dict[str, int]:
     response = await client.get(f"{base}stats")
     stats: dict[str, int] = response.json()
@@ -186,7 +174,7 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
                               cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE)
     try:
-        if not _wait_port(port, time.monotonic() + 20):
+        if not wait_port(port, time.monotonic() + 20):
             raise RuntimeError(f"bench.sourceserver did not listen: {server.stderr.read().decode() if server.stderr else ''}")
         base = f"http://127.0.0.1:{port}/"
         clock = SystemClock()

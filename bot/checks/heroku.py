@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.checks.payload import IMPACT_OF as IMPACT_OF_PROVIDER
+from bot.checks import payload
 from bot.checks.payload import (
     LastBody,
     Unreadable,
@@ -31,7 +31,7 @@ COLOURS: dict[str, Status] = {
     "red": Status.MAJOR,
     "blue": Status.MAINTENANCE,
 }
-IMPACT_OF: dict[Status, str] = {**IMPACT_OF_PROVIDER, Status.MAINTENANCE: "maintenance"}
+IMPACT_OF: dict[Status, str] = {**payload.IMPACT_OF, Status.MAINTENANCE: "maintenance"}
 
 
 def read(body: bytes) -> dict[str, Any]:

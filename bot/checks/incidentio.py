@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.checks.payload import IMPACT_OF as IMPACT_OF_PROVIDER
+from bot.checks import payload
 from bot.checks.payload import (
     LastBody,
     Unreadable,
@@ -44,7 +44,7 @@ STATUS_MAP: dict[str, Status] = {
     "under_maintenance": Status.MAINTENANCE,
 }
 # An incident's impact in Statuspage's words (the ones bot.engine ranks), as Statuspage derives it.
-IMPACT_OF: dict[Status, str] = {**IMPACT_OF_PROVIDER, Status.MAINTENANCE: "maintenance"}
+IMPACT_OF: dict[Status, str] = {**payload.IMPACT_OF, Status.MAINTENANCE: "maintenance"}
 CLOSED = frozenset({"resolved", "closed", "postmortem", "maintenance_complete", "completed"})
 IN_PROGRESS = frozenset({"maintenance_in_progress", "in_progress"})
 
