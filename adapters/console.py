@@ -10,14 +10,18 @@ from datetime import datetime
 from typing import TextIO
 
 from bot import wording
-from bot.chat import CommandHandler
+from bot.chat import ActionHandler, CommandHandler
 from bot.model import (
+    ActionResult,
     Alert,
     AlertKind,
     AlternativesReport,
     ComponentView,
+    Digest,
     IncidentList,
     IncidentView,
+    MaintenanceReport,
+    MutesReport,
     Overview,
     Reply,
     SendResult,
@@ -40,6 +44,8 @@ def _cut(text: str, limit: int) -> str:
 
 def render_alert(alert: Alert) -> str:
     """The whole incident as it stands, as a few lines of text (the first line is its headline)."""
+    if alert.digest is not None:  # the weekly digest (issue 12)
+        return render_digest(alert.digest)
     lines = [wording.headline(alert)]
     if alert.is_notice:
         lines.append(f"   {wording.notice_text(alert)}")
@@ -64,8 +70,12 @@ def render_alert(alert: Alert) -> str:
             lines.append(f"     > {_cut(wording.provider_update(inc), MAX_UPDATE_CHARS)}{when}")
     if len(alert.provider_incidents) > MAX_PROVIDER_INCIDENTS:
         lines.append(f"   {wording.more_provider_incidents(len(alert.provider_incidents) - MAX_PROVIDER_INCIDENTS)}")
+    watch = wording.watch_line(alert)
+    if watch:
+        lines.append(f"   {watch}")
     if alert.alternatives:
         lines.append(f"   {wording.alternatives_line(alert.alternatives)}")
+    lines += [f"   {line}" for line in (wording.acknowledged_line(alert), wording.muted_line(alert)) if line]
     lines.append(f"   {wording.footer(alert)} · {wording.updated(alert.at)}")
     return "\n".join(lines)
 
@@ -97,6 +107,18 @@ def _answer(lines: list[str]) -> str:
 
 def render_reply(reply: Reply) -> str:
     """A command's answer for a terminal (the same Reply Slack and Discord render their way)."""
+    if isinstance(reply, ActionResult):
+        return (f"{wording.WARNING_ICON} " if reply.is_error else "") + reply.text
+    if isinstance(reply, MutesReport):
+        return _answer([wording.mutes_headline(len(reply.mutes)),
+                        *(f"  {wording.mute_row(view, reply.now)}" for view in reply.mutes)])
+    if isinstance(reply, MaintenanceReport):
+        lines = [wording.maintenance_headline(reply)]
+        for title, views in ((wording.MAINTENANCE_NOW, reply.active), (wording.MAINTENANCE_NEXT, reply.upcoming)):
+            if views:
+                lines.append(f"{title}:")
+                lines += [f"  {wording.maintenance_row(view, reply.now)}" for view in views]
+        return _answer(lines)
     if isinstance(reply, Usage):
         head, sep, rest = reply.message.partition(wording.USAGE_HEADER)
         parts = []
@@ -109,8 +131,9 @@ def render_reply(reply: Reply) -> str:
         return "\n".join(parts)
     if isinstance(reply, Overview):
         lines = [f"{wording.overview_icon(reply)} {wording.overview_headline(reply)}"]
+        lines += wording.quiet_lines(reply.maintenance, None, reply.now)  # maintenance windows (issue 12)
         if reply.all_operational:
-            return lines[0]
+            return "\n".join(lines)
         if reply.open_incidents:
             lines.append(f"{wording.OPEN_INCIDENTS}:")
             lines += ["  " + _incident_line(i, reply.now) for i in reply.open_incidents]
@@ -122,11 +145,13 @@ def render_reply(reply: Reply) -> str:
         return _answer(lines)
     if isinstance(reply, TargetReport):
         lines = [f"{wording.icon(reply.status)} {wording.target_head(reply)} ({wording.target_kind(reply)})"]
+        lines += wording.quiet_lines(reply.maintenance, reply.muted, reply.now)  # maintenance, mute (issue 12)
         if reply.uptime:
             lines.append(f"{wording.UPTIME}:")
             lines += [f"  {wording.uptime_line(u)}" for u in reply.uptime]
         if reply.probes:
             lines.append(wording.probe_summary(reply.probes))
+        lines += [wording.lead_line(stats) for stats in reply.leads]
         if reply.components:
             lines.append(f"{wording.NOT_OPERATIONAL}:")
             lines += [_component_line(v, reply.now) for v in reply.components]
@@ -150,10 +175,31 @@ def render_reply(reply: Reply) -> str:
     assert isinstance(reply, UptimeReport)
     lines = [f"{wording.uptime_headline(reply)}:"]
     lines += [f"  {wording.uptime_row(name, u)}" for name, u in reply.rows]
+    lines += [wording.lead_line(stats) for stats in reply.leads]
     if not reply.rows:
         lines.append(wording.NO_MONITORS)
     return _answer(lines)
 
+
+
+# ---------------------------------------------------------------- digest (issue 12)
+
+MAX_DIGEST_MONITORS = 100  # monitors a posted digest lists; `downwatch digest` lists them all
+
+
+def render_digest(digest: Digest, *, limit: int | None = MAX_DIGEST_MONITORS) -> str:
+    """The weekly digest as text: headline, the week in one line, one entry per monitor (worst first, led by
+    its 7-day strip), then the legend; after `limit` monitors, '…and N more monitors'."""
+    lines = [wording.digest_headline(digest), f"   {wording.digest_summary(digest)}"]
+    shown = digest.rows if limit is None else digest.rows[:limit]
+    for row in shown:
+        lines.append(f"   {wording.digest_strip(row)}  {row.monitor} — {wording.digest_figures(row)}")
+        lines += [f"{' ' * 19}{extra}" for extra in (wording.digest_components(row), wording.digest_lead(row))
+                  if extra]
+    if len(digest.rows) > len(shown):
+        lines.append(f"   {wording.more(len(digest.rows) - len(shown), 'monitors')}")
+    lines.append(f"   {wording.digest_legend(digest)}")
+    return "\n".join(lines)
 
 class ConsoleAdapter:
     """Prints alerts to a stream; 'threads' are shown by indenting replies under their parent's number."""
@@ -166,7 +212,8 @@ class ConsoleAdapter:
         self._stream = stream or sys.stdout
         self._count = 0
 
-    async def start(self, handler: CommandHandler) -> None:
+    async def start(self, handler: CommandHandler, actions: ActionHandler | None = None) -> None:
+        """Nothing to connect: the console shows alerts; it has no buttons to click."""
         return None
 
     def _print(self, text: str) -> None:

@@ -15,6 +15,8 @@ import logging
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +39,15 @@ class Count(logging.Handler):
                 self.counts[phrase] += 1
 
 
-async def run(args: dict[str, Any]) -> dict[str, Any]:
+Serving = Callable[..., tuple[Any, AbstractAsyncContextManager[Any]]]
+
+
+async def run(args: dict[str, Any], *, web: Serving | None = None) -> dict[str, Any]:
+    """`web(store=, monitors=, clock=)`, when given (bench/web.py), returns the check the watcher runs and a
+    context entered before the scheduler starts and left when the measured window ends."""
     from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED
 
+    from bot.checks import run_check
     from bot.checks.client import make_client
     from bot.checks.http import HttpMonitor
     from bot.clock import SystemClock
@@ -77,7 +85,8 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
     async with make_client() as client:
         limit = args.get("max_in_flight")
         gate = OverloadGate(clock=clock, limit=int(limit)) if limit is not None else None
-        watcher = Watcher(monitors=monitors, store=store, client=client, clock=clock, gate=gate)
+        check, serving = web(store=store, monitors=monitors, clock=clock) if web else (run_check, None)
+        watcher = Watcher(monitors=monitors, store=store, client=client, clock=clock, gate=gate, check=check)
 
         async def poll(monitor: HttpMonitor) -> object:
             nonlocal done, timeouts, failed
@@ -109,6 +118,9 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
         scheduler.add_listener(listen, EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         rss_built = rss_mb()
         runtime.settle()  # as bot/app.py does before starting the scheduler
+        around = AsyncExitStack()
+        if serving is not None:
+            await around.enter_async_context(serving)
         scheduler.start()
         await asyncio.sleep(warmup)
         loop_lags: list[float] = []
@@ -124,6 +136,7 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
             rss_samples.append(rss_mb())
         cpu, elapsed = cpu_seconds() - cpu0, time.perf_counter() - t0
         measuring = False
+        await around.aclose()
         skipped = getattr(watcher, "skipped", 0) - skipped0
         stop.set()
         await tick

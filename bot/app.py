@@ -17,15 +17,19 @@ from bot.checks.client import make_client
 from bot.checks.control import reachable
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.digest import DigestJob
+from bot.maintenance import Window
 from bot.model import Command, Reply
+from bot.operate import Operations, Snapshots
 from bot.outbox import Sender
 from bot.platform import NamesFn, Platform
+from bot.quiet import Quiet
 from bot.reachability import Reachability
 from bot.schedule import build_scheduler
 from bot.store import Store
 from bot.watch import NetworkNotices, Watcher
 from bot.web.activity import Activity, Health
-from bot.web.server import StatusSite, serve
+from bot.web.server import Mountable, StatusSite, serve
 from bot.wording import plural
 
 log = logging.getLogger("downwatch")
@@ -41,13 +45,17 @@ def build_adapters(
 
 
 def command_handler(
-    store: Store, clock: Clock, alternatives: Mapping[str, Sequence[str]] = commands.NO_ALTERNATIVES
+    store: Store, clock: Clock, alternatives: Mapping[str, Sequence[str]] = commands.NO_ALTERNATIVES,
+    operations: Operations | None = None, planned: Sequence[Window] = (),
 ) -> CommandHandler:
     """The async handler every chat adapter calls with a parsed Command (`alternatives`: each monitor's, from
-    the config)."""
+    the config). Commands that act (ack, mute, unmute) go to `operations`; the rest are answered from the
+    history (`planned`: the config's maintenance windows)."""
 
     async def handle(command: Command) -> Reply:
-        return commands.handle(command, history=store, now=clock.now(), alternatives=alternatives)
+        if operations is not None and command.kind in commands.ACTING:
+            return operations.command(command)
+        return commands.handle(command, history=store, now=clock.now(), alternatives=alternatives, planned=planned)
 
     return handle
 
@@ -81,12 +89,35 @@ async def run(
         sight = Reachability(monitors=(m.name for m in config.monitors), clock=clock, control=control,
                              notify=NetworkNotices(store=store, monitors=config.monitors, on_commit=sender.wake))
         activity = Activity(clock=clock)
+        snapshots = Snapshots(monitors=config.monitors, states=lambda: watcher.states)  # operations (issue 12)
+        quiet = Quiet(store=store, monitors=config.monitors, windows=config.maintenance, snapshot=snapshots,
+                      on_commit=sender.wake)
         watcher = Watcher(monitors=config.monitors, store=store, client=client, clock=clock, on_commit=sender.wake,
-                          sight=sight, check=activity.wrap_check(run_check))
-        handler = command_handler(store, clock, {m.name: m.alternatives for m in config.monitors})
+                          sight=sight, check=activity.wrap_check(run_check), quiet=quiet)
+        operations = Operations(store=store, clock=clock, monitors=config.monitors, quiet=quiet, snapshot=snapshots,
+                                on_commit=sender.wake)
+        quiet.tick(clock.now())  # mutes and windows that ended while the bot was down: catch up now
+
+        async def quiet_tick() -> None:
+            quiet.tick(clock.now())
+
+        handler = command_handler(store, clock, {m.name: m.alternatives for m in config.monitors},
+                                  operations=operations, planned=config.maintenance)
+        web_app = None
+        shared: list[str] = []  # paths chat adapters answer on the web server (Slack's HTTP mode)
+        if config.web is not None:  # built before the adapters start, so that they can answer on its port
+            health = Health(store=store, clock=clock, activity=activity, monitors=config.monitors,
+                            scheduler_running=lambda: bool(scheduler.running))  # asked once serving, below
+            site = StatusSite(store=store, clock=clock, monitors=config.monitors, public=config.web.public,
+                              activity=activity, health=health,
+                              probe_kinds=frozenset(k.type for k in KINDS if k.records_probes),
+                              refresh=config.web.refresh)
+            web_app = site.application()
+            shared = [path for adapter in chat.values() if isinstance(adapter, Mountable)
+                      and (path := adapter.mount(web_app)) is not None]
         for name, adapter in chat.items():
             try:
-                await adapter.start(handler)
+                await adapter.start(handler, operations)
             except Exception as exc:  # one platform failing to connect never blocks the others
                 log.error("%s: could not start (%s); its alerts stay queued", name, type(exc).__name__)
             stack.push_async_callback(adapter.stop)
@@ -100,23 +131,24 @@ async def run(
             if deleted:
                 log.info("retention: deleted %d old rows", deleted)
 
+        digest = None
+        if config.digest is not None:  # the weekly digest (issue 12): one missed while down is queued first
+            digest = DigestJob(config=config.digest, store=store, clock=clock, windows=config.maintenance,
+                               on_commit=sender.wake)
+            digest.start()
         scheduler = build_scheduler(monitors=config.monitors, poll=activity.wrap_poll(watcher.poll),
                                     housekeeping=housekeeping,
-                                    start=clock.now())
+                                    start=clock.now(), digest=digest.tick if digest is not None else None,
+                                    quiet=quiet_tick)
         runtime.settle()  # everything built so far lives for the whole run
         stack.callback(runtime.unsettle)
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
-        if config.web is not None:  # after the scheduler: closed before it, and before the store
-            health = Health(store=store, clock=clock, activity=activity, monitors=config.monitors,
-                            scheduler_running=lambda: bool(scheduler.running))
-            site = StatusSite(store=store, clock=clock, monitors=config.monitors, public=config.web.public,
-                              activity=activity, health=health,
-                              probe_kinds=frozenset(k.type for k in KINDS if k.records_probes),
-                              refresh=config.web.refresh)
-            url = await stack.enter_async_context(serve(site.application(), host=config.web.host,
-                                                        port=config.web.port))
+        if config.web is not None and web_app is not None:  # after the scheduler: closed before it, the store
+            url = await stack.enter_async_context(serve(web_app, host=config.web.host, port=config.web.port))
             log.info("web: status page at %s", url)
+            for path in shared:
+                log.info("web: chat requests answered at %s%s", url, path)
             if on_web is not None:
                 on_web(url)
         log.info("watching %s; alerts to %s", plural(len(config.monitors), "monitor"), ", ".join(chat) or "nowhere")

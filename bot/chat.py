@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from bot.model import Alert, Command, Reply, SendResult
+from bot.model import Action, ActionResult, Alert, Command, Reply, SendResult
 
 CommandHandler = Callable[[Command], Awaitable[Reply]]
+ActionHandler = Callable[[Action], Awaitable[ActionResult]]  # a button click (issue 12: bot/operate.py)
 
 
 class ChatAdapter(Protocol):
@@ -25,8 +26,9 @@ class ChatAdapter(Protocol):
     can_thread: bool  # replies land in the parent's thread (False: they are channel messages)
     pace: float  # minimum seconds between two messages to the same channel
 
-    async def start(self, handler: CommandHandler) -> None:
-        """Connect, and route the platform's status commands to `handler`."""
+    async def start(self, handler: CommandHandler, actions: ActionHandler | None = None) -> None:
+        """Connect, and route the platform's status commands to `handler` and button clicks to `actions`.
+        Without `actions` (or on a platform that cannot receive clicks) messages carry no buttons."""
         ...
 
     async def post(self, channel: str, alert: Alert, *, mention: str | None = None, key: str = "") -> SendResult:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from bot.catalogue import Catalogue
     from bot.discover import Fetch
+    from bot.maintenance import Window
 
 SECRET_KEYS = tuple(secret for platform in PLATFORMS for secret in platform.secrets)  # redacted from every log
 
@@ -69,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("incidents", help="the last incidents, from the SQLite history")
     p.add_argument("--limit", type=int, default=5)
     _history_args(p)
+    p = sub.add_parser("digest", help="the weekly digest, from the SQLite history")
+    p.add_argument("--until", default=None, metavar="DATE",
+                   help="the week of the 7 days before DATE (YYYY-MM-DD; default: today, in [digest] timezone)")
+    _history_args(p)
+    _operation_parsers(sub)
     p = sub.add_parser("validate", help="check a config file and explain every error")
     p.add_argument("--config", default="downwatch.toml")
     sub.add_parser("demo", help="a scripted outage against a simulated status page (no tokens needed)")
@@ -130,6 +136,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return runtime.run(_discover(args.url, timeout=args.timeout))
     if args.command in ("status", "incidents"):
         return _history(args, env)
+    if args.command in ("mute", "unmute", "ack"):
+        return _operate(args, env)
+    if args.command == "digest":
+        return _digest(args, env)
     config = _load(args.config, env)
     if config is None or (args.command in ("validate", "run") and _database_error(config)):
         return 2
@@ -160,12 +170,14 @@ def _history(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
     database = args.db
     alternatives: dict[str, tuple[str, ...]] = {}
+    planned: tuple[Window, ...] = ()
     if database is None and args.config:
         config = _load(args.config, env)
         if config is None:
             return 2
         database = config.database
         alternatives = {m.name: m.alternatives for m in config.monitors}
+        planned = config.maintenance
     database = database or "downwatch.db"
     if not os.path.exists(database):
         print(f"downwatch: no history yet: {database} does not exist (run `downwatch run` first)", file=sys.stderr)
@@ -184,11 +196,57 @@ def _history(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     store = Store.open(database)
     try:
         reply = command if isinstance(command, Usage) else commands.handle(
-            command, history=store, now=SystemClock().now(), alternatives=alternatives)
+            command, history=store, now=SystemClock().now(), alternatives=alternatives, planned=planned)
     finally:
         store.close()
     print(render_reply(reply))
     return 2 if isinstance(reply, Usage) and reply.is_error else 0
+
+
+# ---------------------------------------------------------------- digest (issue 12)
+
+
+def _digest(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """`downwatch digest`: the weekly digest the bot posts, printed whole (every monitor)."""
+    from datetime import date, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from adapters.console import render_digest
+    from bot import digest
+    from bot.clock import SystemClock
+    from bot.store import Store, unusable
+
+    database, zone = args.db, "UTC"
+    windows: tuple[Window, ...] = ()  # maintenance, left out of uptime as `/uptime` does
+    if args.config:
+        config = _load(args.config, env)
+        if config is None:
+            return 2
+        database = database or config.database
+        zone = config.digest.timezone if config.digest is not None else zone
+        windows = config.maintenance
+    database = database or "downwatch.db"
+    now = SystemClock().now()
+    if args.until is not None:
+        try:
+            now = datetime.combine(date.fromisoformat(args.until), time(0), tzinfo=ZoneInfo(zone))
+        except ValueError:
+            print(f"downwatch: --until must be a date like 2026-11-30 (got {args.until!r})", file=sys.stderr)
+            return 2
+    if not os.path.exists(database):
+        print(f"downwatch: no history yet: {database} does not exist (run `downwatch run` first)", file=sys.stderr)
+        return 2
+    problem = unusable(database)
+    if problem is not None:
+        print(f"downwatch: cannot use the database {database!r}: {problem}", file=sys.stderr)
+        return 2
+    store = Store.open(database)
+    try:
+        week = digest.read(store, now=now, timezone=zone, windows=windows)
+    finally:
+        store.close()
+    print(render_digest(week, limit=None))
+    return 0
 
 
 async def _check(config: Config, *, as_json: bool) -> int:
@@ -325,6 +383,68 @@ async def _run(config: Config) -> int:
     await app.run(config, stop=stop, platforms=PLATFORMS)
     logging.getLogger("downwatch").info("stopped cleanly")
     return 0
+
+
+# ---------------------------------------------------------------- operations (issue 12): mute, unmute, ack
+
+
+def _operation_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("mute", help="mute a monitor: checks go on and are recorded, nothing is posted until it ends")
+    p.add_argument("target", help="a monitor name (quote it when it has spaces)")
+    p.add_argument("duration", help="30m, 2h, 1d (at most 30d) or until-resolved")
+    p.add_argument("--reason", default="", help="why (shown with the mute)")
+    _operation_args(p)
+    p = sub.add_parser("unmute", help="end a monitor's mute now; what changed meanwhile is posted")
+    p.add_argument("target", help="a monitor name")
+    _operation_args(p)
+    p = sub.add_parser("ack", help="acknowledge a monitor's open incident: its reminders stop")
+    p.add_argument("target", help="a monitor name")
+    _operation_args(p)
+
+
+def _operation_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default="downwatch.toml", help="the config: monitors and where their alerts go")
+    p.add_argument("--db", default=None, help="the SQLite file (default: the config's)")
+
+
+def _operate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """`downwatch mute|unmute|ack`: the same as the buttons and commands, written to the SQLite file the
+    running bot reads (it posts the edit and the thread line). 0 done, 1 nothing to do, 2 bad input."""
+    from adapters.console import render_reply
+    from bot import commands
+    from bot.clock import SystemClock
+    from bot.model import Action, ActionKind, Usage
+    from bot.operate import TERMINAL, Operations
+    from bot.quiet import Quiet
+    from bot.store import Store, unusable
+
+    config = _load(args.config, env)
+    if config is None:
+        return 2
+    database = args.db or config.database
+    problem = unusable(database) if os.path.exists(database) else "it does not exist (run `downwatch run` first)"
+    if problem is not None:
+        print(f"downwatch: cannot use the database {database!r}: {problem}", file=sys.stderr)
+        return 2
+    clock = SystemClock()
+    until = None
+    if args.command == "mute":
+        span = commands.parse_mute_for(args.duration)
+        if isinstance(span, str):
+            print(render_reply(Usage(span, is_error=True)), file=sys.stderr)
+            return 2
+        until = clock.now() + span if span is not None else None
+    kind = {"mute": ActionKind.MUTE, "unmute": ActionKind.UNMUTE, "ack": ActionKind.ACK}[args.command]
+    store = Store.open(database)
+    try:
+        quiet = Quiet(store=store, monitors=config.monitors, windows=config.maintenance)
+        operations = Operations(store=store, clock=clock, monitors=config.monitors, quiet=quiet)
+        result = operations.act(Action(kind=kind, actor=TERMINAL, target=args.target, until=until,
+                                       reason=getattr(args, "reason", "")))
+    finally:
+        store.close()
+    print(render_reply(result), file=sys.stderr if result.is_error else sys.stdout)
+    return 0 if result.changed else 2 if result.is_error else 1
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot import wording
 from bot.model import (
@@ -25,6 +25,11 @@ from bot.model import (
     ComponentView,
     IncidentList,
     IncidentView,
+    LeadStats,
+    MaintenanceReport,
+    MaintenanceView,
+    MutesReport,
+    MuteView,
     Overview,
     ProbeStats,
     Reply,
@@ -37,6 +42,9 @@ from bot.model import (
     summary,
     worst,
 )
+
+if TYPE_CHECKING:
+    from bot.maintenance import Window
 
 MAX_TEXT = 200  # longer command text is refused, not parsed
 MAX_LIMIT = 25
@@ -56,6 +64,8 @@ class ArgKind(StrEnum):
     COUNT = "count"  # how many (N)
     WINDOW = "window"  # one of WINDOWS
     SINCE = "since"  # a span back from now ("7d") or a past date
+    DURATION = "duration"  # how long a mute lasts: 30m, 2h, 1d or until-resolved (operations, issue 12)
+    REASON = "reason"  # free text, the rest of the line (operations, issue 12)
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,8 @@ LIMIT = Argument("limit", ArgKind.COUNT, f"How many, 1 to {MAX_LIMIT} (default {
 SINCE = Argument("since", ArgKind.SINCE, "Only those since then: a span like 24h, 7d, 2w, or a date like 2026-09-17")
 WINDOW = Argument("window", ArgKind.WINDOW, f"Over how long: {', '.join(WINDOWS)} (default 24h for all monitors)")
 MONITOR = Argument("monitor", ArgKind.TARGET, "A monitor name")
+DURATION = Argument("duration", ArgKind.DURATION, "How long: 30m, 2h, 1d (at most 30d), or until-resolved")
+REASON = Argument("reason", ArgKind.REASON, "Why, in a few words (shown with the mute; mentions ping nobody)")
 
 STATUS = CommandSpec("status", CommandKind.TARGET, (TARGET,),
                      "Overall state, or one monitor or component: state, uptime, last incidents")
@@ -90,6 +102,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "Uptime % and mean time to recovery, per monitor or for one target"),
     CommandSpec("alternatives", CommandKind.ALTERNATIVES, (MONITOR,),
                 "The live state of a monitor's alternatives: which of them is healthy right now"),
+    # operations (issue 12): these act (bot/operate.py answers them, with the one who typed them) or list
+    CommandSpec("ack", CommandKind.ACK, (MONITOR,),
+                "Acknowledge a monitor's open incident: you are on it, its reminders stop"),
+    CommandSpec("mute", CommandKind.MUTE, (MONITOR, DURATION, REASON),
+                "Mute a monitor: checks go on and are recorded, nothing is posted until the mute ends"),
+    CommandSpec("unmute", CommandKind.UNMUTE, (MONITOR,), "End a monitor's mute now; what changed meanwhile is posted"),
+    CommandSpec("mutes", CommandKind.MUTES, (), "The monitors muted now: by whom, until when, why"),
+    CommandSpec("maintenance", CommandKind.MAINTENANCE, (),
+                "Maintenance windows in force now and the next ones, ours and the providers'"),
     CommandSpec("help", CommandKind.HELP, (), "This help", aliases=("-h", "--help", "?")),
 )
 BY_NAME = {spec.name: spec for spec in COMMANDS}
@@ -190,6 +211,12 @@ def build(name: str, options: Mapping[str, object], *, now: datetime) -> Command
     limit = DEFAULT_LIMIT
     window: timedelta | None = None
     since: datetime | None = None
+    mute_for: timedelta | None = None
+    reason = ""
+    if spec.kind in ACTING and not clean(str(options.get(MONITOR.name) or "")):
+        return Usage(wording.name_the_monitor(spec.name), is_error=True)
+    if spec.kind is CommandKind.MUTE and not clean(str(options.get(DURATION.name) or "")):
+        return Usage(wording.bad_duration(""), is_error=True)
     for argument in spec.arguments:
         raw = options.get(argument.name)
         text = clean(str(raw)) if raw is not None else ""
@@ -207,12 +234,21 @@ def build(name: str, options: Mapping[str, object], *, now: datetime) -> Command
             window = parse_window(text)
             if window is None:
                 return _error(argument)
+        elif argument.kind is ArgKind.DURATION:
+            span = parse_mute_for(text)
+            if isinstance(span, str):
+                return Usage(span, is_error=True)
+            mute_for = span
+        elif argument.kind is ArgKind.REASON:
+            if len(text) > MAX_REASON:
+                return Usage(wording.reason_too_long(len(text), MAX_REASON), is_error=True)
+            reason = text
         else:
             since = parse_since(text, now)
             if since is None:
                 return _error(argument)
     kind = CommandKind.OVERVIEW if spec.kind is CommandKind.TARGET and target is None else spec.kind
-    return Command(kind, target=target, limit=limit, window=window, since=since)
+    return Command(kind, target=target, limit=limit, window=window, since=since, mute_for=mute_for, reason=reason)
 
 
 # ---------------------------------------------------------------- Slack's text grammar
@@ -276,7 +312,7 @@ def parse_text(text: str, *, now: datetime) -> Command | Usage:
     spec = _WORDS.get(head.casefold())
     if spec is None or (rest and not spec.arguments):  # "Help Desk" is a name, not help
         spec, rest = STATUS, typed
-    parsed = _positional(spec, rest)
+    parsed = _mute_words(rest) if spec.kind is CommandKind.MUTE else _positional(spec, rest)
     if isinstance(parsed, Usage):
         return usage_error(parsed.message)
     options, quoted = parsed
@@ -304,10 +340,13 @@ class History(Protocol):
         since: datetime | None = None,
     ) -> list[IncidentView]: ...
     def uptime(
-        self, *, monitor: str, component: str | None, window: timedelta, now: datetime
+        self, *, monitor: str, component: str | None, window: timedelta, now: datetime,
+        excluded: Sequence[tuple[datetime, datetime]] = (),
     ) -> Uptime: ...
     def probe_stats(self, *, monitor: str, window: timedelta, now: datetime) -> ProbeStats | None: ...
     def timeline(self, incident_id: str, limit: int = 20) -> tuple[TimelineEntry, ...]: ...
+    def mutes(self) -> list[MuteView]: ...
+    def leads(self, *, window: timedelta, now: datetime, monitor: str | None = None) -> tuple[LeadStats, ...]: ...
 
 
 def _resolve(history: History, target: str) -> tuple[str, str | None] | Usage:
@@ -356,12 +395,19 @@ def live_status(history: History, monitor: str) -> Status:
 
 def handle(
     command: Command, *, history: History, now: datetime,
-    alternatives: Mapping[str, Sequence[str]] = NO_ALTERNATIVES,
+    alternatives: Mapping[str, Sequence[str]] = NO_ALTERNATIVES, planned: Sequence[Window] = (),
 ) -> Reply:
     """Answer a command from the history. Never raises for bad input: it answers with Usage. `alternatives`:
-    each monitor's `alternatives` from the config (what `/status alternatives` answers about)."""
+    each monitor's `alternatives` from the config (what `/status alternatives` answers about); `planned`: the
+    config's maintenance windows."""
     if command.kind is CommandKind.HELP:
         return Usage(USAGE)
+    if command.kind is CommandKind.MUTES:
+        return MutesReport(now=now, mutes=active_mutes(history, now))
+    if command.kind is CommandKind.MAINTENANCE:
+        return maintenance_report(history, planned, now)
+    if command.kind in ACTING:  # they change things: the bot's handler gives them to bot/operate.py
+        return Usage(wording.acting_needs_the_bot(command.kind.value), is_error=True)
     if command.kind is CommandKind.OVERVIEW:
         problems = tuple(v for v in history.component_views() if _notable(v.status))
         return Overview(
@@ -370,6 +416,7 @@ def handle(
             problems=problems,
             open_incidents=tuple(history.open_incidents()),
             unreadable=tuple(history.unreadable_monitors()),
+            maintenance=_maintenance_now(planned, now),
         )
     monitor: str | None = None
     component: str | None = None
@@ -397,10 +444,11 @@ def handle(
     if command.kind is CommandKind.UPTIME and monitor is None:
         window = command.window or WINDOWS["24h"]
         rows = tuple(
-            (name, history.uptime(monitor=name, component=None, window=window, now=now))
+            (name, history.uptime(monitor=name, component=None, window=window, now=now,
+                                  excluded=_maintenance_spans(planned, name, now - window, now)))
             for name in history.monitor_names()
         )
-        return UptimeReport(now=now, window=window, rows=rows)
+        return UptimeReport(now=now, window=window, rows=rows, leads=history.leads(window=window, now=now))
     assert monitor is not None
     windows = (command.window,) if command.window else REPORT_WINDOWS
     views = history.component_views(monitor)
@@ -426,9 +474,92 @@ def handle(
         is_monitor=component is None,
         status=status or Status.UNKNOWN,
         since=since,
-        uptime=tuple(history.uptime(monitor=monitor, component=component, window=w, now=now) for w in windows),
+        uptime=tuple(history.uptime(monitor=monitor, component=component, window=w, now=now,
+                                    excluded=_maintenance_spans(planned, monitor, now - w, now)) for w in windows),
         incidents=incidents,
         components=shown,
         probes=history.probe_stats(monitor=monitor, window=WINDOWS["24h"], now=now),
         timeline=timeline,
+        maintenance=_maintenance_now(planned, now, monitor),
+        muted=next((m for m in active_mutes(history, now) if m.monitor == monitor), None),
+        leads=history.leads(window=max(windows), now=now, monitor=monitor) if component is None else (),
     )
+
+
+# ---------------------------------------------------------------- operations (issue 12): mute's arguments, lists
+
+MAX_REASON = 300  # characters: a longer reason is refused (it is shown on the message and in the thread line)
+MAX_MUTE = timedelta(days=30)
+UNTIL_RESOLVED = "until-resolved"
+ACTING = frozenset({CommandKind.ACK, CommandKind.MUTE, CommandKind.UNMUTE})  # bot/operate.py answers these
+_MUTE_SPAN = re.compile(r"(\d{1,5}[smhdw])+", re.ASCII)
+
+
+def parse_mute_for(text: str) -> timedelta | None | str:
+    """'30m', '2h', '1d', '1h30m' → that span (at most MAX_MUTE); 'until-resolved' → None; anything else →
+    why it is refused (a str)."""
+    word = text.strip().lower()
+    if word in (UNTIL_RESOLVED, "until_resolved"):
+        return None
+    span = timedelta(0)
+    if _MUTE_SPAN.fullmatch(word):
+        units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+        span = sum((timedelta(seconds=int(n) * units[u]) for n, u in re.findall(r"(\d+)([smhdw])", word)),
+                   timedelta(0))
+    if not timedelta(0) < span <= MAX_MUTE:
+        return wording.bad_duration(text)
+    return span
+
+
+def _mute_words(rest: str) -> tuple[dict[str, str], bool] | Usage:
+    """`mute <monitor> <duration> [reason]`: the monitor (quoted, or the words before the first duration),
+    the duration, and the rest of the line as the reason."""
+    quoted = rest[:1] in _OPEN_QUOTES
+    if quoted:
+        end = next((i for i, c in enumerate(rest[1:], 1) if c in _CLOSE_QUOTES), len(rest))
+        name, words = rest[1:end], rest[end + 1:].split()
+        at = 0 if words and not isinstance(parse_mute_for(words[0]), str) else -1
+    else:
+        words = rest.split()
+        at = next((i for i, w in enumerate(words) if i and not isinstance(parse_mute_for(w), str)), -1)
+        name = " ".join(words[:at]) if at > 0 else " ".join(words)
+    if at < 0:
+        return Usage(wording.bad_duration(" ".join(words[1:2]) if not quoted else " ".join(words[:1])),
+                     is_error=True)
+    options = {MONITOR.name: name, DURATION.name: words[at], REASON.name: " ".join(words[at + 1:])}
+    return options, quoted
+
+
+def active_mutes(history: History, now: datetime) -> tuple[MuteView, ...]:
+    """The stored mutes that still hold at `now` (a timed one that ran out is ended by the bot's next tick)."""
+    return tuple(m for m in history.mutes() if m.muted.until is None or m.muted.until > now)
+
+
+def maintenance_report(history: History, windows: Sequence[Window], now: datetime) -> MaintenanceReport:
+    """Our windows in force and upcoming, and the providers' own (components under maintenance now)."""
+    from bot import maintenance
+
+    provider = tuple(
+        MaintenanceView(name=view.name, start=view.since or now, end=None, monitors=(view.monitor,),
+                        components=(view.name,), provider=True)
+        for view in history.component_views() if view.status is Status.MAINTENANCE
+    )
+    return MaintenanceReport(now=now, active=maintenance.active(windows, now) + provider,
+                             upcoming=maintenance.upcoming(windows, now))
+
+
+def _maintenance_now(windows: Sequence[Window], now: datetime, monitor: str | None = None) -> tuple[MaintenanceView, ...]:
+    if not windows:
+        return ()
+    from bot import maintenance
+
+    return maintenance.active(windows, now, monitor)
+
+
+def _maintenance_spans(planned: Sequence[Window], monitor: str, start: datetime,
+                       end: datetime) -> tuple[tuple[datetime, datetime], ...]:
+    if not planned:
+        return ()
+    from bot import maintenance
+
+    return maintenance.spans(planned, monitor, start, end)

@@ -11,12 +11,14 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.catalogue import Catalogue, Provider
     from bot.checks.kind import CheckKind
+    from bot.maintenance import Window
     from bot.platform import Platform
 
 
@@ -56,6 +58,7 @@ class Monitor:
     alternatives: tuple[str, ...] = ()  # other monitors' names: their live state goes with this one's incidents
     preset: str = ""  # the catalogue key it was made from (`preset = "openai"`), if any
     page: str = ""  # the status page a person opens (a preset's), for `downwatch discover` hints
+    watches: str = ""  # a probe's provider: the status-page monitor its failures are compared with (early warning)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class Config:
     # platform name → its parsed config (each platform's own frozen type), for the platforms that are on
     platforms: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     web: Web | None = None  # the [web] table: the status page, its JSON API, /metrics and /healthz
+    digest: DigestConfig | None = None  # the [digest] table: the weekly digest (issue 12)
+    maintenance: tuple[Window, ...] = ()  # [[maintenance]] windows: quiet, shown in /status (bot/maintenance.py)
     # values expanded from `${NAME}` (an HTTP probe's key): the composition root keeps them out of every log
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
@@ -103,10 +108,10 @@ _POLICY_KEYS = {
     "flap_settle": float,
     "reminder_interval": float,
 }
-_TOP_KEYS = {"database", "retention_days", "rollup_days", "control_url", "monitors", "web", *_POLICY_KEYS}  # + platforms
+_TOP_KEYS = {"database", "retention_days", "rollup_days", "control_url", "monitors", "web", "digest", "maintenance", *_POLICY_KEYS}  # + platforms
 # The keys every monitor has; each check kind adds its own (CheckKind.keys), each platform its own
 # (Platform.monitor_keys)
-_MONITOR_KEYS = {"name", "type", "url", "interval", "timeout", "alternatives", "preset", *_POLICY_KEYS}
+_MONITOR_KEYS = {"name", "type", "url", "interval", "timeout", "alternatives", "preset", "watches", *_POLICY_KEYS}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what `${NAME}` may name
 
 
@@ -265,12 +270,14 @@ def parse_config(
         catalogue = load()  # package data, validated by its own tests: an error here is a packaging bug
     monitors = _monitors(check, raw.get("monitors"), policy, kinds, platforms=platforms, configs=configs,
                          catalogue=catalogue)
+    digest = _digest(check, raw["digest"], platforms, configs) if "digest" in raw else None
+    windows = _maintenance(check, raw["maintenance"], monitors) if "maintenance" in raw else ()
     if check.errors:
         raise ConfigError(check.errors)
     return Config(
         path=path, database=database, monitors=monitors, policy=policy, retention_days=int(retention or 7),
         rollup_days=int(rollup or 400), control_url=control, platforms=MappingProxyType(configs), web=web,
-        secrets=tuple(dict.fromkeys(check.secrets)),
+        digest=digest, maintenance=windows, secrets=tuple(dict.fromkeys(check.secrets)),
     )
 
 
@@ -324,6 +331,7 @@ def _monitors(
     seen: set[str] = set()
     named: dict[str, str] = {}  # every monitor name (casefolded → as written), for `alternatives`
     alternatives: list[tuple[int, str, object]] = []  # (index in out, where, the raw value)
+    watches: list[tuple[int, str, object]] = []  # the same, for `watches`
     core_keys = _MONITOR_KEYS | {key for platform in platforms for key in platform.monitor_keys}
     for index, table in enumerate(items):
         where = f"monitors[{index}]."
@@ -364,9 +372,46 @@ def _monitors(
             out.append(monitor)
             if "alternatives" in table:
                 alternatives.append((len(out) - 1, where, table["alternatives"]))
+            if "watches" in table:
+                watches.append((len(out) - 1, where, table["watches"]))
     for index, where, raw in alternatives:  # after the loop: an alternative may be declared further down
         out[index] = replace(out[index], alternatives=_alternatives(check, where, raw, out[index].name, named))
+    probes = frozenset(k.type for k in kinds if k.records_probes)
+    by_name = {m.name: m for m in out}
+    for index, where, raw in watches:
+        out[index] = _watches(check, where, raw, out[index], named, by_name, probes)
     return tuple(out)
+
+
+def _watches(check: Checker, where: str, raw: object, monitor: Monitor, named: Mapping[str, str],
+             by_name: Mapping[str, Monitor], probes: frozenset[str]) -> Monitor:
+    """A probe's `watches`: the status-page monitor of its provider (early warning). Without alternatives of
+    its own, the probe's incidents name the provider monitor's."""
+    key = f"{where}watches"
+    if monitor.kind not in probes:
+        check.error(key, f"only probes ({', '.join(sorted(probes))} monitors) can watch a status page; "
+                         f"this is a {monitor.kind} monitor")
+        return monitor
+    if not isinstance(raw, str) or not raw.strip():
+        check.error(key, f"must be the name of a status-page monitor (got {raw!r})")
+        return monitor
+    found = named.get(raw.strip().casefold())
+    watched = by_name.get(found) if found else None
+    if found is None:
+        close = difflib.get_close_matches(raw.strip().casefold(), sorted(named), n=1, cutoff=0.6)
+        check.error(key, f"no monitor named {raw!r}" + (f" (did you mean '{named[close[0]]}'?)" if close else ""))
+        return monitor
+    if watched is None:
+        return monitor  # that monitor has errors of its own
+    if watched.name == monitor.name:
+        check.error(key, f"{raw!r} is this monitor itself: name the provider's status-page monitor")
+        return monitor
+    if watched.kind in probes:
+        check.error(key, f"{watched.name!r} is a {watched.kind} monitor, not a status page: name the "
+                         "provider's status-page monitor (statuspage, incidentio, a preset…)")
+        return monitor
+    alternatives = monitor.alternatives or tuple(a for a in watched.alternatives if a != monitor.name)
+    return replace(monitor, watches=watched.name, alternatives=alternatives)
 
 
 def _alternatives(check: Checker, where: str, raw: object, name: str, named: Mapping[str, str]) -> tuple[str, ...]:
@@ -466,3 +511,212 @@ def _routes(
             if key in table:
                 check.error(f"{where}{key}", f"set, but there is no [{platform.name}] section")
     return tuple(routes)
+
+
+# ---------------------------------------------------------------- digest (issue 12)
+
+DIGEST_CRON = "0 9 * * MON"  # Monday 09:00
+DIGEST_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """The [digest] table: when the weekly digest is posted (cron, in `timezone`) and where (`routes`: each
+    platform's default channel, or the channels named with the keys a monitor uses, e.g. slack_channel)."""
+
+    cron: str = DIGEST_CRON
+    timezone: str = DIGEST_TIMEZONE
+    routes: tuple[Route, ...] = ()
+
+
+def cron_error(expression: str) -> str | None:
+    """Why `expression` is not a 5-field cron expression ('0 9 * * MON'); None when it is."""
+    from croniter import croniter
+
+    if len(expression.split()) != 5:
+        return f"must be a cron expression of 5 fields, minute hour day month weekday (got {expression!r})"
+    if not croniter.is_valid(expression):
+        return f"is not a valid cron expression (got {expression!r}); e.g. \"0 9 * * MON\" is Monday 09:00"
+    return None
+
+
+def timezone_error(name: str) -> str | None:
+    """Why `name` is not an IANA time zone ('Europe/Berlin'); None when it is."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"is not a time zone (got {name!r}); use an IANA name such as \"UTC\" or \"Europe/Berlin\""
+    return None
+
+
+def _digest(check: Checker, table: object, platforms: Sequence[Platform],
+            configs: Mapping[str, object]) -> DigestConfig | None:
+    """The [digest] table: `cron`, `timezone` and the channel keys of every platform (as a monitor has)."""
+    if not isinstance(table, dict):
+        check.error("digest", "must be a table ([digest])")
+        return None
+    check.unknown("digest.", table, {"cron", "timezone"} | {k for p in platforms for k in p.monitor_keys})
+    cron = check.text("digest.cron", table.get("cron", DIGEST_CRON))
+    if cron is not None and (problem := cron_error(cron)) is not None:
+        check.error("digest.cron", problem)
+        cron = None
+    zone = check.text("digest.timezone", table.get("timezone", DIGEST_TIMEZONE))
+    if zone is not None and (problem := timezone_error(zone)) is not None:
+        check.error("digest.timezone", problem)
+        zone = None
+    # the digest never pings anyone: a monitor's mention is for major outages
+    routes = tuple(replace(r, mention=None) for r in _routes(check, "digest.", table, platforms, configs))
+    if cron is None or zone is None:
+        return None
+    return DigestConfig(cron=cron, timezone=zone, routes=routes)
+
+
+# ---------------------------------------------------------------- operations (issue 12): [[maintenance]]
+
+_MAINTENANCE_KEYS = {"name", "monitors", "components", "start", "end", "cron", "duration", "timezone"}
+
+
+def _maintenance(check: Checker, items: object, monitors: Sequence[Monitor]) -> tuple[Window, ...]:
+    """`[[maintenance]]` windows: a one-off one (start, and end or duration, RFC 3339 with an offset) or a
+    recurring one (cron, duration, timezone); the monitors and components they name must exist."""
+    if not isinstance(items, list):
+        check.error("maintenance", "must be an array of tables ([[maintenance]])")
+        return ()
+    named = {m.name.casefold(): m for m in monitors}
+    out: list[Window] = []
+    for index, table in enumerate(items):
+        where = f"maintenance[{index}]."
+        if not isinstance(table, dict):
+            check.error(f"maintenance[{index}]", "must be a table")
+            continue
+        name = check.text(f"{where}name", table.get("name"), required=True)
+        if name:
+            where = f"maintenance[{index}] ({name})."
+        check.unknown(where, table, _MAINTENANCE_KEYS)
+        chosen = _window_monitors(check, where, table.get("monitors"), named)
+        components = _window_components(check, where, table.get("components"),
+                                        chosen if chosen else tuple(named.values()))
+        window = _window_times(check, where, table)
+        if name and chosen is not None and components is not None and window is not None:
+            out.append(replace(window, name=name, monitors=tuple(m.name for m in chosen), components=components))
+    return tuple(out)
+
+
+def _window_monitors(check: Checker, where: str, raw: object,
+                     named: Mapping[str, Monitor]) -> tuple[Monitor, ...] | None:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw or not all(isinstance(v, str) and v.strip() for v in raw):
+        check.error(f"{where}monitors", f"must be a non-empty list of monitor names (got {raw!r})")
+        return None
+    out: list[Monitor] = []
+    for value in raw:
+        monitor = named.get(value.strip().casefold())
+        if monitor is None:
+            close = difflib.get_close_matches(value.strip().casefold(), sorted(named), n=1, cutoff=0.6)
+            hint = f" (did you mean '{named[close[0]].name}'?)" if close else ""
+            check.error(f"{where}monitors", f"no monitor named {value!r}{hint}")
+        elif monitor not in out:
+            out.append(monitor)
+    return tuple(out) if len(out) == len(set(v.strip().casefold() for v in raw)) else None
+
+
+def _window_components(check: Checker, where: str, raw: object,
+                       monitors: Sequence[Monitor]) -> tuple[str, ...] | None:
+    """Component names; when every monitor the window covers lists its components in the config, each must be
+    one of them (a page's components are otherwise only known once it is read)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw or not all(isinstance(v, str) and v.strip() for v in raw):
+        check.error(f"{where}components", f"must be a non-empty list of component names (got {raw!r})")
+        return None
+    known = [str(c) for m in monitors for c in getattr(m, "components", ()) or ()]
+    listed = bool(monitors) and all(getattr(m, "components", ()) for m in monitors)
+    ok = True
+    for value in raw:
+        if listed and value.strip().casefold() not in {k.casefold() for k in known}:
+            close = difflib.get_close_matches(value.strip(), known, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            check.error(f"{where}components", f"no component {value!r} in those monitors' components{hint}")
+            ok = False
+    return tuple(v.strip() for v in raw) if ok else None
+
+
+def _window_times(check: Checker, where: str, table: Mapping[str, object]) -> Window | None:
+    """start/end (or start/duration), or cron/duration/timezone: the window's times (named by the caller)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from bot.maintenance import MAX_DURATION, Window, parse_duration, valid_cron
+
+    duration = None
+    if "duration" in table:
+        raw = table["duration"]
+        duration = parse_duration(raw) if isinstance(raw, str) else None
+        if duration is None:
+            check.error(f"{where}duration", f"must be a span like '30m', '2h' or '1d' (got {raw!r})")
+            return None
+        if duration > MAX_DURATION:
+            check.error(f"{where}duration", f"must be at most 7d (got {raw!r})")
+            return None
+    if "cron" in table:
+        if "start" in table or "end" in table:
+            check.error(f"{where}cron", "give either cron (a recurring window) or start and end (a one-off), not both")
+            return None
+        cron = table["cron"]
+        if not isinstance(cron, str) or not valid_cron(cron):
+            check.error(f"{where}cron", f"must be a cron expression of 5 fields like '0 3 * * SUN' (got {cron!r})")
+            return None
+        if duration is None:
+            check.error(f"{where}duration", "is required with cron: how long each window lasts ('2h')")
+            return None
+        zone = table.get("timezone", "UTC")
+        try:
+            if not isinstance(zone, str) or not zone:
+                raise ValueError
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            check.error(f"{where}timezone", f"must be an IANA time zone like 'Europe/Berlin' or 'UTC' (got {zone!r})")
+            return None
+        return Window(name="", cron=" ".join(cron.split()), duration=duration, timezone=zone)
+    if "timezone" in table:
+        check.error(f"{where}timezone", "only applies with cron (start and end carry their own offset)")
+        return None
+    start = _moment(check, f"{where}start", table.get("start"), required=True)
+    if "end" in table and duration is not None:
+        check.error(f"{where}end", "give either end or duration, not both")
+        return None
+    if "end" not in table and duration is None:
+        check.error(f"{where}end", "is required (or duration, or a recurring window with cron)")
+        return None
+    end = _moment(check, f"{where}end", table["end"], required=True) if "end" in table else None
+    if start is None or ("end" in table and end is None):
+        return None
+    end = end if end is not None else start + (duration or timedelta(0))
+    if end <= start:
+        check.error(f"{where}end", f"must be after start ({end.isoformat()} is not after {start.isoformat()})")
+        return None
+    return Window(name="", start=start, end=end)
+
+
+def _moment(check: Checker, key: str, raw: object, *, required: bool) -> datetime | None:
+    """An RFC 3339 time with an offset: a TOML offset date-time, or a string."""
+    if raw is None:
+        if required:
+            check.error(key, "is required")
+        return None
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = datetime.fromisoformat(raw.strip().replace("z", "Z"))
+        except ValueError:
+            check.error(key, f"must be an RFC 3339 time like '2026-12-06T02:00:00Z' (got {raw!r})")
+            return None
+    if not isinstance(value, datetime):
+        check.error(key, f"must be an RFC 3339 time like '2026-12-06T02:00:00Z' (got {raw!r})")
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        check.error(key, f"needs a time zone offset, 'Z' or '+01:00' (got {raw!r})")
+        return None
+    return value.astimezone(UTC)

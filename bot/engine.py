@@ -30,6 +30,7 @@ from bot.model import (
     ComponentReading,
     ProviderIncident,
     Status,
+    Watch,
     worst,
 )
 
@@ -62,6 +63,7 @@ class IncidentState:
     flapping: tuple[str, ...] = ()  # components reported as flapping
     title: str = ""
     ended_at: datetime | None = None  # set when it resolves: the first good observation
+    watch: Watch | None = None  # a probe's incident: its watched status page (set by bot.early, carried here)
 
 
 @dataclass(frozen=True)
@@ -428,6 +430,7 @@ def snapshot(
         provider_incidents=state.incidents,
         resolved_at=(incident.ended_at or now) if kind is AlertKind.RESOLVED else None,
         changes=changes,
+        watch=incident.watch,
     )
 
 

@@ -105,7 +105,14 @@ class ChangeKind(StrEnum):
     NETWORK_UP = "network_up"  # duration
     RESOLVED = "resolved"  # duration
     REMINDER = "reminder"  # still ongoing; duration
+    ACKNOWLEDGED = "acknowledged"  # the watched provider's page admits it: detail = what it says, duration = lead
     TEXT = "text"  # a free line: rows queued by the previous version (Alert.change: str)
+    # operations (issue 12): detail = who acted (Actor.name), duration = a mute's length (None: until resolved)
+    ACKED = "acked"  # an operator acknowledged the incident (not the provider: that is ACKNOWLEDGED)
+    MUTED = "muted"
+    UNMUTED = "unmuted"
+    MUTE_ENDED = "mute_ended"  # the mute ran out (or its incident resolved): what changed meanwhile comes with it
+    MAINTENANCE_ENDED = "maintenance_ended"  # detail = the window's name: the incident outlasted it
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,7 @@ class Change:
     affected: int = 0  # components affected after this change (0 when not relevant)
     total: int = 0  # components on the monitor
     detail: str = ""  # a reason from outside (a check's error), never a sentence of ours
+    monitor: str = ""  # another monitor the change is about (ACKNOWLEDGED: the watched provider's)
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,107 @@ class CheckResult:
     reached: bool = True  # False when no HTTP answer came back at all (DNS, refused, timeout, TLS)
 
 
+# ---------------------------------------------------------------- operations (issue 12)
+# Acting from chat and the CLI: acknowledge, mute, unmute (bot/operate.py), and what the answers carry.
+
+
+class ActionKind(StrEnum):
+    ACK = "ack"
+    MUTE = "mute"
+    UNMUTE = "unmute"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted: a chat user or the terminal."""
+
+    id: str  # Slack user id "U123", Discord user id "1234", "terminal" for the CLI
+    name: str  # what the message shows: "alice" (renderers add @ / <@id> as their platform wants)
+    platform: str  # "slack", "discord", "cli"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing an operator asks for: by monitor name (commands, CLI) or by incident id (a button)."""
+
+    kind: ActionKind
+    actor: Actor
+    target: str = ""  # a monitor name (commands, CLI)
+    incident_id: str = ""  # a button: the incident its message is about (or the 16-hex sha1 prefix of its id)
+    until: datetime | None = None  # MUTE: when it ends; None = until the incident resolves
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What the one who acted is told (also a Reply)."""
+
+    text: str
+    changed: bool
+    is_error: bool = False
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    by: str  # Actor.name
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Muted:
+    by: str  # Actor.name ("maintenance" for a maintenance window)
+    at: datetime
+    until: datetime | None  # None = until resolved
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class MuteView:
+    """One monitor's current mute, for `/status mutes`."""
+
+    monitor: str
+    muted: Muted
+    incident_id: str = ""  # a mute until resolved: the incident whose recovery ends it
+
+
+@dataclass(frozen=True)
+class Held:
+    """An alert kept back while its monitor is quiet (bot/quiet.py); `why`: '' for a mute, else the name of
+    the maintenance window."""
+
+    alert: Alert
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class MaintenanceView:
+    """One maintenance window occurrence (ours from the config, or a provider's announced one)."""
+
+    name: str
+    start: datetime
+    end: datetime | None  # None: a provider's maintenance with no announced end
+    monitors: tuple[str, ...] = ()  # empty: every monitor
+    components: tuple[str, ...] = ()  # empty: the whole monitor
+    provider: bool = False  # announced by the provider's status page, not configured here
+
+
+@dataclass(frozen=True)
+class MutesReport:
+    """Answer to `/status mutes`: every monitor muted now."""
+
+    now: datetime
+    mutes: tuple[MuteView, ...] = ()
+
+
+@dataclass(frozen=True)
+class MaintenanceReport:
+    """Answer to `/status maintenance`: the windows active now and the next upcoming ones."""
+
+    now: datetime
+    active: tuple[MaintenanceView, ...] = ()
+    upcoming: tuple[MaintenanceView, ...] = ()
+
+
 # ---------------------------------------------------------------- alerts
 
 
@@ -156,6 +265,7 @@ class AlertKind(StrEnum):
     SOURCE_READABLE = "source_readable"  # it can be read again
     NETWORK_DOWN = "network_down"  # the bot itself cannot reach the network
     NETWORK_UP = "network_up"
+    DIGEST = "digest"  # the weekly digest (issue 12): one new message, `Alert.digest` carries it
 
 
 @dataclass(frozen=True)
@@ -193,6 +303,12 @@ class Alert:
     # the monitor's alternatives as they stand, while its incident is open (outbox rows queued before this
     # field existed decode with none)
     alternatives: tuple[Alternative, ...] = ()
+    watch: Watch | None = None  # a probe's incident: what the status page it `watches` says (early warning)
+    # operations (issue 12): who acknowledged or muted the incident; buttons=False on notices and resolved alerts
+    acknowledged: Acknowledged | None = None
+    muted: Muted | None = None
+    buttons: bool = True
+    digest: Digest | None = None  # kind DIGEST only (rows queued before this field existed decode with none)
 
     @property
     def duration(self) -> timedelta:
@@ -208,6 +324,55 @@ class Alert:
             AlertKind.NETWORK_DOWN,
             AlertKind.NETWORK_UP,
         )
+
+
+# ---------------------------------------------------------------- early warning (issue 15)
+
+
+class PageSaid(StrEnum):
+    """What a probe's watched status page said when the probe's incident opened."""
+
+    CLEAR = "clear"  # no incident, every (filtered) component operational: downwatch is ahead of it
+    REPORTING = "reporting"  # it already reported a problem: no lead to measure
+    UNKNOWN = "unknown"  # it could not be read (or was never read): nothing claimed either way
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A probe's incident as seen against the status page of the provider monitor it `watches`."""
+
+    provider: str  # the watched monitor's name ("OpenAI")
+    page: str  # the page people know ("status.openai.com")
+    said: PageSaid
+    title: str = ""  # what the page says: its incident's title, or (with `status`) its worst component's name
+    status: Status | None = None  # that component's status, when the page reports a component, not an incident
+    acknowledged_at: datetime | None = None  # when downwatch saw the page admit it
+    lead: timedelta | None = None  # acknowledged_at − the probe incident's start, when the page was CLEAR
+
+    @property
+    def pending(self) -> bool:
+        """Still waiting for the page to admit what the probe sees."""
+        return self.acknowledged_at is None and self.said is not PageSaid.REPORTING
+
+
+@dataclass(frozen=True)
+class LeadStats:
+    """How far ahead of a status page a probe's incidents were over a window (`/status`, `/uptime`)."""
+
+    provider: str
+    window: timedelta
+    leads: tuple[timedelta, ...] = ()  # incidents the page admitted later: how much later
+    never: int = 0  # incidents the page never admitted before they recovered
+
+    @property
+    def median(self) -> timedelta | None:
+        if not self.leads:
+            return None
+        ordered = sorted(self.leads)
+        middle = len(ordered) // 2
+        if len(ordered) % 2:
+            return ordered[middle]
+        return (ordered[middle - 1] + ordered[middle]) / 2
 
 
 # ---------------------------------------------------------------- delivery
@@ -285,6 +450,11 @@ class CommandKind(StrEnum):
     INCIDENTS = "incidents"  # /status incidents …, /incidents …
     UPTIME = "uptime"  # /status uptime …, /uptime …
     ALTERNATIVES = "alternatives"  # /status alternatives <monitor>, /alternatives <monitor>
+    ACK = "ack"  # /status ack <target>, /ack  (operations, issue 12)
+    MUTE = "mute"  # /status mute <target> <duration> [reason], /mute
+    UNMUTE = "unmute"  # /status unmute <target>, /unmute
+    MUTES = "mutes"  # /status mutes, /mutes
+    MAINTENANCE = "maintenance"  # /status maintenance, /maintenance
     HELP = "help"
 
 
@@ -298,6 +468,10 @@ class Command:
     # Typed text that starts with a command word ("Uptime Robot") is read as that command first; when its
     # target names nothing, the whole text is answered as a target instead (bot.commands.parse_text).
     fallback_target: str | None = None
+    # operations (issue 12): who typed it (adapters fill it); MUTE: for how long (None = until resolved), why
+    actor: Actor | None = None
+    mute_for: timedelta | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -360,6 +534,7 @@ class Overview:
     problems: tuple[ComponentView, ...]  # every non-operational component, grouped by monitor
     open_incidents: tuple[IncidentView, ...]
     unreadable: tuple[str, ...] = ()  # monitors whose source cannot be read
+    maintenance: tuple[MaintenanceView, ...] = ()  # operations (issue 12): configured windows in force now
 
     @property
     def all_operational(self) -> bool:
@@ -381,6 +556,10 @@ class TargetReport:
     components: tuple[ComponentView, ...] = ()  # for a monitor: its non-operational components
     probes: ProbeStats | None = None  # HTTP monitors: probe counts and latency over 24 h
     timeline: tuple[TimelineEntry, ...] = ()  # a monitor's open incident, oldest first (at most 20)
+    leads: tuple[LeadStats, ...] = ()  # early warning: its (or its watchers') lead over a status page, 30 days
+    # operations (issue 12): the monitor's maintenance windows in force now, and its mute
+    maintenance: tuple[MaintenanceView, ...] = ()
+    muted: MuteView | None = None
 
 
 @dataclass(frozen=True)
@@ -400,6 +579,7 @@ class UptimeReport:
     now: datetime
     window: timedelta
     rows: tuple[tuple[str, Uptime], ...] = ()
+    leads: tuple[LeadStats, ...] = ()  # early warning: per watched provider, its probes' lead over the window
 
 
 @dataclass(frozen=True)
@@ -421,7 +601,10 @@ class AlternativesReport:
     alternatives: tuple[Alternative, ...] = ()
 
 
-Reply = Overview | TargetReport | IncidentList | UptimeReport | AlternativesReport | Usage
+Reply = (
+    Overview | TargetReport | IncidentList | UptimeReport | AlternativesReport | Usage
+    | ActionResult | MutesReport | MaintenanceReport
+)
 
 
 # ---------------------------------------------------------------- web (bot/web reads these from the store)
@@ -458,3 +641,60 @@ class OutboxHealth:
     retrying: int = 0  # pending rows that failed at least once
     failed: int = 0  # rows the platform refused for good (kept until retention)
     oldest_due: float | None = None  # next_at (epoch seconds) of the oldest pending row
+
+
+# ---------------------------------------------------------------- digest (issue 12)
+
+
+@dataclass(frozen=True)
+class DigestDay:
+    """One day of a monitor in the weekly digest's strip, in the digest's time zone."""
+
+    day: datetime  # the local midnight that starts it
+    status: Status | None  # the worst incident severity that day; operational: none; None: not watched that day
+    down: timedelta = timedelta(0)  # time in incidents that day
+
+
+@dataclass(frozen=True)
+class DigestComponent:
+    """A component the monitor's incidents of the week named, and in how many of them."""
+
+    name: str
+    incidents: int
+
+
+@dataclass(frozen=True)
+class DigestRow:
+    """One monitor's week."""
+
+    monitor: str
+    uptime: float | None  # percent of the watched time without an incident; None: not watched this week
+    incidents: int  # incidents that started this week
+    mttr: timedelta | None  # mean duration of the incidents that ended this week
+    longest: timedelta | None  # the longest incident that overlapped the week (until its end, or the week's)
+    down: timedelta  # time in incidents this week
+    days: tuple[DigestDay, ...]  # the 7 days, oldest first
+    components: tuple[DigestComponent, ...] = ()  # most affected first
+    # early warning (issue 15), on a provider's row: the median time its probes saw an outage before its status
+    # page admitted it, over `leads` such outages of the week
+    lead: timedelta | None = None
+    leads: int = 0
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The weekly digest: every monitor's week, worst first."""
+
+    start: datetime  # local midnight, in `timezone`, 7 days before `end`
+    end: datetime  # local midnight that ends the week (exclusive)
+    timezone: str  # an IANA name ("Europe/Berlin")
+    rows: tuple[DigestRow, ...] = ()
+
+    @property
+    def incidents(self) -> int:
+        return sum(row.incidents for row in self.rows)
+
+    @property
+    def quiet(self) -> bool:
+        """No incident started or was still going this week."""
+        return all(row.incidents == 0 and row.down <= timedelta(0) for row in self.rows)

@@ -38,6 +38,7 @@ _OPS = {
     AlertKind.SOURCE_READABLE: (Op.EDIT, Op.REPLY),
     AlertKind.NETWORK_DOWN: (Op.POST,),
     AlertKind.NETWORK_UP: (Op.EDIT, Op.REPLY),
+    AlertKind.DIGEST: (Op.POST,),  # the weekly digest (bot/digest.py): a message of its own, never edited
 }
 
 

@@ -21,6 +21,8 @@ STARTUP_RATE = 200.0  # first polls per second at most, beyond the first 2 s
 # polls that share a wake-up share the loop's turns. A coarser tick saves no more CPU and adds scheduling lag
 # (the measurements are in bench/README.md).
 TICK = 0.05  # seconds
+QUIET_TICK = 15.0  # seconds: how late a mute or maintenance window that ends without a poll is noticed at most
+DIGEST_TICK = 30.0  # seconds between two looks of the weekly digest's job at the clock (cron times are minutes)
 
 
 def build_scheduler(
@@ -29,6 +31,8 @@ def build_scheduler(
     poll: Callable[[Monitor], Awaitable[object]],
     housekeeping: Callable[[], Awaitable[object]] | None = None,
     start: datetime,
+    digest: Callable[[], Awaitable[object]] | None = None,
+    quiet: Callable[[], Awaitable[object]] | None = None,
 ) -> AsyncIOScheduler:
     """A scheduler (not started) polling each monitor on its interval; first polls spread over 2 s, or
     longer when there are many monitors, so the start-up burst stays under STARTUP_RATE polls/s.
@@ -62,6 +66,12 @@ def build_scheduler(
     if housekeeping is not None:
         scheduler.add_job(housekeeping, IntervalTrigger(hours=1), id="housekeeping", max_instances=1,
                           coalesce=True, next_run_time=start + timedelta(minutes=1))
+    if quiet is not None:  # operations (issue 12): mutes and maintenance windows that end between polls
+        scheduler.add_job(quiet, IntervalTrigger(seconds=QUIET_TICK), id="quiet", max_instances=1,
+                          coalesce=True, next_run_time=start + timedelta(seconds=QUIET_TICK))
+    if digest is not None:  # the weekly digest (issue 12): it looks at the injected clock, its cron is its own
+        scheduler.add_job(digest, IntervalTrigger(seconds=DIGEST_TICK), id="digest", max_instances=1,
+                          coalesce=True, next_run_time=start + timedelta(seconds=DIGEST_TICK))
     return scheduler
 
 

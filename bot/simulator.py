@@ -255,6 +255,7 @@ class SimulatedProvider:
         self._state = SimState(phase=phase, changed_at=self._now())
         self._runner: web.AppRunner | None = None
         self.requests = 0
+        self.api_failing = False
 
     @property
     def url(self) -> str:
@@ -274,6 +275,7 @@ class SimulatedProvider:
     async def __aenter__(self) -> SimulatedProvider:
         app = web.Application()
         app.router.add_get("/api/v2/{document:.+}.json", self._serve)
+        app.router.add_get("/v1/models", self._models)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
@@ -285,6 +287,17 @@ class SimulatedProvider:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    def fail_api(self, failing: bool) -> None:
+        """The provider's own API (GET /v1/models) fails with 500s, or answers again: it may fail while the
+        page still says operational, as OpenAI's did (what a probe that `watches` the page is for)."""
+        self.api_failing = failing
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        if self.api_failing:
+            return web.json_response({"error": {"message": "The server had an error processing your request."}},
+                                     status=500)
+        return web.json_response({"object": "list", "data": [{"id": "gpt-simulated", "object": "model"}]})
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1

@@ -6,6 +6,7 @@ the database itself. WAL mode with synchronous=NORMAL: a committed transaction s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import tempfile
@@ -19,8 +20,10 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from bot.codec import decode, encode, load
-from bot.engine import ComponentState, MonitorState, ObservedChange, Step
+from bot.engine import ComponentState, IncidentState, MonitorState, ObservedChange, Step
 from bot.model import (
+    Acknowledged,
+    Action,
     Alert,
     AlertKind,
     Change,
@@ -29,10 +32,15 @@ from bot.model import (
     ComponentView,
     DayRecord,
     Delivery,
+    Held,
     IncidentView,
+    LeadStats,
+    Muted,
+    MuteView,
     Op,
     OutboxHealth,
     OutboxRow,
+    PageSaid,
     ProbeHour,
     ProbeStats,
     RowState,
@@ -168,6 +176,43 @@ def m004_timeline_changes(db: Database) -> None:
     db.execute("ALTER TABLE timeline ADD COLUMN changes TEXT")
 
 
+@migrations()
+def m005_early_warning(db: Database) -> None:
+    """A probe's incident against the status page it watches: which monitor, what the page said when the
+    incident opened, when it admitted it and the lead (`/status` and `/uptime` show the median lead)."""
+    for column in ("watched TEXT", "page_said TEXT", "acknowledged_at REAL", "lead_s REAL"):
+        db.execute(f"ALTER TABLE incidents ADD COLUMN {column}")
+    db.execute("CREATE INDEX incidents_watched ON incidents (watched, started_at)")
+
+
+@migrations()
+def m006_operations(db: Database) -> None:
+    """Operating from chat (issue 12): every action with who and when, the current mute per monitor, the
+    acknowledgement per incident, and the alerts held while a monitor is quiet (muted or in maintenance)."""
+    db.execute(
+        """CREATE TABLE actions (
+            id INTEGER PRIMARY KEY, ts REAL NOT NULL, kind TEXT NOT NULL, monitor TEXT NOT NULL,
+            incident_id TEXT NOT NULL DEFAULT '', actor_id TEXT NOT NULL, actor TEXT NOT NULL,
+            platform TEXT NOT NULL, until REAL, reason TEXT NOT NULL DEFAULT '')"""
+    )
+    db.execute("CREATE INDEX actions_monitor_ts ON actions (monitor, ts)")
+    db.execute(
+        """CREATE TABLE mutes (
+            monitor TEXT PRIMARY KEY, actor TEXT NOT NULL, at REAL NOT NULL, until REAL,
+            incident_id TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '')"""
+    )
+    db.execute(
+        """CREATE TABLE acks (
+            incident_id TEXT PRIMARY KEY, monitor TEXT NOT NULL, actor TEXT NOT NULL, at REAL NOT NULL)"""
+    )
+    db.execute(
+        """CREATE TABLE held (
+            id INTEGER PRIMARY KEY, monitor TEXT NOT NULL, ts REAL NOT NULL, why TEXT NOT NULL DEFAULT '',
+            alert TEXT NOT NULL)"""
+    )
+    db.execute("CREATE INDEX held_monitor ON held (monitor, id)")
+
+
 def _timeline_changes(text: str, changes: str | None) -> tuple[Change, ...]:
     if changes is None:
         return (Change(ChangeKind.TEXT, detail=text),) if text else ()
@@ -295,6 +340,7 @@ class Store:
         result: CheckResult,
         deliveries: Sequence[Delivery],
         probe: bool,
+        held: Sequence[Held] = (),
     ) -> None:
         """Persist one check's consequences atomically: state, history, incident and outbox rows."""
         state = step.state
@@ -313,6 +359,25 @@ class Store:
                 self._write_timeline(step.alerts)
             if deliveries:
                 self._write_outbox(deliveries, now)
+            if held:  # operations (issue 12): alerts of a quiet monitor, delivered when it ends (bot/quiet.py)
+                self._write_held(held, now)
+
+    def commit_linked(self, *, prev: MonitorState | None, step: Step, deliveries: Sequence[Delivery],
+                      at: datetime, held: Sequence[Held] = ()) -> None:
+        """Persist a step another monitor's check caused (a probe's incident acknowledged by the status page it
+        watches): its state, incident, timeline and outbox rows; no component or probe rows."""
+        now = ts(at)
+        with self.db.atomic():
+            self._write_state(prev, step, now, probe=False)
+            self._writes += 1
+            self._written[step.state.monitor] = self._writes
+            self._write_incident(step, now)
+            if step.alerts:
+                self._write_timeline(step.alerts)
+            if deliveries:
+                self._write_outbox(deliveries, now)
+            if held:
+                self._write_held(held, now)
 
     def commit_notice(self, alert: Alert, deliveries: Sequence[Delivery]) -> None:
         """A notice that belongs to no monitor (the bot's own connectivity): timeline + outbox rows. A notice
@@ -390,6 +455,7 @@ class Store:
         if step.closed is not None:
             ended = ts(step.closed.ended_at) if step.closed.ended_at else now
             db.execute("UPDATE incidents SET resolved_at = ? WHERE id = ?", [ended, step.closed.id])
+            self._write_watch(step.closed)
         if step.opened is not None:
             o = step.opened
             db.execute(
@@ -412,6 +478,18 @@ class Store:
                 "VALUES (?, ?, ?, ?)",
                 [(incident.id, step.state.monitor, n, ts(incident.started_at)) for n in names],
             )
+            self._write_watch(incident)
+
+    def _write_watch(self, incident: IncidentState) -> None:
+        """A probe's incident: the page it watches, what that said, when it admitted it and the lead."""
+        watch = incident.watch
+        if watch is None:
+            return
+        self.db.conn.execute(
+            "UPDATE incidents SET watched = ?, page_said = ?, acknowledged_at = ?, lead_s = ? WHERE id = ?",
+            [watch.provider, watch.said.value, ts(watch.acknowledged_at) if watch.acknowledged_at else None,
+             watch.lead.total_seconds() if watch.lead is not None else None, incident.id],
+        )
 
     def _write_timeline(self, alerts: Iterable[Alert]) -> None:
         """One timeline row per alert: its kind and its typed changes (read back by `timeline`)."""
@@ -568,8 +646,10 @@ class Store:
             [after, limit],
         )
 
-    def uptime(self, *, monitor: str, component: str | None, window: timedelta, now: datetime) -> Uptime:
-        """Share of observed time that was fully operational (maintenance and unknown time excluded)."""
+    def uptime(self, *, monitor: str, component: str | None, window: timedelta, now: datetime,
+               excluded: Sequence[tuple[datetime, datetime]] = ()) -> Uptime:
+        """Share of observed time that was fully operational (maintenance and unknown time excluded).
+        `excluded`: maintenance windows (issue 12), left out of both sides of a monitor's uptime."""
         end = ts(now)
         start = end - window.total_seconds()
         resolved = self.db.execute(
@@ -584,9 +664,32 @@ class Store:
         mttr = timedelta(seconds=resolved[1]) if resolved[0] else None
         if component is None:
             percent = self._monitor_uptime(monitor, start, end)
+            if excluded:
+                percent = self._uptime_outside(monitor, start, end, excluded)
         else:
             percent = self._component_uptime(monitor, component, start, end)
         return Uptime(window=window, percent=percent, incidents=opened, mttr=mttr)
+
+    def leads(self, *, window: timedelta, now: datetime, monitor: str | None = None) -> tuple[LeadStats, ...]:
+        """Early warning over the window, one LeadStats per watched provider: the lead of each probe incident
+        its page admitted later, and how many recovered without the page ever admitting them. With `monitor`,
+        only the incidents of that probe, or of the probes watching that provider monitor."""
+        start = ts(now) - window.total_seconds()
+        sql = ("SELECT watched, lead_s, page_said, acknowledged_at, resolved_at FROM incidents "
+               "WHERE watched IS NOT NULL AND started_at >= ? AND started_at <= ?")
+        args: list[object] = [start, ts(now)]
+        if monitor is not None:
+            sql += " AND (monitor = ? OR watched = ?)"
+            args += [monitor, monitor]
+        found: dict[str, tuple[list[timedelta], list[int]]] = {}
+        for watched, lead, said, acknowledged, resolved in self.db.execute(sql + " ORDER BY started_at", args):
+            leads, never = found.setdefault(watched, ([], [0]))
+            if lead is not None:
+                leads.append(timedelta(seconds=lead))
+            elif said == PageSaid.CLEAR.value and acknowledged is None and resolved is not None:
+                never[0] += 1
+        return tuple(LeadStats(provider=name, window=window, leads=tuple(leads), never=never[0])
+                     for name, (leads, never) in sorted(found.items()) if leads or never[0])
 
     def probe_stats(self, *, monitor: str, window: timedelta, now: datetime) -> ProbeStats | None:
         """Probe counts and latency from the hourly rollups (None for monitors without probes)."""
@@ -622,6 +725,22 @@ class Store:
             if status == Status.OPERATIONAL.value:
                 up += span
         return None if known <= 0 else 100.0 * up / known
+
+    def _uptime_outside(self, monitor: str, start: float, end: float,
+                        excluded: Sequence[tuple[datetime, datetime]]) -> float | None:
+        """A monitor's uptime with the maintenance windows `excluded` left out of the watched and the down time."""
+        row = self.db.execute("SELECT first_seen FROM monitors WHERE name = ?", [monitor]).fetchone()
+        if not row or row[0] is None or row[0] >= end:
+            return None
+        begin = max(start, row[0])
+        gaps = _merged([(max(ts(a), begin), min(ts(b), end)) for a, b in excluded])
+        incidents = _merged([(max(s, begin), min(e if e is not None else end, end)) for s, e in self.db.execute(
+            "SELECT started_at, resolved_at FROM incidents WHERE monitor = ? AND started_at < ? "
+            "AND (resolved_at IS NULL OR resolved_at > ?)", [monitor, end, begin])])
+        total = (end - begin) - sum(b - a for a, b in gaps)
+        down = sum(b - a for a, b in incidents) - sum(max(0.0, min(b, d) - max(a, c))
+                                                     for a, b in incidents for c, d in gaps)
+        return None if total <= 0 else max(0.0, 100.0 * (1 - down / total))
 
     def _monitor_uptime(self, monitor: str, start: float, end: float) -> float | None:
         row = self.db.execute("SELECT first_seen FROM monitors WHERE name = ?", [monitor]).fetchone()
@@ -782,3 +901,185 @@ class Store:
                 n = sum(max(0, self.db.execute("DELETE FROM probe_hours WHERE mid = ? AND hour < ?",
                                                [mid, last_hour]).rowcount) for mid in mids[start:start + 100])
             yield n
+
+    # ------------------------------------------------------------ operations (issue 12): actions, mutes, acks
+
+    def transaction(self) -> typing.ContextManager[object]:
+        """One transaction around several of the writes below (bot/operate.py: an action and its rows)."""
+        return typing.cast(typing.ContextManager[object], self.db.atomic())
+
+    def record_action(self, action: Action, *, monitor: str, incident_id: str, now: datetime) -> None:
+        """Who did what, when, to which monitor and incident: the history of every action, kept."""
+        self.db.execute(
+            "INSERT INTO actions (ts, kind, monitor, incident_id, actor_id, actor, platform, until, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [ts(now), action.kind.value, monitor, incident_id, action.actor.id, action.actor.name,
+             action.actor.platform, ts(action.until) if action.until else None, action.reason],
+        )
+
+    def actions(self, monitor: str | None = None, *, limit: int = 50) -> list[tuple[datetime, str, str, str, str]]:
+        """The latest actions, newest first: (at, kind, monitor, actor, reason) — diagnostics and tests."""
+        where, args = ("WHERE monitor = ?", [monitor]) if monitor is not None else ("", [])
+        return [(dt(r[0]) or datetime.min, r[1], r[2], r[3], r[4]) for r in self.db.execute(
+            f"SELECT ts, kind, monitor, actor, reason FROM actions {where} ORDER BY id DESC LIMIT ?", [*args, limit])]
+
+    def set_mute(self, monitor: str, muted: Muted, *, incident_id: str = "") -> None:
+        """Mute a monitor (replacing its mute, if any); `incident_id`: the incident a mute until resolved
+        waits for."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO mutes (monitor, actor, at, until, incident_id, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            [monitor, muted.by, ts(muted.at), ts(muted.until) if muted.until else None, incident_id, muted.reason],
+        )
+
+    def mute(self, monitor: str) -> MuteView | None:
+        """The monitor's mute as stored (it may have run out: bot/quiet.py decides, with `now`)."""
+        row = self.db.execute("SELECT monitor, actor, at, until, incident_id, reason FROM mutes WHERE monitor = ?",
+                              [monitor]).fetchone()
+        return _mute_view(row) if row else None
+
+    def mutes(self) -> list[MuteView]:
+        """Every stored mute, by monitor name."""
+        return [_mute_view(r) for r in self.db.execute(
+            "SELECT monitor, actor, at, until, incident_id, reason FROM mutes ORDER BY monitor")]
+
+    def end_mute(self, monitor: str) -> MuteView | None:
+        """Remove the monitor's mute; what it was (None: it had none)."""
+        row = self.db.execute("DELETE FROM mutes WHERE monitor = ? RETURNING monitor, actor, at, until, incident_id, "
+                              "reason", [monitor]).fetchone()
+        return _mute_view(row) if row else None
+
+    def last_mute(self, monitor: str) -> Muted | None:
+        """The latest mute action on the monitor, even one that has ended (what a stale Unmute is told)."""
+        row = self.db.execute("SELECT actor, ts, until, reason FROM actions WHERE monitor = ? AND kind = 'mute' "
+                              "ORDER BY id DESC LIMIT 1", [monitor]).fetchone()
+        return Muted(by=row[0], at=dt(row[1]) or datetime.min, until=dt(row[2]), reason=row[3]) if row else None
+
+    def acknowledge(self, incident_id: str, monitor: str, ack: Acknowledged) -> None:
+        self.db.execute("INSERT OR IGNORE INTO acks (incident_id, monitor, actor, at) VALUES (?, ?, ?, ?)",
+                        [incident_id, monitor, ack.by, ts(ack.at)])
+
+    def acknowledgements(self, incident_ids: Collection[str]) -> dict[str, Acknowledged]:
+        """The acknowledgement of each of these incidents that has one."""
+        ids = list(incident_ids)
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))
+        return {r[0]: Acknowledged(by=r[1], at=dt(r[2]) or datetime.min) for r in self.db.execute(
+            f"SELECT incident_id, actor, at FROM acks WHERE incident_id IN ({marks})", ids)}
+
+    def incident(self, incident_id: str) -> IncidentView | None:
+        """One incident by its id."""
+        found = self._incident_views(f"SELECT {self._INCIDENT_COLUMNS} FROM incidents i WHERE i.id = ?", [incident_id])
+        return found[0] if found else None
+
+    def find_incident(self, key: str, *, recent: int = 2000) -> IncidentView | None:
+        """An incident by its id, or by the 16-hex sha1 prefix of its id (what a Discord button carries when
+        the id is too long for a custom_id); only the `recent` latest incidents are searched by hash."""
+        found = self.incident(key)
+        if found is not None or not (len(key) == 16 and all(c in "0123456789abcdef" for c in key)):
+            return found
+        for (incident_id,) in self.db.execute("SELECT id FROM incidents ORDER BY started_at DESC LIMIT ?", [recent]):
+            if hashlib.sha1(incident_id.encode()).hexdigest()[:16] == key:
+                return self.incident(incident_id)
+        return None
+
+    def posted(self, incident_id: str) -> bool:
+        """True when the incident's message exists or is on its way (a parent recorded, or a post queued)."""
+        return self.db.execute(
+            "SELECT 1 FROM messages WHERE incident_id = ? UNION ALL SELECT 1 FROM outbox WHERE incident_id = ? "
+            "AND op = 'post' AND state IN ('pending', 'sent') LIMIT 1", [incident_id, incident_id]).fetchone() is not None
+
+    def load_state(self, monitor: str) -> MonitorState | None:
+        """One monitor's engine state as last written (the CLI acts on it without a running watcher)."""
+        row = self.db.execute("SELECT state FROM monitors WHERE name = ? AND state IS NOT NULL", [monitor]).fetchone()
+        return load(MonitorState, json.loads(row[0])) if row else None
+
+    def queue(self, deliveries: Sequence[Delivery], *, now: datetime, timeline: Sequence[Alert] = ()) -> None:
+        """Outbox rows (and timeline rows) written outside a check: an action's edit and thread line."""
+        with self.db.atomic():
+            if timeline:
+                self._write_timeline(timeline)
+            if deliveries:
+                self._write_outbox(deliveries, ts(now))
+
+    def _write_held(self, held: Sequence[Held], now: float) -> None:
+        self.db.conn.executemany(
+            "INSERT INTO held (monitor, ts, why, alert) VALUES (?, ?, ?, ?)",
+            [(h.alert.monitor, now, h.why, json.dumps(encode(h.alert))) for h in held],
+        )
+
+    def hold(self, held: Sequence[Held], *, now: datetime) -> None:
+        """Keep alerts back outside a check (an action on an incident that was never posted)."""
+        with self.db.atomic():
+            self._write_held(held, ts(now))
+
+    def held_monitors(self) -> set[str]:
+        """The monitors with alerts held back."""
+        return {r[0] for r in self.db.execute("SELECT DISTINCT monitor FROM held")}
+
+    def held(self, monitor: str) -> list[Held]:
+        """A monitor's held alerts, oldest first (tests and diagnostics; `release` takes them)."""
+        return [Held(alert=queued_alert(a), why=w) for w, a in self.db.execute(
+            "SELECT why, alert FROM held WHERE monitor = ? ORDER BY id", [monitor])]
+
+    def release(self, monitor: str, plan: typing.Callable[[list[Held]], Sequence[Delivery]], *, now: datetime) -> int:
+        """Take a monitor's held alerts and queue what `plan` makes of them, in one transaction: two processes
+        releasing at once (the bot and `downwatch unmute`) cannot both queue them. Returns rows queued."""
+        with self.db.atomic():
+            rows = self.db.execute("DELETE FROM held WHERE monitor = ? RETURNING id, why, alert", [monitor]).fetchall()
+            if not rows:
+                return 0
+            deliveries = plan([Held(alert=queued_alert(a), why=w) for _, w, a in sorted(rows)])
+            if deliveries:
+                self._write_outbox(deliveries, ts(now))
+            return len(deliveries)
+
+
+    # ------------------------------------------------------------ digest (issue 12)
+
+    def first_seen(self) -> dict[str, datetime]:
+        """When each active monitor was first watched (the digest counts uptime from then)."""
+        return {name: dt(first) or datetime.min for name, first in self.db.execute(
+            "SELECT name, first_seen FROM monitors WHERE active = 1 AND first_seen IS NOT NULL")}
+
+    def incidents_between(self, *, start: datetime, end: datetime) -> list[IncidentView]:
+        """Every incident of an active monitor that overlapped [start, end): started before `end` and not
+        resolved by `start` (those still open included), oldest first."""
+        return self._incident_views(
+            f"SELECT {self._INCIDENT_COLUMNS} FROM incidents i JOIN monitors m ON m.name = i.monitor "
+            "WHERE m.active = 1 AND i.started_at < ? AND (i.resolved_at IS NULL OR i.resolved_at > ?) "
+            "ORDER BY i.started_at",
+            [ts(end), ts(start)],
+        )
+
+    def queue_once(self, key: str, deliveries: Sequence[Delivery], *, now: datetime) -> bool:
+        """Queue outbox rows that belong to no incident (the digest), keyed by `key`, unless rows with that
+        key were queued before: two start-ups or two cron firings cannot queue the same digest twice. Every
+        delivery must carry `key` as its alert's incident_id. True when queued now."""
+        if any(d.alert.incident_id != key for d in deliveries):
+            raise ValueError("every delivery must carry the key as its incident_id")
+        with self.db.atomic():
+            if self.db.execute("SELECT 1 FROM outbox WHERE incident_id = ? LIMIT 1", [key]).fetchone():
+                return False
+            self._write_outbox(deliveries, ts(now))
+        return True
+
+    def queued(self, key: str) -> bool:
+        """Whether rows keyed `key` were ever queued (and not yet deleted by retention)."""
+        return self.db.execute("SELECT 1 FROM outbox WHERE incident_id = ? LIMIT 1", [key]).fetchone() is not None
+
+def _mute_view(row: Sequence[typing.Any]) -> MuteView:
+    monitor, actor, at, until, incident_id, reason = row
+    return MuteView(monitor=monitor, muted=Muted(by=actor, at=dt(at) or datetime.min, until=dt(until), reason=reason),
+                    incident_id=incident_id)
+
+
+def _merged(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Non-empty spans, sorted and merged where they overlap."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(s for s in spans if s[1] > s[0]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot import engine, wording
+from bot import early, engine, wording
 from bot.checks import KINDS, CheckKind, run_check
 from bot.checks.client import ProbeClient
 from bot.clock import Clock
@@ -25,6 +25,7 @@ from bot.engine import MonitorState, Step
 from bot.model import Alert, AlertKind, Alternative, CheckResult, Delivery, Status, summary
 from bot.outbox import plan, plan_edit
 from bot.overload import OverloadGate
+from bot.quiet import Quiet
 from bot.reachability import Reachability
 from bot.store import Store
 
@@ -78,6 +79,7 @@ class Watcher:
         log: logging.Logger | None = None,
         gate: OverloadGate | None = None,
         sight: Reachability | None = None,
+        quiet: Quiet | None = None,
     ) -> None:
         """`gate` defaults to the standard in-flight limit; `sight` to "blind when every monitor fails at
         once" (no control target), its notices delivered to the monitors' channels. `kinds`: the check kinds
@@ -98,7 +100,14 @@ class Watcher:
             for other in m.alternatives:
                 listed.setdefault(other, []).append(m.name)
         self._listed_by = {name: tuple(parents) for name, parents in listed.items()}  # alternative → monitors
+        watchers: dict[str, list[str]] = {}
+        for m in self._monitors.values():
+            if m.watches:
+                watchers.setdefault(m.watches, []).append(m.name)
+        self._watchers = {name: tuple(probes) for name, probes in watchers.items()}  # provider → its probes
+        self._pages = {m.name: early.page_name(m.url, m.page) for m in self._monitors.values() if m.name in watchers}
         self._gate = gate or OverloadGate(clock=clock, log=self._log)
+        self._quiet = quiet or Quiet(store=store, monitors=self._monitors.values())  # mutes, maintenance
         self._sight = sight or Reachability(
             monitors=self._monitors, clock=clock, log=self._log,
             notify=NetworkNotices(store=store, monitors=self._monitors.values(), on_commit=on_commit))
@@ -143,22 +152,49 @@ class Watcher:
         prev = self._states.get(monitor.name)
         at = now or result.at
         step = engine.step(prev, result, at, monitor.policy)
+        if monitor.watches:
+            step = early.link(step, self._states.get(monitor.watches), name=monitor.watches,
+                              page=self._pages[monitor.watches])
         states = ChainMap({monitor.name: step.state}, self._states)  # as they stand after this step
         if monitor.alternatives and any(a.kind in _WITH_ALTERNATIVES for a in step.alerts):
             step = replace(step, alerts=tuple(
                 replace(a, alternatives=self._alternatives(monitor, states)) if a.kind in _WITH_ALTERNATIVES else a
                 for a in step.alerts))
         deliveries = plan(step.alerts, monitor.routes) + self._alternative_edits(monitor.name, prev, states, at)
+        deliveries, held = self._quiet.sort(deliveries, at)  # muted or in maintenance: held (bot/quiet.py)
         # an unreadable probe (its key refused) measured nothing about the target: no probe row, no downtime
         self._store.commit(prev=prev, step=step, result=result, deliveries=deliveries,
-                           probe=monitor.kind in self._probe_kinds and result.readable)
+                           probe=monitor.kind in self._probe_kinds and result.readable, held=held)
+        self._quiet.settle(monitor.name, at)  # held alerts go once the quiet ends (a set lookup when none)
         self._states[monitor.name] = step.state
         self._log_transition(prev, step)
         for alert in step.alerts:
             self._log.info("%s: %s — %s", alert.monitor, alert.kind.value, wording.change_line(alert))
         if deliveries:
             self._on_commit()
+        for probe in self._watchers.get(monitor.name, ()):
+            self._acknowledge(self._monitors[probe], step.state, at)
         return step
+
+    def _acknowledge(self, probe: Monitor, provider: MonitorState, now: datetime) -> None:
+        """The watched page of `probe` was just read: if it now admits what the probe's open incident saw,
+        record it on that incident (an edit and one thread line, with the lead)."""
+        prev = self._states.get(probe.name)
+        step = early.acknowledge(prev, provider, now)
+        if step is None:
+            return
+        states = ChainMap({probe.name: step.state}, self._states)
+        if probe.alternatives:
+            step = replace(step, alerts=tuple(replace(a, alternatives=self._alternatives(probe, states))
+                                              for a in step.alerts))
+        deliveries, held = self._quiet.sort(plan(step.alerts, probe.routes), now)
+        self._store.commit_linked(prev=prev, step=step, deliveries=deliveries, at=now, held=held)
+        self._quiet.settle(probe.name, now)
+        self._states[probe.name] = step.state
+        for alert in step.alerts:
+            self._log.info("%s: %s — %s", alert.monitor, alert.kind.value, wording.change_line(alert))
+        if deliveries:
+            self._on_commit()
 
     def _alternatives(self, monitor: Monitor, states: Mapping[str, MonitorState]) -> tuple[Alternative, ...]:
         return tuple(Alternative(name, live_status(states.get(name))) for name in monitor.alternatives)

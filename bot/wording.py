@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.model import (
+    Acknowledged,
     AffectedComponent,
     Alert,
     AlertKind,
@@ -22,9 +23,17 @@ from bot.model import (
     Change,
     ChangeKind,
     ComponentView,
+    Digest,
+    DigestRow,
     IncidentList,
     IncidentView,
+    LeadStats,
+    MaintenanceReport,
+    MaintenanceView,
+    Muted,
+    MuteView,
     Overview,
+    PageSaid,
     ProbeStats,
     ProviderIncident,
     Status,
@@ -32,6 +41,7 @@ from bot.model import (
     TimelineEntry,
     Uptime,
     UptimeReport,
+    Watch,
 )
 
 TimeFormat = Callable[[datetime], str]
@@ -339,6 +349,10 @@ def change_part(change: Change) -> str:
     if kind is ChangeKind.REMINDER:
         return (f"Still ongoing after {format_duration(change.duration)}" if change.duration is not None
                 else "Still ongoing")
+    if kind is ChangeKind.ACKNOWLEDGED:
+        return _acknowledged(change.monitor, _page_text(change.detail, change.after), change.duration)
+    if kind in OPERATION_CHANGES:
+        return operation_part(change)
     return change.detail  # ChangeKind.TEXT: a line worded by the previous version, shown as it was
 
 
@@ -370,8 +384,14 @@ def changes_line(changes: Sequence[Change]) -> str:
 
 
 def change_line(alert: Alert) -> str:
-    """An alert's one-line thread text. A resolved line says the duration once."""
+    """An alert's one-line thread text. A resolved line says the duration once (and, for a probe that
+    watches a status page, whether and how much later the page admitted it)."""
+    if alert.changes and alert.changes[0].kind is ChangeKind.MUTED and alert.muted is not None:
+        return operation_line(alert)  # a mute's line says until when and why (operations, issue 12)
     line = changes_line(alert.changes)
+    if line and alert.kind is AlertKind.RESOLVED and alert.watch is not None:
+        outcome = watch_outcome(alert.watch)
+        return f"{line}; {outcome}" if outcome else line
     if line:
         return line
     # No recorded change (an alert built by hand): say where the incident stands.
@@ -636,3 +656,360 @@ def not_found(target: str) -> str:
 
 
 OPTION_NOT_VALID = "That option is not valid."
+
+
+# ---------------------------------------------------------------- early warning (issue 15)
+
+
+def _page_text(title: str, status: Status | None) -> str:
+    """What a status page says: "'Elevated errors'" for its incident, 'API partial outage' for a component."""
+    return f"{title} {status_label(status)}" if status is not None else f"'{title}'"
+
+
+def _acknowledged(provider: str, said: str, lead: timedelta | None) -> str:
+    if lead is None:
+        return f"{provider} now reports {said}"
+    return f"{provider} acknowledged {said} {format_duration(lead)} after downwatch saw the failures"
+
+
+def watch_line(alert: Alert) -> str:
+    """The line a probe's incident carries about the status page it watches ('' when it watches none):
+    'status.openai.com still says all systems operational' until the page admits it, then who said what how
+    much later; on the recovery, whether the provider ever acknowledged it."""
+    watch = alert.watch
+    if watch is None:
+        return ""
+    if alert.kind is AlertKind.RESOLVED:
+        return watch_outcome(watch)
+    if watch.acknowledged_at is not None:
+        return _acknowledged(watch.provider, _page_text(watch.title, watch.status), watch.lead)
+    if watch.said is PageSaid.CLEAR:
+        return f"{watch.page} still says all systems operational"
+    if watch.said is PageSaid.REPORTING:
+        return f"{watch.page} already reports it: {_page_text(watch.title, watch.status)}"
+    return f"{watch.page} could not be read: not known whether {watch.provider} has acknowledged it"
+
+
+def watch_outcome(watch: Watch) -> str:
+    """How a probe's incident ended against its watched page: 'never acknowledged by the provider', or the
+    lead it had ('' when the page already reported it or could not be read)."""
+    if watch.acknowledged_at is not None and watch.lead is not None:
+        return f"{watch.provider} acknowledged it {format_duration(watch.lead)} after downwatch saw the failures"
+    if watch.acknowledged_at is None and watch.said is PageSaid.CLEAR:
+        return f"never acknowledged by the provider ({watch.page} said all systems operational throughout)"
+    return ""
+
+
+def lead_line(stats: LeadStats) -> str:
+    """'downwatch saw OpenAI's last 4 outages a median of 9m before its status page; 1 outage never
+    acknowledged by OpenAI' ('' when there is nothing to say)."""
+    count, median, provider = len(stats.leads), stats.median, stats.provider
+    parts: list[str] = []
+    if count == 1 and median is not None:
+        parts.append(f"downwatch saw {provider}'s last outage {format_duration(median)} before its status page")
+    elif median is not None:
+        parts.append(f"downwatch saw {provider}'s last {count:,} outages a median of {format_duration(median)} "
+                     "before its status page")
+    if stats.never:
+        parts.append(f"{plural(stats.never, 'outage')} never acknowledged by {provider}")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------- operations (issue 12): ack, mute, maintenance
+# Names and reasons come from chat users: `neutral` defuses every mention syntax in them (Slack's <@U1>,
+# <!channel>; Discord's <@1>, <@&role>, @everyone, @here) on every surface, whatever the renderer escapes.
+
+ACK_ICON = "🙋"
+MUTE_ICON = "🔕"
+UNMUTE_ICON = "🔔"
+MAINTENANCE_ICON = ICON[Status.MAINTENANCE]
+OPERATION_CHANGES = frozenset({ChangeKind.ACKED, ChangeKind.MUTED, ChangeKind.UNMUTED, ChangeKind.MUTE_ENDED,
+                               ChangeKind.MAINTENANCE_ENDED})
+_ZWSP = "\u200b"  # a zero-width space after @ and < : the text reads the same, no platform parses a mention
+
+
+def neutral(text: str) -> str:
+    """User text that pings nobody: '@everyone' and '<@U123>' keep their look but are no longer mentions."""
+    return text.replace("@", "@" + _ZWSP).replace("<", "<" + _ZWSP).replace("＠", "＠" + _ZWSP)
+
+
+def person(name: str) -> str:
+    """'@alice': who acted, as every surface shows it (never a mention)."""
+    return "@" + _ZWSP + neutral(name.lstrip("@")) if name else "someone"
+
+
+def until_phrase(until: datetime | None, time: TimeFormat = clock) -> str:
+    """'until 15:02 UTC' / 'until resolved'."""
+    return "until resolved" if until is None else f"until {time(until)}"
+
+
+def acknowledged_line(alert: Alert, time: TimeFormat = clock) -> str:
+    """'Acknowledged by @alice 14:02 UTC' ('' when nobody has): the line the parent message carries."""
+    ack = alert.acknowledged
+    return f"{ACK_ICON} Acknowledged by {person(ack.by)} {time(ack.at)}" if ack else ""
+
+
+def muted_line(alert: Alert, time: TimeFormat = clock) -> str:
+    """'Muted by @bob until 15:02 UTC: deploying a fix' ('' when not muted): the parent message's line."""
+    mute = alert.muted
+    if mute is None:
+        return ""
+    reason = f": {neutral(mute.reason)}" if mute.reason else ""
+    return f"{MUTE_ICON} Muted by {person(mute.by)} {until_phrase(mute.until, time)}{reason}"
+
+
+def operation_part(change: Change) -> str:
+    """An action or the end of a quiet spell, as a phrase of a thread line or a timeline entry."""
+    kind = change.kind
+    if kind is ChangeKind.ACKED:
+        return f"Acknowledged by {person(change.detail)}"
+    if kind is ChangeKind.MUTED:
+        span = f"for {format_duration(change.duration)}" if change.duration is not None else "until resolved"
+        return f"Muted by {person(change.detail)} {span}"
+    if kind is ChangeKind.UNMUTED:
+        return f"Unmuted by {person(change.detail)}"
+    if kind is ChangeKind.MUTE_ENDED:
+        return "mute ended"
+    return f"outlasted the maintenance “{change.detail}”" if change.detail else "outlasted the maintenance"
+
+
+def operation_line(alert: Alert, time: TimeFormat = clock) -> str:
+    """A mute's thread line, with its end and reason ('Muted by @bob until 15:02 UTC: …'); other actions'
+    lines are their change (change_line words both)."""
+    first = alert.changes[0] if alert.changes else None
+    if first is not None and first.kind is ChangeKind.MUTED and alert.muted is not None:
+        return muted_line(alert, time).removeprefix(MUTE_ICON + " ")
+    return changes_line(alert.changes)
+
+
+# What the one who acted is told (an ActionResult's text).
+
+
+def acked(monitor: str, by: str) -> str:
+    return f"{ACK_ICON} Acknowledged {monitor}'s incident: reminders stop; {person(by)} is on it."
+
+
+def already_acked(monitor: str, ack: Acknowledged) -> str:
+    return f"{monitor}'s incident was already acknowledged by {person(ack.by)} at {clock(ack.at)}."
+
+
+def muted(monitor: str, mute: Muted, *, incident: bool) -> str:
+    what = "" if incident else " (no open incident now)"
+    return (f"{MUTE_ICON} Muted {monitor} {until_phrase(mute.until)}{what}: checks go on and are recorded, "
+            "nothing is posted until the mute ends.")
+
+
+def unmuted(monitor: str, queued: int) -> str:
+    news = " What changed meanwhile is being posted." if queued else ""
+    return f"{UNMUTE_ICON} Unmuted {monitor}: its alerts are posted again.{news}"
+
+
+def not_muted(monitor: str, last: Muted | None) -> str:
+    if last is None:
+        return f"{monitor} is not muted."
+    return f"{monitor} is not muted (the last mute, by {person(last.by)}, has already ended)."
+
+
+def no_open_incident(monitor: str, verb: str) -> str:
+    return f"{monitor} has no open incident to {verb}."
+
+
+def resolved_already(incident: IncidentView) -> str:
+    """A click on a resolved incident's button."""
+    when = f" at {clock(incident.resolved_at)}" if incident.resolved_at else ""
+    return f"That incident of {incident.monitor} already resolved{when}; nothing was changed."
+
+
+def forgotten_incident() -> str:
+    return "downwatch no longer knows that incident (it is too old, or from another database); nothing was changed."
+
+
+def until_resolved_needs_incident(monitor: str) -> str:
+    return f"{monitor} has no open incident: give a duration instead of until-resolved (30m, 2h, 1d)."
+
+
+def reason_too_long(length: int, most: int) -> str:
+    return f"That reason is too long ({length:,} characters; at most {most}). Nothing was changed."
+
+
+def bad_duration(text: str) -> str:
+    if not text.strip():
+        return "mute needs a duration: 30m, 2h, 1d (at most 30d) or until-resolved. Nothing was changed."
+    return (f"“{neutral(text[:40])}” is not a duration: use 30m, 2h, 1d (at most 30d) or until-resolved. "
+            "Nothing was changed.")
+
+
+def unknown_monitor(target: str, suggestions: Sequence[str]) -> str:
+    hint = f" {did_you_mean(suggestions)}" if suggestions else ""
+    return f"No monitor named “{neutral(target[:80])}”.{hint} Nothing was changed."
+
+
+def mutes_headline(count: int) -> str:
+    return f"{MUTE_ICON} {plural(count, 'monitor')} muted" if count else "No monitor is muted."
+
+
+def mute_row(view: MuteView, now: datetime) -> str:
+    """'Checkout API — by @bob until 15:02 UTC (in 40m): deploying'."""
+    mute = view.muted
+    left = f" (in {format_duration(mute.until - now)})" if mute.until else ""
+    reason = f": {neutral(mute.reason)}" if mute.reason else ""
+    return f"{view.monitor} — by {person(mute.by)} {until_phrase(mute.until)}{left}{reason}"
+
+
+def maintenance_headline(report: MaintenanceReport) -> str:
+    if not report.active and not report.upcoming:
+        return "No maintenance now or planned."
+    return f"{MAINTENANCE_ICON} {plural(len(report.active), 'maintenance window')} now, {len(report.upcoming)} upcoming"
+
+
+MAINTENANCE_NOW = "Under maintenance now"
+MAINTENANCE_NEXT = "Upcoming"
+
+
+def maintenance_row(view: MaintenanceView, now: datetime) -> str:
+    """'🔧 Sunday database upgrade — Checkout API (Payments) · 02:00–04:00 UTC 2026-12-06 (ends in 1h)'."""
+    scope = ", ".join(view.monitors) if view.monitors else "every monitor"
+    if view.components:
+        scope += f" ({', '.join(view.components)})"
+    end = f"–{clock(view.end)}" if view.end else ""
+    if view.start <= now:
+        left = f" (ends in {format_duration(view.end - now)})" if view.end else ""
+    else:
+        left = f" (in {format_duration(view.start - now)})"
+    source = " · announced by the provider" if view.provider else ""
+    return f"{MAINTENANCE_ICON} {view.name} — {scope} · {utc(view.start)}{end}{left}{source}"
+
+
+def in_maintenance(names_: Sequence[str]) -> str:
+    """'🔧 under maintenance: Sunday database upgrade' (a monitor's line in /status)."""
+    return f"{MAINTENANCE_ICON} under maintenance: {', '.join(names_)}"
+
+
+# ---------------------------------------------------------------- digest (issue 12)
+
+DIGEST_ICON = "📊"
+# One square per day: what a glance at the strip tells, the same in Slack, Discord and a terminal
+SQUARE_NO_DATA = "⬜"
+SQUARE: dict[Status, str] = {
+    Status.OPERATIONAL: "🟩",  # no incident that day
+    Status.MAINTENANCE: "🟩",  # maintenance is not an outage
+    Status.UNKNOWN: SQUARE_NO_DATA,
+    Status.DEGRADED: "🟨",
+    Status.PARTIAL: "🟥",  # some component was down: an outage, if not everywhere
+    Status.MAJOR: "🟥",
+}
+NO_INCIDENTS_THIS_WEEK = "No incidents this week"
+DIGEST_LEGEND = "🟩 no incident · 🟨 degraded · 🟥 outage · ⬜ no data"
+
+
+def square(status: Status | None) -> str:
+    """One day of the strip: 🟩 no incident, 🟨 degraded, 🟥 partial or major outage, ⬜ not watched."""
+    return SQUARE_NO_DATA if status is None else SQUARE[status]
+
+
+def digest_strip(row: DigestRow) -> str:
+    """'🟩🟩🟥🟩🟨🟩⬜': the week of one monitor, oldest day first."""
+    return "".join(square(d.status) for d in row.days)
+
+
+def _day_month(at: datetime, *, year: bool = False) -> str:
+    return f"{at.day} {at.strftime('%b')}" + (f" {at.year}" if year else "")
+
+
+def digest_week(digest: Digest) -> str:
+    """'23–29 Nov 2026', '30 Nov – 6 Dec 2026', '29 Dec 2025 – 4 Jan 2026' (the last day is the one before `end`)."""
+    first, last = digest.start, digest.end - timedelta(days=1)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{_day_month(last, year=True)}"
+    if first.year == last.year:
+        return f"{_day_month(first)} – {_day_month(last, year=True)}"
+    return f"{_day_month(first, year=True)} – {_day_month(last, year=True)}"
+
+
+def digest_title(digest: Digest) -> str:
+    """'Weekly digest · 23–29 Nov 2026'."""
+    return f"Weekly digest · {digest_week(digest)}"
+
+
+def digest_headline(digest: Digest) -> str:
+    """'📊 Weekly digest · 23–29 Nov 2026'."""
+    return f"{DIGEST_ICON} {digest_title(digest)}"
+
+
+def digest_summary(digest: Digest) -> str:
+    """'No incidents this week · 12 monitors' / '5 incidents · 3 of 12 monitors affected · 2h 10m in incidents'
+    ('No new incidents · …' when only an incident of the week before ran into this one)."""
+    monitors = plural(len(digest.rows), "monitor")
+    if digest.quiet:
+        return f"{NO_INCIDENTS_THIS_WEEK} · {monitors}"
+    hit = [row for row in digest.rows if row.incidents or row.down > timedelta(0)]
+    down = sum((row.down for row in digest.rows), timedelta(0))
+    started = plural(digest.incidents, "incident") if digest.incidents else "No new incidents"
+    return (f"{started} · {len(hit):,} of {monitors} affected · "
+            f"{format_duration(down)} in incidents")
+
+
+def digest_figures(row: DigestRow) -> str:
+    """'99.40% · 2 incidents · MTTR 12m · longest 40m' / '100.00% · no incidents' / 'no data'."""
+    if row.uptime is None:
+        return percent(None)
+    parts = [percent(row.uptime)]
+    if row.incidents:
+        parts.append(plural(row.incidents, "incident"))
+    else:
+        parts.append("no new incidents" if row.down > timedelta(0) else "no incidents")
+    if row.mttr is not None:
+        parts.append(f"MTTR {format_duration(row.mttr)}")
+    if row.longest is not None:
+        parts.append(f"longest {format_duration(row.longest)}")
+    return " · ".join(parts)
+
+
+def digest_line(row: DigestRow) -> str:
+    """'🟩🟩🟥🟩🟨🟩🟩 OpenAI — 99.40% · 2 incidents · MTTR 12m · longest 40m' (renderers may bold the name:
+    they join `digest_strip`, the name and `digest_figures` themselves)."""
+    return f"{digest_strip(row)} {row.monitor} — {digest_figures(row)}"
+
+
+def digest_components(row: DigestRow, limit: int = 3) -> str:
+    """'most affected: Responses (2), Chat (1)' ('' when no incident named a component)."""
+    if not row.components:
+        return ""
+    items = [f"{c.name} ({c.incidents:,})" for c in row.components]
+    return f"most affected: {names(items, limit)}"
+
+
+def digest_lead(row: DigestRow) -> str:
+    """'downwatch saw OpenAI's outages a median of 6m before its status page (3 outages)' ('' without leads)."""
+    if row.lead is None:
+        return ""
+    return (f"downwatch saw {row.monitor}'s outages a median of {format_duration(row.lead)} before its status "
+            f"page ({plural(row.leads, 'outage')})")
+
+
+def digest_legend(digest: Digest) -> str:
+    """'🟩 no incident · 🟨 degraded · 🟥 outage · ⬜ no data · days Mon → Sun, Europe/Berlin'."""
+    last = digest.end - timedelta(days=1)
+    return f"{DIGEST_LEGEND} · days {digest.start.strftime('%a')} → {last.strftime('%a')}, {digest.timezone}"
+
+
+def digest_footer(digest: Digest) -> str:
+    """'downwatch digest · Europe/Berlin'."""
+    return f"downwatch digest · {digest.timezone}"
+
+
+def name_the_monitor(command: str) -> str:
+    return f"/{command} needs a monitor name: /status {command} <monitor>."
+
+
+def acting_needs_the_bot(command: str) -> str:
+    return f"{command} changes things: it is done by the running bot (or `downwatch {command}`), not answered here."
+
+
+def quiet_lines(maintenance: Sequence[MaintenanceView], muted: MuteView | None, now: datetime) -> list[str]:
+    """What `/status <monitor>` (and the overview) says about a monitor kept quiet: its windows in force
+    ('🔧 Upgrade — … (ends in 40m)') and its mute ('🔕 muted by @bob until 15:02 UTC (in 40m): deploying')."""
+    lines = [maintenance_row(view, now) for view in maintenance]
+    if muted is not None:
+        lines.append(f"{MUTE_ICON} muted {mute_row(muted, now).partition(' — ')[2]}")
+    return lines

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -229,13 +230,20 @@ async def test_demo_shows_outage_update_recovery_and_status(tmp_path: Path) -> N
     """`make demo`'s main job, as a user sees it (it runs on real time by design: ~25 s)."""
     code, out, err = await subprocess_downwatch("demo", cwd=tmp_path)
     assert code == 0, err
-    opened = out.index("[#1] 🟡 OpenAI (simulated) — degraded performance")
+    # the provider's API fails first, while its page is green: the probe that watches the page says so ...
+    early = out.index("[#1] 🔴 OpenAI API (simulated, from here) — major outage")
+    assert out.index("127.0.0.1 still says all systems operational", early)
+    opened = out.index("[#2] 🟡 OpenAI (simulated) — degraded performance", early)
+    # ... and, once the page admits it, how much earlier it knew
+    assert re.search(r"\[#1 thread\] 🔴 OpenAI \(simulated\) acknowledged 'Elevated errors across ChatGPT and the "
+                     r"API' \d+s after downwatch saw the failures", out[opened:])
     update = out.index("joined", opened)
     worse = out.index("major outage", update)
     resolved = out.index("✅ OpenAI (simulated) — resolved after", worse)
     status = out.index("--- /status ---", resolved)
     assert "Chat Completions" in out[opened:resolved] and "Fine-tuning" in out[opened:resolved]
-    assert "The monitor is operational" in out[status:]
-    assert "Last 1 incident:" in out[status:]
-    assert out.count("[#1]") == 1  # one message for the whole incident; the rest are edits and thread lines
+    assert "All 2 monitors operational" in out[status:]
+    assert "Last 2 incidents:" in out[status:]
+    assert re.search(r"downwatch saw OpenAI \(simulated\)'s last outage \d+s before its status page", out[status:])
+    assert out.count("[#1]") == 1 and out.count("[#2]") == 1  # one message per incident; then edits, thread lines
     assert "Traceback" not in err

@@ -165,19 +165,26 @@ def test_bad_typed_arguments_answer_the_problem_and_the_help(text: str, problem:
 
 
 NAME = st.from_regex(r"[A-Z][a-z]{2,8}( [A-Z][a-z]{2,8}){0,2}", fullmatch=True).filter(
-    lambda n: n.split()[0].casefold() not in {"incidents", "uptime", "help"})
+    lambda n: n.split()[0].casefold() not in {"incidents", "uptime", "help", "ack", "mute", "unmute", "mutes",
+                                               "maintenance"})
 VALUES = {
     ArgKind.TARGET: NAME,
     ArgKind.COUNT: st.integers(1, 25).map(str),
     ArgKind.SINCE: st.sampled_from(["24h", "7d", "2w", "30d", "2026-09-17", "2026-09-30T12:00:00"]),
     ArgKind.WINDOW: st.sampled_from(list(commands.WINDOWS)),
+    ArgKind.DURATION: st.sampled_from(["30m", "2h", "1d", "1h30m", "until-resolved"]),
+    ArgKind.REASON: st.from_regex(r"[a-z]{1,8}( [a-z0-9<@!>]{1,8}){0,3}", fullmatch=True),
 }
+# arguments an acting command cannot do without (operations, issue 12): its monitor, and a mute's duration
+REQUIRED = {ArgKind.DURATION} | {ArgKind.TARGET}
 
 
 @st.composite
 def typed(draw: st.DrawFn) -> tuple[str, dict[str, object]]:
     spec = draw(st.sampled_from(COMMANDS))
-    options = {a.name: draw(VALUES[a.kind]) for a in spec.arguments if draw(st.booleans())}
+    required = spec.kind in commands.ACTING
+    options = {a.name: draw(VALUES[a.kind]) for a in spec.arguments
+               if (required and a.kind in REQUIRED) or draw(st.booleans())}
     return spec.name, options
 
 

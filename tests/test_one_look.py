@@ -19,6 +19,7 @@ from adapters.slack import render as slack_render
 from bot import wording
 from bot.commands import USAGE
 from bot.model import (
+    Acknowledged,
     AffectedComponent,
     Alert,
     AlertKind,
@@ -30,6 +31,7 @@ from bot.model import (
     ComponentView,
     IncidentList,
     IncidentView,
+    Muted,
     Overview,
     ProbeStats,
     ProviderIncident,
@@ -114,6 +116,10 @@ ALERTS: dict[str, Alert] = {
 ALTERNATIVES = (Alternative("Anthropic", OK), Alternative("Gemini", DEG), Alternative("Mistral", Status.UNKNOWN))
 ALERTS["opened, with alternatives"] = replace(ALERTS["opened"], alternatives=ALTERNATIVES)
 ALERTS["updated, with alternatives"] = replace(ALERTS["updated: joined"], alternatives=ALTERNATIVES[:1])
+ALERTS["acknowledged and muted"] = replace(  # operations (issue 12): who acted, on the parent message
+    ALERTS["opened"], acknowledged=Acknowledged("alice", T0 + timedelta(minutes=2)),
+    muted=Muted("bob", T0 + timedelta(minutes=3), until=T0 + timedelta(hours=1, minutes=3),
+                reason="deploying the fix <!channel> @everyone"))
 
 OPEN = IncidentView("i2", "GitHub", PART, NOW - timedelta(minutes=42), None, ("Actions", "Pages"),
                     title="Actions are slow")
@@ -166,6 +172,8 @@ def _utc(epoch: str) -> str:
 def slack_words(blocks: list[dict[str, Any]]) -> str:
     texts = []
     for block in blocks:
+        if block["type"] == "actions":  # the buttons are controls, not what the message says
+            continue
         if "text" in block:
             texts.append(block["text"]["text"])
         texts += [e["text"] for e in block.get("elements", ())]

@@ -97,6 +97,8 @@ def assert_within_limits(text: str, blocks: list[dict[str, Any]]) -> None:
             assert 0 < len(block["text"]["text"]) <= SECTION_TEXT_LIMIT
         elif block["type"] == "context":
             assert 0 < len(block["elements"]) <= CONTEXT_ELEMENTS_LIMIT
+        elif block["type"] == "actions":  # the buttons (issue 12): tests/test_slack_buttons.py
+            assert block is blocks[-1] and 0 < len(block["elements"]) <= 25
         else:
             raise AssertionError(f"unexpected block {block['type']}")
         total += len(json.dumps(block, ensure_ascii=False))
@@ -120,7 +122,7 @@ def test_opened_alert_header_summary_components_and_provider_incident() -> None:
     assert incident.startswith("*<https://status.openai.com/i/1|Elevated errors across ChatGPT>* — "
                                "_investigating, impact major_")
     assert ">We are investigating." in incident
-    assert blocks[-1]["type"] == "context"
+    assert [b["type"] for b in blocks[-2:]] == ["context", "actions"]  # the footer, then the buttons
     assert text.startswith("🔴 OpenAI — major outage\n3 of 25 components affected: Component 0, Component 1")
 
 

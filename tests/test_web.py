@@ -263,6 +263,8 @@ def test_parts_kept_per_monitor_read_like_a_fresh_render(world: World) -> None:
         fresh = world.site()
         assert kept._render_index() == fresh._render_index()
         assert kept._summary("http://x") == fresh._summary("http://x")
+        for document in (kept._summary("http://x"), kept._components("http://x")):  # joined from kept JSON
+            assert kept._json(document) == json.dumps(document).encode()
         assert exposition(kept._registry) == reference(fresh._registry)
 
 

@@ -131,7 +131,8 @@ async def test_a_real_request_verifies_with_the_readme_code_and_matches_the_docu
     assert sent["incident"]["severity"] == "major_outage" and sent["incident"]["duration_seconds"] == 720.0
     assert sent["changes"] == [{"kind": "severity", "components": [
         {"name": "Responses", "status": "major_outage", "before": "partial_outage"}], "provider": None,
-        "before": "partial_outage", "after": "major_outage", "duration": None, "affected": 1, "total": 25, "detail": ""}]
+        "before": "partial_outage", "after": "major_outage", "duration": None, "affected": 1, "total": 25, "detail": "",
+        "monitor": ""}]
     assert sent["title"] == "🔴 OpenAI — major outage" and "OpenAI" in sent["text"]
     readme = (ROOT / "README.md").read_text().split("## Generic webhook", 1)[1]
     example = json.loads(re.findall(r"```json\n(.*?)```", readme, re.S)[0])
@@ -151,7 +152,7 @@ def test_every_alert_kind_has_an_event_and_the_signature_is_hmac_sha256_over_tim
     events = {kind: document(replace(alert(), kind=kind), sent_at=T0)["event"] for kind in AlertKind}
     assert events[AlertKind.OPENED] == "opened" and events[AlertKind.RESOLVED] == "resolved"
     assert events[AlertKind.REMINDER] == "reminder" and events[AlertKind.NETWORK_DOWN] == "notice"
-    assert set(events.values()) == {"opened", "updated", "resolved", "reminder", "notice"}
+    assert set(events.values()) == {"opened", "updated", "resolved", "reminder", "notice", "digest"}
     expected = hmac.new(b"k" * 16, b"1700000000.{}", hashlib.sha256).hexdigest()
     assert signature("k" * 16, "1700000000", b"{}") == f"sha256={expected}"
 

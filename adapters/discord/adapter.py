@@ -10,28 +10,32 @@ import asyncio
 import hashlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import replace
-from typing import Any, Final, Optional
+from typing import Any, Final, Optional, cast
 
 import aiohttp
 import discord
 import yarl
 from discord import app_commands
 
-from adapters import retry
+from adapters import buttons, retry
 from adapters.discord.platform import DiscordConfig
 from adapters.discord.render import (
+    CUSTOM_ID_PREFIX,
     mention_for,
+    parse_custom_id,
     render_alert,
+    render_buttons,
     render_change,
     render_reply,
     thread_name,
 )
 from bot import wording
-from bot.chat import CommandHandler
+from bot.chat import ActionHandler, CommandHandler
 from bot.clock import Clock
 from bot.commands import (
+    ACTING,
     COMMANDS,
     MAX_LIMIT,
     WINDOWS,
@@ -42,7 +46,7 @@ from bot.commands import (
     help_text,
     usage_error,
 )
-from bot.model import Alert, CommandKind, Reply, SendError, SendResult, Sent, Usage
+from bot.model import ActionResult, Actor, Alert, CommandKind, Reply, SendError, SendResult, Sent, Usage
 
 Names = Callable[[], Awaitable[list[str]]]
 
@@ -139,6 +143,7 @@ class _Client(discord.Client):
         self,
         *,
         answer: Callable[[str, discord.Interaction, dict[str, object]], Awaitable[None]],
+        click: Callable[[discord.Interaction], Awaitable[None]],
         names: Names | None,
         guild_id: int | None,
         discover_gateway: bool,
@@ -155,6 +160,7 @@ class _Client(discord.Client):
         )
         self.tree = _Tree(self, log=log)
         self._answer = answer
+        self._click = click
         self._names = names
         self._guild_id = guild_id
         self._discover_gateway = discover_gateway
@@ -185,6 +191,14 @@ class _Client(discord.Client):
             )
         except discord.HTTPException as exc:
             self._log.error("discord: slash command sync failed (%s %s); alerts still work", exc.status, exc.text[:200])
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Our buttons' clicks (component interactions). Read from the custom_id alone, not from a view kept
+        in memory, so a button on a message posted before a restart still works."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        if custom_id(interaction).startswith(CUSTOM_ID_PREFIX + ":"):
+            await self._click(interaction)
 
     def _commands(self) -> list[app_commands.Command[Any, ..., None]]:
         complete = self._complete if self._names is not None else None
@@ -241,6 +255,7 @@ class DiscordAdapter:
         self._clock = clock
         self._ready_timeout = ready_timeout
         self._handler: CommandHandler | None = None
+        self._actions: ActionHandler | None = None
         self._client: _Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._saved: tuple[str, yarl.URL] | None = None
@@ -258,9 +273,11 @@ class DiscordAdapter:
 
     # ------------------------------------------------------------ lifecycle
 
-    async def start(self, handler: CommandHandler) -> None:
-        """Log in, sync the slash commands and connect to the gateway in the background; wait until ready."""
+    async def start(self, handler: CommandHandler, actions: ActionHandler | None = None) -> None:
+        """Log in, sync the slash commands and connect to the gateway in the background; wait until ready.
+        Button clicks go to `actions` (without it, alerts carry no buttons)."""
         self._handler = handler
+        self._actions = actions
         if self._config.api_url:
             # discord.py builds every REST URL (bot and interaction webhooks alike) from the class
             # attribute Route.BASE; there is no per-client setting. Only set when DISCORD_API_URL is
@@ -269,6 +286,7 @@ class DiscordAdapter:
             discord.http.Route.BASE = self._config.api_url.rstrip("/")
         self._client = _Client(
             answer=self._answer,
+            click=self._on_click,
             names=self._names,
             guild_id=self._config.guild_id,
             discover_gateway=bool(self._config.api_url),
@@ -320,9 +338,17 @@ class DiscordAdapter:
             usage = usage_error(command.message, slash=True) if isinstance(command, Usage) else HELP
             await interaction.response.send_message(embeds=render_reply(usage), ephemeral=True)
             return
+        acting = command.kind in ACTING
+        if acting:
+            if not self.is_operator(interaction.user):
+                result = ActionResult(buttons.NOT_OPERATOR, changed=False, is_error=True)
+                await interaction.response.send_message(embeds=render_reply(result), ephemeral=True)
+                return
+            command = replace(command, actor=_actor(interaction.user))
         # Always defer: answers read SQLite and can take longer than Discord's 3 s window; one
-        # extra request is cheaper than a failed interaction.
-        await interaction.response.defer(thinking=True)
+        # extra request is cheaper than a failed interaction. The one who acted is answered privately:
+        # the alert's edit and thread line tell everyone else.
+        await interaction.response.defer(thinking=True, ephemeral=acting)
         reply: Reply
         try:
             assert self._handler is not None
@@ -330,7 +356,52 @@ class DiscordAdapter:
         except Exception:
             self._log.exception("discord: /%s failed", name)
             reply = Usage(wording.APOLOGY, is_error=True)
-        await interaction.followup.send(embeds=render_reply(reply), allowed_mentions=discord.AllowedMentions.none())
+        await interaction.followup.send(embeds=render_reply(reply), allowed_mentions=discord.AllowedMentions.none(),
+                                        ephemeral=acting)
+
+    # ------------------------------------------------------------ buttons (issue 12)
+
+    async def _on_click(self, interaction: discord.Interaction) -> None:
+        """A click on one of our buttons: a deferred update at once (Discord's 3 s), then the outcome privately.
+        The message itself is edited through the outbox, like every other change to an alert."""
+        try:
+            await interaction.response.defer()  # DEFERRED_UPDATE_MESSAGE: no "thinking…", no new message
+        except discord.HTTPException as exc:  # the interaction expired or was answered elsewhere
+            self._log.warning("discord: could not acknowledge a button click (%s)", exc.status)
+            return
+        result = await self.click(interaction)
+        try:
+            await interaction.followup.send(embeds=render_reply(result), ephemeral=True,
+                                            allowed_mentions=discord.AllowedMentions.none())
+        except self._NETWORK as exc:
+            self._log.warning("discord: could not tell the clicker what happened (%s)", type(exc).__name__)
+
+    async def click(self, interaction: discord.Interaction) -> ActionResult:
+        """What a click did (or why it did nothing), as the clicker should read it."""
+        parsed = parse_custom_id(custom_id(interaction))
+        if parsed is None:
+            return ActionResult(buttons.UNKNOWN_BUTTON, changed=False, is_error=True)
+        if self._actions is None:
+            return ActionResult(buttons.NO_HANDLER, changed=False, is_error=True)
+        verb, incident = parsed
+        if not self.is_operator(interaction.user):
+            self._log.info("discord: %s pressed %s but has no operator role", interaction.user.id, verb)
+            return ActionResult(buttons.NOT_OPERATOR, changed=False, is_error=True)
+        action = buttons.action(verb, incident=incident, actor=_actor(interaction.user), now=self._clock.now())
+        try:
+            return await self._actions(action)
+        except Exception:  # a bug in the handler: log it with its trace, show the clicker a short line
+            self._log.exception("discord: the %s button failed", verb)
+            return ActionResult(wording.APOLOGY, changed=False, is_error=True)
+
+    def is_operator(self, user: discord.User | discord.Member) -> bool:
+        """Anyone when [discord] operator_roles is unset; else a server member holding one of those roles."""
+        roles = self._config.operator_roles
+        if not roles:
+            return True
+        # The member's role ids as the interaction carries them (Member.roles needs the guild cache, which
+        # this bot does not keep: it asks for no privileged intents).
+        return isinstance(user, discord.Member) and any(user._roles.has(role) for role in roles)
 
     # ------------------------------------------------------------ alerts
 
@@ -385,14 +456,19 @@ class DiscordAdapter:
             return content, discord.AllowedMentions(everyone=True, users=False, roles=False)
         return None, discord.AllowedMentions.none()
 
+    def _buttons(self, alert: Alert) -> discord.ui.View | None:
+        """The alert's buttons, only when their clicks reach an action handler."""
+        return render_buttons(alert) if self._actions is not None else None
+
     async def post(self, channel: str, alert: Alert, *, mention: str | None = None, key: str = "") -> SendResult:
         if (error := self._connected()) is not None:
             return error
         content, allowed_mentions = self._mentions(mention)
+        view = self._buttons(alert)
         try:
             message = await asyncio.wait_for(self._channel(channel).send(
                 content=content, embed=render_alert(alert), allowed_mentions=allowed_mentions,
-                nonce=nonce(alert, "post"),
+                nonce=nonce(alert, "post"), view=cast(discord.ui.View, view),  # None (its default): no buttons
             ), CALL_TIMEOUT)
         except self._NETWORK as exc:
             return self._failure(exc, channel=channel, action="post")
@@ -404,8 +480,10 @@ class DiscordAdapter:
         if not ref.isdigit():
             return SendError(reason="invalid message ref", retryable=False, message_gone=True)
         try:
+            # view=None removes the buttons (resolved, or nothing can handle them)
             await asyncio.wait_for(self._channel(channel).get_partial_message(int(ref)).edit(
-                embed=render_alert(alert), allowed_mentions=discord.AllowedMentions.none()
+                embed=render_alert(alert), allowed_mentions=discord.AllowedMentions.none(),
+                view=self._buttons(alert),
             ), CALL_TIMEOUT)
         except self._NETWORK as exc:
             return self._failure(exc, channel=channel, action="edit", editing=True)
@@ -472,3 +550,15 @@ class DiscordAdapter:
             "discord: cannot use threads in channel %s (%s); grant the bot %s. Replying in the channel meanwhile.",
             channel, why, THREAD_PERMISSIONS,
         )
+
+
+def custom_id(interaction: discord.Interaction) -> str:
+    """A component interaction's custom_id ('' for other interactions)."""
+    data: Mapping[str, object] = cast(Mapping[str, object], interaction.data or {})
+    value = data.get("custom_id")
+    return value if isinstance(value, str) else ""
+
+
+def _actor(user: discord.User | discord.Member) -> Actor:
+    """Who clicked or typed: the Discord user id and user name (the alert shows "@name")."""
+    return Actor(id=str(user.id), name=user.name, platform="discord")

@@ -14,7 +14,7 @@ from bot.clock import Clock
 from bot.config import Checker, Route
 from bot.platform import NamesFn
 
-TABLE_KEYS = frozenset({"channel", "guild_id", "mention_role"})
+TABLE_KEYS = frozenset({"channel", "guild_id", "mention_role", "operator_roles"})
 
 
 class DiscordMode(StrEnum):
@@ -31,11 +31,30 @@ class DiscordConfig:
     api_url: str | None = None  # DISCORD_API_URL: REST base, e.g. http://127.0.0.1:8080/api/v10
     guild_id: int | None = None  # slash commands synced to this guild; None = global
     mention_role: str | None = None  # role id pinged on major outages only
+    operator_roles: tuple[int, ...] = ()  # role ids whose members may act (buttons, /ack…); empty: anyone
 
 
 def channel_error(channel: str) -> str | None:
     """Why `channel` cannot be a Discord channel id (a snowflake: digits); None when it can."""
     return None if channel.isdigit() else f"must be a channel id (digits; got {channel!r})"
+
+
+def parse_operator_roles(check: Checker, value: object) -> tuple[int, ...]:
+    """[discord] operator_roles: a list of role ids (Server Settings → Roles → ⋯ → Copy Role ID)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        check.error("discord.operator_roles", f"must be a list of role ids (digits; got {value!r})")
+        return ()
+    found: list[int] = []
+    for index, entry in enumerate(value):
+        text = str(entry).strip() if isinstance(entry, int | str) and not isinstance(entry, bool) else ""
+        if text.isdigit():
+            found.append(int(text))
+        else:
+            check.error(f"discord.operator_roles[{index}]", f"must be a role id (digits; got {entry!r}); a role "
+                                                            "name like @oncall cannot be checked")
+    return tuple(dict.fromkeys(found))
 
 
 def role_mention(role: str | None) -> str | None:
@@ -79,6 +98,7 @@ class DiscordPlatform:
             mode=mode, channel=str(channel or "webhook"), bot_token=token, webhook_url=webhook,
             api_url=env.get("DISCORD_API_URL") or None, guild_id=int(guild) if guild is not None else None,
             mention_role=str(role) if role is not None else None,
+            operator_roles=parse_operator_roles(check, table.get("operator_roles")),
         )
 
     def routes(self, check: Checker, where: str, monitor: Mapping[str, object], config: object) -> tuple[Route, ...]:

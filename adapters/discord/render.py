@@ -11,14 +11,20 @@ from datetime import datetime
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
+from adapters import buttons
 from bot import wording
 from bot.model import (
+    ActionResult,
     Alert,
     AlertKind,
     AlternativesReport,
     ComponentView,
+    Digest,
+    DigestRow,
     IncidentList,
     IncidentView,
+    MaintenanceReport,
+    MutesReport,
     Overview,
     Reply,
     Status,
@@ -152,6 +158,8 @@ def _time(at: datetime) -> str:
 
 def render_alert(alert: Alert) -> discord.Embed:
     """The parent message embed for an alert's current snapshot."""
+    if alert.digest is not None:  # the weekly digest (issue 12): a message of its own
+        return render_digest(alert.digest)
     embed = discord.Embed(title=alert_title(alert), colour=alert_colour(alert), timestamp=alert.at)
     # Footers show no markdown: plain text, and Discord prints the embed's timestamp after "updated".
     embed.set_footer(text=clip(f"{wording.footer(alert)} · {wording.UPDATED}", FOOTER_MAX))
@@ -177,9 +185,13 @@ def render_alert(alert: Alert) -> discord.Embed:
             lines.append("> " + fit(wording.provider_update(incident), MAX_UPDATE_CHARS) + when)
     if len(alert.provider_incidents) > MAX_PROVIDER_INCIDENTS:
         lines.append(escape(wording.more_provider_incidents(len(alert.provider_incidents) - MAX_PROVIDER_INCIDENTS)))
+    watch = wording.watch_line(alert)
+    if watch:
+        lines.append(escape(fit(watch, 600)))
     alternatives = wording.alternatives_line(alert.alternatives)
     if alternatives:
         lines.append(fit(alternatives, 1000))
+    lines += [f"*{fit(line, 600)}*" for line in operation_lines(alert)]
     embed.description = clip("\n".join(lines), DESCRIPTION_MAX)
 
     builder = _Builder(embed, reserve=_reserve())
@@ -192,6 +204,56 @@ def render_alert(alert: Alert) -> discord.Embed:
         shown += 1
     builder.more(len(alert.components) - shown, "components")
     return embed
+
+
+# ---------------------------------------------------------------- operations (issue 12): who acted, buttons
+
+# https://discord.com/developers/docs/components/reference#button — custom_id max 100 characters, label max 80
+CUSTOM_ID_MAX = 100
+BUTTON_LABEL_MAX = 80
+CUSTOM_ID_PREFIX = "downwatch"  # custom_id = "downwatch:<verb>:<sha1(incident id)[:16]>"
+
+def operation_lines(alert: Alert) -> list[str]:
+    """'Acknowledged by @alice 14:02 UTC', 'Muted by @bob until 15:02 UTC' (plain); empty when nobody acted."""
+    return [line for line in (wording.acknowledged_line(alert), wording.muted_line(alert)) if line]
+
+
+def custom_id(verb: buttons.Verb, incident_id: str) -> str:
+    """A button's id: stable across restarts, and short whatever the incident id (a hash of it)."""
+    return f"{CUSTOM_ID_PREFIX}:{verb.value}:{buttons.incident_hash(incident_id)}"
+
+
+def parse_custom_id(text: str) -> tuple[buttons.Verb, str] | None:
+    """(verb, incident hash) from one of our custom_ids; None for anything else."""
+    prefix, _, rest = text.partition(":")
+    verb_text, _, incident = rest.partition(":")
+    verb = buttons.verb_of(verb_text)
+    if prefix != CUSTOM_ID_PREFIX or verb is None or not incident or len(text) > CUSTOM_ID_MAX:
+        return None
+    return verb, incident
+
+
+class Buttons(discord.ui.View):
+    """The action row under an alert. Clicks are answered by the adapter's component handler, which reads
+    the custom_id (so they work after a restart): discord.py must not keep this view in its in-memory store
+    (it stores views it can dispatch; this one dispatches nothing itself)."""
+
+    def __init__(self, shown: tuple[buttons.Button, ...], incident_id: str) -> None:
+        super().__init__(timeout=None)
+        for button in shown:
+            style = (discord.ButtonStyle.primary if button.primary else discord.ButtonStyle.danger if button.danger
+                     else discord.ButtonStyle.secondary)
+            self.add_item(discord.ui.Button(style=style, label=clip(button.label, BUTTON_LABEL_MAX),
+                                            custom_id=custom_id(button.verb, incident_id)))
+
+    def is_dispatchable(self) -> bool:
+        return False
+
+
+def render_buttons(alert: Alert) -> Buttons | None:
+    """The alert's buttons as one action row (None when it shows none: the edit then removes them)."""
+    shown = buttons.buttons(alert)
+    return Buttons(shown, alert.incident_id) if shown else None
 
 
 def render_change(alert: Alert) -> str:
@@ -306,6 +368,7 @@ def _target(reply: TargetReport) -> discord.Embed:
         lines += [escape(wording.uptime_line(u)) for u in reply.uptime]
     if reply.probes:
         lines.append(escape(wording.probe_summary(reply.probes)))
+    lines += [escape(fit(wording.lead_line(stats), 400)) for stats in reply.leads]
     if reply.components:
         lines.append(_bold(wording.NOT_OPERATIONAL))
         lines += [_component_line(v, reply.now, with_monitor=False) for v in reply.components]
@@ -330,6 +393,8 @@ def _uptime(reply: UptimeReport) -> discord.Embed:
     if not reply.rows:
         embed.description = escape(wording.NO_MONITORS)
         return embed
+    leads = [escape(fit(wording.lead_line(stats), 400)) for stats in reply.leads]
+    embed.description = "\n".join(leads)  # before the rows, which are cut first
     return _lines_embed(embed, [fit(wording.uptime_row(name, uptime), 400) for name, uptime in reply.rows], "monitors")
 
 
@@ -355,8 +420,39 @@ def render_usage(usage: Usage) -> discord.Embed:
     return discord.Embed(description=clip("\n".join(parts), DESCRIPTION_MAX), colour=COLOUR_NOTICE)
 
 
+def _action_result(reply: ActionResult) -> discord.Embed:
+    text = (f"{wording.WARNING_ICON} " if reply.is_error else "") + fit(reply.text, 1500)
+    colour = COLOUR_PARTIAL if reply.is_error else COLOUR_RESOLVED if reply.changed else COLOUR_NOTICE
+    return discord.Embed(description=clip(text, DESCRIPTION_MAX), colour=colour)
+
+
+def _mutes(reply: MutesReport) -> discord.Embed:
+    embed = discord.Embed(title=fit(wording.mutes_headline(len(reply.mutes)), TITLE_MAX), colour=COLOUR_NOTICE,
+                          timestamp=reply.now)
+    return _lines_embed(embed, [fit(wording.mute_row(view, reply.now), 400) for view in reply.mutes], "mutes")
+
+
+def _maintenance(reply: MaintenanceReport) -> discord.Embed:
+    embed = discord.Embed(title=fit(wording.maintenance_headline(reply), TITLE_MAX), colour=COLOUR_MAINTENANCE,
+                          timestamp=reply.now)
+    lines: list[str] = []
+    if reply.active:
+        lines.append(_bold(wording.MAINTENANCE_NOW))
+        lines += [fit(wording.maintenance_row(view, reply.now), 400) for view in reply.active]
+    if reply.upcoming:
+        lines.append(_bold(wording.MAINTENANCE_NEXT))
+        lines += [fit(wording.maintenance_row(view, reply.now), 400) for view in reply.upcoming]
+    return _lines_embed(embed, lines, "windows")
+
+
 def render_reply(reply: Reply) -> list[discord.Embed]:
     """Embeds answering a status command (one today; a list so long answers can grow)."""
+    if isinstance(reply, ActionResult):
+        return [_action_result(reply)]
+    if isinstance(reply, MutesReport):
+        return [_mutes(reply)]
+    if isinstance(reply, MaintenanceReport):
+        return [_maintenance(reply)]
     if isinstance(reply, Overview):
         return [_overview(reply)]
     if isinstance(reply, TargetReport):
@@ -387,3 +483,42 @@ def within_limits(embed: discord.Embed) -> list[str]:
     if len(embed) > TOTAL_MAX:
         problems.append("total")
     return problems
+
+
+# ---------------------------------------------------------------- digest (issue 12)
+
+
+def _units(text: str) -> int:
+    """Length in UTF-16 code units (each square of the strip is two): never under what Discord counts."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _digest_entry(row: DigestRow) -> str:
+    lines = [f"{wording.digest_strip(row)}  **{fit(row.monitor, 200)}** — {escape(wording.digest_figures(row))}"]
+    lines += [f"\u2003*{fit(extra, 600)}*" for extra in (wording.digest_components(row), wording.digest_lead(row))
+              if extra]
+    return "\n".join(lines)
+
+
+def render_digest(digest: Digest) -> discord.Embed:
+    """The weekly digest as one embed: the week in the description's first line, then one entry per monitor
+    (worst first, a 7-day strip of squares leading each), cut with '…and N more monitors' within the limits."""
+    worst = max((d.status for row in digest.rows for d in row.days if d.status is not None),
+                key=lambda s: s.rank, default=Status.OPERATIONAL)
+    embed = discord.Embed(title=fit(wording.digest_headline(digest), TITLE_MAX),
+                          colour=_SEVERITY_COLOUR.get(worst, COLOUR_NOTICE))
+    embed.set_footer(text=clip(wording.digest_legend(digest), FOOTER_MAX))
+    budget = min(DESCRIPTION_MAX, TOTAL_MAX - _units(embed.title or "") - _units(embed.footer.text or ""))
+    lines = [f"**{escape(wording.digest_summary(digest))}**"]
+    used = _units(lines[0])
+    entries = [_digest_entry(row) for row in digest.rows]
+    for index, entry in enumerate(entries):
+        rest = len(entries) - index - 1
+        tail = _units(wording.more(rest, "monitors")) + 1 if rest else 0
+        if used + 1 + _units(entry) + tail > budget:
+            lines.append(wording.more(len(entries) - index, "monitors"))
+            break
+        lines.append(entry)
+        used += 1 + _units(entry)
+    embed.description = "\n".join(lines)
+    return embed

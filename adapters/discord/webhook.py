@@ -19,7 +19,7 @@ import httpx
 from adapters import retry
 from adapters.discord.platform import DiscordConfig
 from adapters.discord.render import mention_for, render_alert, render_channel_change
-from bot.chat import CommandHandler
+from bot.chat import ActionHandler, CommandHandler
 from bot.model import Alert, SendError, SendResult, Sent
 from bot.redact import mask_in_library_log
 
@@ -83,8 +83,8 @@ class DiscordWebhookAdapter:
     def __repr__(self) -> str:
         return f"DiscordWebhookAdapter(webhook_id={self._id!r})"
 
-    async def start(self, handler: CommandHandler) -> None:
-        """Nothing to connect; slash commands need bot mode."""
+    async def start(self, handler: CommandHandler, actions: ActionHandler | None = None) -> None:
+        """Nothing to connect; slash commands and buttons need bot mode (webhook messages carry none)."""
         self._log.info("discord: webhook mode (webhook %s); slash commands need DISCORD_BOT_TOKEN", self._id)
 
     async def stop(self) -> None:

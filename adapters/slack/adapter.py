@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -19,16 +21,33 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters import retry
+from adapters import buttons, retry
 from adapters.slack.errors import classify, hint
 from adapters.slack.platform import SlackConfig, SlackMode
-from adapters.slack.render import render_alert, render_apology, render_change, render_reply
-from bot.chat import CommandHandler
+from adapters.slack.render import (
+    ACTION_PREFIX,
+    render_alert,
+    render_apology,
+    render_change,
+    render_reply,
+)
+from bot import wording
+from bot.chat import ActionHandler, CommandHandler
 from bot.clock import Clock, SystemClock
-from bot.commands import parse_text
-from bot.model import Alert, Reply, SendError, SendResult, Sent, Usage
+from bot.commands import ACTING, parse_text
+from bot.model import (
+    ActionResult,
+    Actor,
+    Alert,
+    Reply,
+    SendError,
+    SendResult,
+    Sent,
+    Usage,
+)
 
 EVENTS_PATH = "/slack/events"
+OPERATOR_GROUPS_TTL = 60.0  # seconds a user group's members are trusted before usergroups.users.list again
 REQUEST_TIMEOUT = 15  # seconds per Web API call; the outbox retries, so fail fast rather than hang
 
 
@@ -69,9 +88,12 @@ class SlackAdapter:
             logger=self._log.getChild("bolt"),
         )
         self._handler: CommandHandler | None = None
+        self._actions: ActionHandler | None = None
+        self._groups: dict[str, tuple[float, frozenset[str]]] = {}  # user group → (fetched at, its members)
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
+        self._mounted = False  # HTTP mode: /slack/events served by another server (mount), not by start()
         self.port: int | None = None  # HTTP mode: the port actually bound (useful with port 0)
 
     def __repr__(self) -> str:
@@ -81,7 +103,7 @@ class SlackAdapter:
 
     async def post(self, channel: str, alert: Alert, *, mention: str | None = None, key: str = "") -> SendResult:
         """chat.postMessage of the alert's parent message; `Sent.ref` is its ts."""
-        text, blocks = render_alert(alert, mention=mention)
+        text, blocks = render_alert(self._shown(alert), mention=mention)
         return await self._call(
             "chat.postMessage", channel,
             self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
@@ -90,7 +112,7 @@ class SlackAdapter:
 
     async def edit(self, channel: str, ref: str, alert: Alert) -> SendResult:
         """chat.update of parent `ref` with the alert's current snapshot (no mention: it would not ping)."""
-        text, blocks = render_alert(alert)
+        text, blocks = render_alert(self._shown(alert))
         return await self._call(
             "chat.update", channel, self.client.chat_update(channel=channel, ts=ref, text=text, blocks=blocks),
             editing=True,
@@ -104,6 +126,10 @@ class SlackAdapter:
             self.client.chat_postMessage(channel=channel, thread_ts=ref, text=text, blocks=blocks,
                                          unfurl_links=False, unfurl_media=False),
         )
+
+    def _shown(self, alert: Alert) -> Alert:
+        """The alert as this adapter can show it: buttons only when their clicks reach an action handler."""
+        return alert if self._actions is not None else replace(alert, buttons=False)
 
     async def _call(
         self, method: str, channel: str, call: Awaitable[Any], *, editing: bool = False
@@ -140,11 +166,15 @@ class SlackAdapter:
 
     # ------------------------------------------------------------ commands
 
-    async def start(self, handler: CommandHandler) -> None:
-        """Register the slash command, then connect (Socket Mode) or listen on host:port (HTTP mode)."""
+    async def start(self, handler: CommandHandler, actions: ActionHandler | None = None) -> None:
+        """Register the slash command and the buttons, then connect (Socket Mode) or listen on host:port
+        (HTTP mode, unless the bot's web server answers for it)."""
         self._handler = handler
+        self._actions = actions
         self.app.command(self._config.command)(self._on_command)
-        if self._config.mode is SlackMode.HTTP:
+        # block_actions of our buttons, signed like commands in HTTP mode (Bolt checks it: 401 otherwise)
+        self.app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self._on_click)
+        if self._config.mode is SlackMode.HTTP and not self._mounted:
             await self._serve_http()
         elif self._config.mode is SlackMode.SOCKET:
             await self._connect_socket()
@@ -152,7 +182,8 @@ class SlackAdapter:
     async def _on_command(self, ack: Any, command: Mapping[str, Any], respond: Any) -> None:
         """Bolt listener: acknowledge first (Slack's 3 s limit), then answer via the response_url."""
         await ack()
-        text, blocks = await self.answer(str(command.get("text") or ""))
+        user = _actor(command.get("user_id"), command.get("user_name"))
+        text, blocks = await self.answer(str(command.get("text") or ""), user=user)
         response_type = "ephemeral" if self._config.ephemeral else "in_channel"
         try:
             result = await respond(text=text, blocks=blocks, response_type=response_type)
@@ -163,19 +194,103 @@ class SlackAdapter:
         if status != 200:
             self._log.warning("Slack refused the %s answer (HTTP %s)", self._config.command, status)
 
-    async def answer(self, text: str) -> tuple[str, list[dict[str, Any]]]:
-        """Parse the command text, ask the handler, render the Reply; an exception becomes a short apology."""
+    async def answer(self, text: str, *, user: Actor | None = None) -> tuple[str, list[dict[str, Any]]]:
+        """Parse the command text, ask the handler, render the Reply; an exception becomes a short apology.
+        `user` typed it: acting commands (ack, mute, unmute) carry it, and need an operator when
+        [slack] operators is set."""
         parsed = parse_text(text, now=self._clock.now())
         if isinstance(parsed, Usage):
             return render_reply(parsed)
         if self._handler is None:
             return render_apology()
+        if parsed.kind in ACTING:  # only operators act, and the action names who did it
+            if user is None or not await self.is_operator(user.id):
+                return render_reply(ActionResult(buttons.NOT_OPERATOR, changed=False, is_error=True))
+            parsed = replace(parsed, actor=user)
         try:
             reply: Reply = await self._handler(parsed)
             return render_reply(reply)
         except Exception:  # a bug in the handler: log it with its trace, show the user a short line
             self._log.exception("the %s command failed", self._config.command)
             return render_apology()
+
+    # ------------------------------------------------------------ buttons (issue 12)
+
+    async def _on_click(self, ack: Any, body: Mapping[str, Any], action: Mapping[str, Any], respond: Any) -> None:
+        """Bolt listener for our buttons: acknowledge first, act, then tell the clicker privately."""
+        await ack()
+        result = await self.click(body, action)
+        text, blocks = render_reply(result)
+        try:
+            if respond is not None and body.get("response_url"):
+                await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+            else:  # no response_url (not a message button): an ephemeral message in the channel instead
+                channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+                user = (body.get("user") or {}).get("id")
+                if channel and user:
+                    await self.client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError, SlackClientError) as error:
+            self._log.warning("could not tell the clicker what happened (%s)", type(error).__name__)
+
+    async def click(self, body: Mapping[str, Any], action: Mapping[str, Any]) -> ActionResult:
+        """A block_actions button press → what it did (or why not), as the clicker should read it."""
+        verb = buttons.verb_of(str(action.get("action_id") or "").removeprefix(ACTION_PREFIX))
+        user = body.get("user") or {}
+        actor = _actor(user.get("id"), user.get("username") or user.get("name"))
+        incident = str(action.get("value") or "")
+        if verb is None or not incident:
+            return ActionResult(buttons.UNKNOWN_BUTTON, changed=False, is_error=True)
+        if self._actions is None:
+            return ActionResult(buttons.NO_HANDLER, changed=False, is_error=True)
+        if actor is None or not await self.is_operator(actor.id):
+            self._log.info("Slack: %s pressed %s but is not an operator", actor.id if actor else "someone", verb)
+            return ActionResult(buttons.NOT_OPERATOR, changed=False, is_error=True)
+        try:
+            return await self._actions(buttons.action(verb, incident=incident, actor=actor, now=self._clock.now()))
+        except Exception:  # a bug in the handler: log it with its trace, show the clicker a short line
+            self._log.exception("the %s button failed", verb)
+            return ActionResult(wording.APOLOGY, changed=False, is_error=True)
+
+    async def is_operator(self, user_id: str) -> bool:
+        """Whether `user_id` may act: anyone when [slack] operators is unset; else a listed user, or a member
+        of a listed user group (usergroups.users.list, kept OPERATOR_GROUPS_TTL seconds)."""
+        operators = self._config.operators
+        if not operators or user_id in operators:
+            return True
+        for group in operators:
+            if group.startswith("S") and user_id in await self._members(group):
+                return True
+        return False
+
+    async def _members(self, group: str) -> frozenset[str]:
+        now = self._clock.now().timestamp()
+        cached = self._groups.get(group)
+        if cached is not None and now - cached[0] < OPERATOR_GROUPS_TTL:
+            return cached[1]
+        members: frozenset[str] = frozenset()
+        try:
+            response = await self.client.usergroups_users_list(usergroup=group)
+            members = frozenset(str(u) for u in response.get("users") or ())
+        except SlackApiError as error:
+            _, code, _ = _unpack(error.response)
+            advice = "add the usergroups:read scope to the app" if code == "missing_scope" else "check the group id"
+            self._log.error("Slack: cannot read the members of operator group %s (%s): %s; only the listed users "
+                            "may act meanwhile", group, code, advice)
+        except (aiohttp.ClientError, TimeoutError, OSError, SlackClientError) as error:
+            self._log.warning("Slack: cannot reach Slack for operator group %s (%s)", group, type(error).__name__)
+            if cached is not None:
+                return cached[1]  # Slack unreachable: the last known members still count
+        self._groups[group] = (now, members)
+        return members
+
+    def mount(self, app: web.Application) -> str | None:
+        """HTTP mode: answer Slack's requests on `app` (the bot's web server, before it starts) instead of
+        listening on [slack] host:port; returns the path served. Other modes: nothing to serve, None."""
+        if self._config.mode is not SlackMode.HTTP:
+            return None
+        app.router.add_post(EVENTS_PATH, self._on_http)
+        self._mounted = True
+        return EVENTS_PATH
 
     async def _serve_http(self) -> None:
         """Serve /slack/events with Bolt's aiohttp adapter on the running loop, without blocking."""
@@ -254,6 +369,13 @@ class SlackAdapter:
         session = getattr(self.client, "session", None)
         if self._owns_client and session is not None and not session.closed:
             await session.close()
+
+
+def _actor(user_id: object, name: object) -> Actor | None:
+    """Who typed or clicked, from Slack's user id and name (None without an id)."""
+    if not isinstance(user_id, str) or not user_id:
+        return None
+    return Actor(id=user_id, name=name if isinstance(name, str) and name else user_id, platform="slack")
 
 
 def _unpack(response: Any) -> tuple[int | None, str | None, dict[str, str]]:

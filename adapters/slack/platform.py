@@ -16,12 +16,15 @@ from bot.config import Checker, Route
 from bot.platform import NamesFn
 
 API_DEFAULT = "https://slack.com/api/"
-TABLE_KEYS = frozenset({"channel", "mode", "command", "ephemeral", "mention", "host", "port"})
+TABLE_KEYS = frozenset({"channel", "mode", "command", "ephemeral", "mention", "host", "port", "operators"})
 # What can be checked offline about "a channel that does not exist": its shape. Slack channel names are
 # lowercase letters, digits, hyphens and underscores, at most 80 characters (docs.slack.dev, "Create a
 # channel"); ids start with C, G or D. Whether the bot may post there is only known when it tries: the
 # outbox logs that refusal once, naming the channel.
 _CHANNEL = re.compile(r"#?[a-z0-9][a-z0-9_\-]{0,79}|[CGD][A-Z0-9]{6,}")
+# Who may press the buttons and run ack/mute/unmute: user ids (U…, W… on Enterprise Grid) and user-group
+# ids (S…), as Slack shows them (profile → ⋮ → Copy member ID; a group's id is in its URL).
+_OPERATOR = re.compile(r"[UWS][A-Z0-9]{2,}")
 
 
 class SlackMode(StrEnum):
@@ -44,6 +47,25 @@ class SlackConfig:
     mention: str | None = None  # e.g. "<!here>" or "<!subteam^S123>", major outages only
     host: str = "0.0.0.0"
     port: int = 3000
+    operators: tuple[str, ...] = ()  # user and user-group ids that may act; empty: anyone in the channel
+
+
+def parse_operators(check: Checker, value: object) -> tuple[str, ...]:
+    """[slack] operators: a list of user ids (U…/W…) and user-group ids (S…); each bad entry is an error."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        check.error("slack.operators", f"must be a list of Slack user ids (U…/W…) or user-group ids (S…) "
+                                       f"(got {value!r})")
+        return ()
+    found: list[str] = []
+    for index, entry in enumerate(value):
+        if isinstance(entry, str) and _OPERATOR.fullmatch(entry.strip()):
+            found.append(entry.strip())
+        else:
+            check.error(f"slack.operators[{index}]", f"not a Slack user id (U…/W…) or user-group id (S…) "
+                                                     f"(got {entry!r}); a name like @alice cannot be checked")
+    return tuple(dict.fromkeys(found))
 
 
 def channel_error(channel: str) -> str | None:
@@ -104,6 +126,7 @@ class SlackPlatform:
             webhook_url=webhook, api_url=env.get("SLACK_API_URL") or API_DEFAULT, command=command,
             ephemeral=ephemeral, mention=check.text("slack.mention", table.get("mention")),
             host=str(table.get("host", "0.0.0.0")), port=int(port or 3000),
+            operators=parse_operators(check, table.get("operators")),
         )
 
     def routes(self, check: Checker, where: str, monitor: Mapping[str, object], config: object) -> tuple[Route, ...]:

@@ -11,15 +11,21 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters import buttons
 from bot import wording
 from bot.model import (
+    ActionResult,
     AffectedComponent,
     Alert,
     AlertKind,
     AlternativesReport,
     ComponentView,
+    Digest,
+    DigestRow,
     IncidentList,
     IncidentView,
+    MaintenanceReport,
+    MutesReport,
     Overview,
     ProviderIncident,
     Reply,
@@ -41,6 +47,10 @@ SECTION_TEXT_LIMIT = 3000
 HEADER_TEXT_LIMIT = 150
 # https://docs.slack.dev/reference/block-kit/blocks/context-block — elements: max 10 items
 CONTEXT_ELEMENTS_LIMIT = 10
+# https://docs.slack.dev/reference/block-kit/block-elements/button-element — text max 75 characters,
+# value max 2000 characters, action_id max 255 characters
+BUTTON_TEXT_LIMIT = 75
+BUTTON_VALUE_LIMIT = 2000
 # https://docs.slack.dev/reference/methods/chat.postMessage — `text` is truncated past 40,000 characters,
 # but chat.update's documented `msg_too_long` error says its `text` "cannot exceed 4,000 characters",
 # and the parent is edited with the same text, so we keep the fallback under the stricter limit.
@@ -147,18 +157,19 @@ def pack_lines(lines: list[str], *, max_sections: int) -> list[Block]:
     return blocks
 
 
-def _fit(blocks: list[Block]) -> list[Block]:
-    """Enforce the message-wide limits: at most MAX_BLOCKS blocks and BLOCKS_TEXT_BUDGET characters."""
+def _fit(blocks: list[Block], *, reserve: int = 0) -> list[Block]:
+    """Enforce the message-wide limits: at most MAX_BLOCKS blocks and BLOCKS_TEXT_BUDGET characters,
+    keeping `reserve` blocks free for what the caller appends (the buttons)."""
     kept: list[Block] = []
     total = 0
-    for block in blocks[:MAX_BLOCKS]:
+    for block in blocks[: MAX_BLOCKS - reserve]:
         size = _block_chars(block)
         if total + size > BLOCKS_TEXT_BUDGET:
             kept.append(context(wording.left_out(len(blocks) - len(kept))))
             break
         kept.append(block)
         total += size
-    return kept[:MAX_BLOCKS]
+    return kept[: MAX_BLOCKS - reserve]
 
 
 def _block_chars(block: Block) -> int:
@@ -204,8 +215,52 @@ def _footer(alert: Alert) -> Block:
     return context(escape(wording.footer(alert)), wording.updated(alert.at, slack_date))
 
 
+# ---------------------------------------------------------------- operations (issue 12): who acted, buttons
+
+ACTION_PREFIX = "downwatch_"  # action_id = ACTION_PREFIX + adapters.buttons.Verb
+ACTIONS_BLOCK_ID = "downwatch_actions"
+
+
+def action_id(verb: buttons.Verb) -> str:
+    return ACTION_PREFIX + verb.value
+
+
+def button_value(incident_id: str) -> str:
+    """The incident a button is about: its id, or its short hash when the id is longer than Slack allows."""
+    return incident_id if len(incident_id) <= BUTTON_VALUE_LIMIT else buttons.incident_hash(incident_id)
+
+
+def operation_lines(alert: Alert) -> list[str]:
+    """'Acknowledged by @alice 14:02 UTC', 'Muted by @bob until 15:02 UTC' (plain, unescaped); empty when
+    nobody acted."""
+    return [line for line in (wording.acknowledged_line(alert), wording.muted_line(alert)) if line]
+
+
+def actions_block(alert: Alert) -> Block | None:
+    """The alert's buttons as a Block Kit actions block (None when it shows none)."""
+    shown = buttons.buttons(alert)
+    if not shown:
+        return None
+    elements: list[Block] = []
+    for button in shown:
+        element: Block = {
+            "type": "button",
+            "action_id": action_id(button.verb),
+            "text": {"type": "plain_text", "text": truncate(button.label, BUTTON_TEXT_LIMIT), "emoji": True},
+            "value": button_value(alert.incident_id),
+        }
+        if button.primary:
+            element["style"] = "primary"
+        elif button.danger:
+            element["style"] = "danger"
+        elements.append(element)
+    return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": elements}
+
+
 def render_alert(alert: Alert, *, mention: str | None = None) -> tuple[str, list[Block]]:
     """The parent message for an alert (post and edit): fallback text and blocks."""
+    if alert.digest is not None:  # the weekly digest (issue 12): a message of its own
+        return render_digest(alert.digest)
     headline = wording.headline(alert)
     if alert.is_notice:
         detail = wording.notice_detail(alert)
@@ -238,9 +293,15 @@ def render_alert(alert: Alert, *, mention: str | None = None) -> tuple[str, list
         blocks.append(section(_provider_incident_text(incident)))
     if len(alert.provider_incidents) > len(incidents):
         blocks.append(section(wording.more_provider_incidents(len(alert.provider_incidents) - len(incidents))))
+    watch = wording.watch_line(alert)
+    if watch:
+        blocks.append(section(escape(truncate(watch, 600))))
     alternatives = wording.alternatives_line(alert.alternatives)
     if alternatives:
         blocks.append(section(escape(alternatives)))
+    operations = operation_lines(alert)
+    if operations:
+        blocks.append(context(*(escape(line) for line in operations)))
 
     blocks.append(_footer(alert))
 
@@ -251,9 +312,14 @@ def render_alert(alert: Alert, *, mention: str | None = None) -> tuple[str, list
         f"{escape(summary)}: {escape(names)}" if names and not resolved else escape(summary),
         f"{escape(first.title)} ({escape(wording.provider_state(first))})" if first else "",
         wording.timing(alert),
+        escape(watch),
         escape(alternatives),
+        *(escape(line) for line in operations),
     ]
-    return _text(text_lines), _fit(blocks)
+    actions = actions_block(alert)
+    if actions is None:
+        return _text(text_lines), _fit(blocks)
+    return _text(text_lines), [*_fit(blocks, reserve=1), actions]
 
 
 def change_line(alert: Alert) -> str:
@@ -326,6 +392,7 @@ def _target(reply: TargetReport) -> tuple[str, list[Block]]:
         lines += [f"  {escape(wording.uptime_line(u))}" for u in reply.uptime]
     if reply.probes:
         lines.append(escape(wording.probe_summary(reply.probes)))
+    lines += [escape(wording.lead_line(stats)) for stats in reply.leads]
     if reply.components:
         lines.append(_bold(wording.NOT_OPERATIONAL))
         lines += [_component_view_line(v, reply.now) for v in reply.components]
@@ -354,6 +421,7 @@ def _uptime(reply: UptimeReport) -> tuple[str, list[Block]]:
     lines += [f"  {escape(wording.uptime_row(name, uptime))}" for name, uptime in reply.rows]
     if not reply.rows:
         lines.append(escape(wording.NO_MONITORS))
+    lines += [escape(wording.lead_line(stats)) for stats in reply.leads]
     return _answer(lines)
 
 
@@ -376,8 +444,36 @@ def _usage(reply: Usage) -> tuple[str, list[Block]]:
     return _text(parts), [section(p) for p in parts][:MAX_BLOCKS]
 
 
+def _action_result(reply: ActionResult) -> tuple[str, list[Block]]:
+    line = (f"{wording.WARNING_ICON} " if reply.is_error else "") + escape(reply.text)
+    return _text([line]), [section(line)]
+
+
+def _mutes(reply: MutesReport) -> tuple[str, list[Block]]:
+    lines = [_bold(wording.mutes_headline(len(reply.mutes)))]
+    lines += [f"  {escape(wording.mute_row(view, reply.now))}" for view in reply.mutes]
+    return _answer(lines)
+
+
+def _maintenance(reply: MaintenanceReport) -> tuple[str, list[Block]]:
+    lines = [_bold(wording.maintenance_headline(reply))]
+    if reply.active:
+        lines.append(_bold(wording.MAINTENANCE_NOW))
+        lines += [f"  {escape(wording.maintenance_row(view, reply.now))}" for view in reply.active]
+    if reply.upcoming:
+        lines.append(_bold(wording.MAINTENANCE_NEXT))
+        lines += [f"  {escape(wording.maintenance_row(view, reply.now))}" for view in reply.upcoming]
+    return _answer(lines)
+
+
 def render_reply(reply: Reply) -> tuple[str, list[Block]]:
     """A command's answer as (fallback text, blocks)."""
+    if isinstance(reply, ActionResult):
+        return _action_result(reply)
+    if isinstance(reply, MutesReport):
+        return _mutes(reply)
+    if isinstance(reply, MaintenanceReport):
+        return _maintenance(reply)
     if isinstance(reply, Overview):
         return _overview(reply)
     if isinstance(reply, TargetReport):
@@ -394,3 +490,53 @@ def render_reply(reply: Reply) -> tuple[str, list[Block]]:
 def render_apology() -> tuple[str, list[Block]]:
     """What the user sees when answering failed: short, no stack trace."""
     return APOLOGY, [section(APOLOGY)]
+
+
+# ---------------------------------------------------------------- digest (issue 12)
+
+DIGEST_SECTIONS = 3  # monitor sections: 3 × SECTION_TEXT_LIMIT stays within BLOCKS_TEXT_BUDGET with the rest
+
+
+def _units(text: str) -> int:
+    """Length as Slack may count it, in UTF-16 code units: each square of the strip is two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _digest_entry(row: DigestRow) -> str:
+    lines = [f"{wording.digest_strip(row)}  *{escape(row.monitor)}* — {escape(wording.digest_figures(row))}"]
+    lines += [f"        _{escape(extra)}_" for extra in (wording.digest_components(row), wording.digest_lead(row))
+              if extra]
+    return "\n".join(lines)
+
+
+def _digest_sections(entries: list[str], *, max_sections: int) -> list[Block]:
+    """One entry per monitor, packed into sections; what does not fit is '…and N more monitors'."""
+    room = SECTION_TEXT_LIMIT - _units(wording.more(10**9, "monitors")) - 1
+    blocks: list[Block] = []
+    current: list[str] = []
+    size = 0
+    for index, entry in enumerate(entries):
+        entry = truncate(entry, room // 2)
+        if current and size + _units(entry) + 1 > room:
+            if len(blocks) + 1 >= max_sections:
+                current.append(wording.more(len(entries) - index, "monitors"))
+                blocks.append(section("\n".join(current)))
+                return blocks
+            blocks.append(section("\n".join(current)))
+            current, size = [], 0
+        current.append(entry)
+        size += _units(entry) + 1
+    if current:
+        blocks.append(section("\n".join(current)))
+    return blocks
+
+
+def render_digest(digest: Digest) -> tuple[str, list[Block]]:
+    """The weekly digest: its headline, the week in one line, then one entry per monitor (worst first, a
+    7-day strip of squares leading each), cut with '…and N more monitors' within Slack's limits."""
+    headline = wording.digest_headline(digest)
+    summary = wording.digest_summary(digest)
+    blocks = [header(headline), section(f"*{escape(summary)}*")]
+    blocks += _digest_sections([_digest_entry(row) for row in digest.rows], max_sections=DIGEST_SECTIONS)
+    blocks.append(context(escape(wording.digest_legend(digest))))
+    return _text([escape(headline), escape(summary)]), _fit(blocks)

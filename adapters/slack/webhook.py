@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 import httpx
 
@@ -15,7 +16,7 @@ from adapters import retry
 from adapters.slack.errors import classify, hint
 from adapters.slack.platform import SlackConfig
 from adapters.slack.render import render_alert
-from bot.chat import CommandHandler
+from bot.chat import ActionHandler, CommandHandler
 from bot.model import Alert, SendResult, Sent
 from bot.redact import mask_in_library_log
 
@@ -53,13 +54,14 @@ class SlackWebhookAdapter:
     def __repr__(self) -> str:
         return "SlackWebhookAdapter(url=<secret>)"
 
-    async def start(self, handler: CommandHandler) -> None:
-        """Nothing to connect: a webhook cannot receive commands."""
+    async def start(self, handler: CommandHandler, actions: ActionHandler | None = None) -> None:
+        """Nothing to connect: a webhook cannot receive commands or clicks (its messages carry no buttons)."""
         self._log.info("Slack webhook mode: alerts only (no edits, no threads, no %s command)", self._command)
 
     async def post(self, channel: str, alert: Alert, *, mention: str | None = None, key: str = "") -> SendResult:
         """A new message with the alert; the webhook decides the channel, `channel` only names it in logs."""
-        text, blocks = render_alert(alert, mention=mention)
+        # An incoming webhook's message cannot be clicked back to us: never show buttons on it.
+        text, blocks = render_alert(replace(alert, buttons=False), mention=mention)
         return await self._send({"text": text, "blocks": blocks, "unfurl_links": False, "unfurl_media": False})
 
     async def edit(self, channel: str, ref: str, alert: Alert) -> SendResult:

@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 
 from adapters import retry
-from adapters.console import render_alert
+from adapters.console import render_alert, render_digest
 from adapters.webhook.platform import WebhookConfig
 from bot import wording
-from bot.chat import CommandHandler
+from bot.chat import ActionHandler, CommandHandler
 from bot.clock import Clock
 from bot.codec import encode
 from bot.model import Alert, AlertKind, SendResult, Sent
@@ -37,11 +37,14 @@ EVENTS = {
     AlertKind.SOURCE_READABLE: "notice",
     AlertKind.NETWORK_DOWN: "notice",
     AlertKind.NETWORK_UP: "notice",
+    AlertKind.DIGEST: "digest",  # the weekly digest: its own document (digest_document)
 }
 
 
 def document(alert: Alert, *, sent_at: datetime) -> dict[str, Any]:
     """The JSON document for one alert (schema version 1)."""
+    if alert.kind is AlertKind.DIGEST:
+        return digest_document(alert, sent_at=sent_at)
     return {
         "version": SCHEMA_VERSION,
         "event": EVENTS[alert.kind],
@@ -57,8 +60,26 @@ def document(alert: Alert, *, sent_at: datetime) -> dict[str, Any]:
         },
         "changes": encode(alert.changes),
         "alternatives": encode(alert.alternatives),
+        "watch": encode(alert.watch),  # a probe's watched status page (early warning), else null
         "title": wording.headline(alert),
         "text": render_alert(alert),
+        "sent_at": sent_at.isoformat(),
+    }
+
+
+# ---------------------------------------------------------------- digest (issue 12)
+
+
+def digest_document(alert: Alert, *, sent_at: datetime) -> dict[str, Any]:
+    """The weekly digest's document (schema version 1, event "digest"): no `incident`, the digest as data."""
+    digest = alert.digest
+    return {
+        "version": SCHEMA_VERSION,
+        "event": EVENTS[AlertKind.DIGEST],
+        "id": alert.incident_id,  # "digest#2026-11-29": the week's last day, the same on every retry
+        "digest": encode(digest),
+        "title": wording.digest_headline(digest) if digest is not None else wording.headline(alert),
+        "text": render_digest(digest, limit=None) if digest is not None else render_alert(alert),
         "sent_at": sent_at.isoformat(),
     }
 
@@ -107,8 +128,8 @@ class WebhookAdapter:
     def __repr__(self) -> str:
         return "WebhookAdapter(url=<secret>)"
 
-    async def start(self, handler: CommandHandler) -> None:
-        """Nothing to connect: a webhook cannot receive commands."""
+    async def start(self, handler: CommandHandler, actions: ActionHandler | None = None) -> None:
+        """Nothing to connect: a webhook cannot receive commands or clicks."""
         self._log.info("webhook: alerts as signed JSON (schema version %d)", SCHEMA_VERSION)
 
     async def post(self, channel: str, alert: Alert, *, mention: str | None = None, key: str = "") -> SendResult:

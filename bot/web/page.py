@@ -240,12 +240,14 @@ def latency_chart(hours: Sequence[ProbeHour], *, now: datetime, span: int = 24) 
         for h in hours
     )
     label = escape(f"Latency over the last {span}h: up to {top:,.0f} ms")
+    # The scale's words are HTML beside the drawing, not SVG text: the drawing shrinks to a phone's width,
+    # and its text would shrink with it to a size nobody can read.
     return Markup(
+        f'<div class="chart"><div class="y" aria-hidden="true"><span>{top:,.0f} ms</span><span>0 ms</span></div>'
         f'<svg class="latency" viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
         f'<line class="axis" x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}"/>'
         f'<line class="axis" x1="{pad}" y1="{pad}" x2="{width - pad}" y2="{pad}"/>'
-        f'<text x="{pad + 2}" y="{pad + 12}">{top:,.0f} ms</text><text x="{pad + 2}" y="{height - pad - 3}">0 ms</text>'
-        f'<polyline class="avg" points="{points}"/>{dots}</svg>'
+        f'<polyline class="avg" points="{points}"/>{dots}</svg></div>'
     )
 
 

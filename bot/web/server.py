@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
@@ -32,6 +32,7 @@ from bot.web import statuspage
 from bot.web.activity import Activity, Health
 from bot.web.cache import Views
 from bot.web.metrics import StateCollector, exposition, registry
+from bot.web.traffic import GZIP_FROM, Compressed, Turns, accepts_gzip
 
 REFRESH = 30  # seconds between the page's own reloads
 LAST_INCIDENTS = 10
@@ -39,6 +40,7 @@ API_INCIDENTS = 50
 TIMELINE = 20
 WINDOWS = (timedelta(hours=24), timedelta(days=7), timedelta(days=30), timedelta(days=90))
 MANY = 12  # a monitor with more components lists its problems first and folds the rest
+PER_PAGE = 100  # monitor cards on one page of `/` (90 bars each, ~10 KB): more go to `/?page=2`, problems first
 STRIPPED = 200  # components given their own strip on a monitor's page
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 # No script at all, styles inline, images only as inline SVG: nothing can load from outside the process.
@@ -51,6 +53,15 @@ HEADERS = {
 ALLOW = "GET, HEAD, OPTIONS"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Body = TypeVar("Body", bound=bytes | None)  # a render: None when there is nothing at that address
+
+
+@runtime_checkable
+class Mountable(Protocol):
+    """What answers requests on this server's port too (Slack's HTTP mode): adds its routes to the application
+    before it starts and returns the path it serves, or None when it has nothing to serve."""
+
+    def mount(self, app: web.Application) -> str | None: ...
 
 
 class StatusSite:
@@ -71,7 +82,7 @@ class StatusSite:
         self._probe_kinds = probe_kinds
         self._cache_for = cache_for
         self._refresh = refresh
-        self._cache: dict[str, tuple[float, int, int, bytes]] = {}
+        self._cache: dict[str, tuple[float, int, int, Any]] = {}
         self._templates = Environment(loader=PackageLoader("bot.web", "templates"),
                                       autoescape=select_autoescape(default=True, default_for_string=True),
                                       trim_blocks=True, lstrip_blocks=True)
@@ -81,6 +92,13 @@ class StatusSite:
         # Per monitor: (its views, its place, whether its times read `now`, that `now`, its documents).
         self._groups: dict[str, tuple[list[ComponentView], int, bool, datetime, list[dict[str, Any]]]] = {}
         self._listed_whole: tuple[object, object, datetime | None, list[dict[str, Any]]] | None = None
+        self._encoded: dict[str, tuple[list[dict[str, Any]], bytes]] = {}
+        self._troubles: tuple[object, set[str]] = (None, set())
+        self._order: tuple[object, list[str]] = (None, [])
+        self._places: tuple[object, object, set[str], list[tuple[int, str]]] = (None, None, set(), [])  # per monitor: its documents, as JSON
+        self._turns = Turns()
+        self._compressed = Compressed()
+        self._scraped: tuple[float, bytes] | None = None  # /metrics: (when, the text), kept `cache_for` seconds
         self._registry = registry(StateCollector(store=store, monitors=monitors, activity=activity,
                                                  problems=health.problems if health else None, views=self._views))
 
@@ -99,15 +117,18 @@ class StatusSite:
 
     @web.middleware
     async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        await self._turns.admit()
         try:
-            if request.method == "OPTIONS":  # what any path allows: the server is read-only
-                response: web.StreamResponse = web.Response(status=204, headers={"Allow": ALLOW})
+            if request.method == "OPTIONS":  # what the path allows: the page's are read-only
+                refused = request.match_info.http_exception
+                allow = _allow(refused) if isinstance(refused, web.HTTPMethodNotAllowed) else ALLOW
+                response: web.StreamResponse = web.Response(status=204, headers={"Allow": allow})
             else:
                 response = await handler(request)
         except web.HTTPNotFound:
             response = self._not_found(request, None)
-        except web.HTTPMethodNotAllowed:
-            response = web.Response(status=405, text="405: method not allowed\n", headers={"Allow": ALLOW})
+        except web.HTTPMethodNotAllowed as refused:
+            response = web.Response(status=405, text="405: method not allowed\n", headers={"Allow": _allow(refused)})
         response.headers.update(HEADERS)
         return response
 
@@ -118,7 +139,7 @@ class StatusSite:
         body = self._templates.get_template("notfound.html").render(message=text, refresh=None)
         return web.Response(status=404, text=body, content_type="text/html")
 
-    def _cached(self, key: str, build: Callable[[], bytes]) -> bytes:
+    def _cached(self, key: str, build: Callable[[], Body]) -> Body:
         """A render reused while nothing was written and the minute is the same (durations read in minutes),
         or for `cache_for` seconds in any case."""
         now = time.monotonic()
@@ -135,27 +156,51 @@ class StatusSite:
         self._cache[key] = (now, changes, minute, body)
         return body
 
-    def _html(self, body: bytes) -> web.Response:
-        return web.Response(body=body, content_type="text/html", charset="utf-8",
-                            headers={"Cache-Control": f"max-age={self._refresh // 3}"})
+    async def _html(self, request: web.Request, key: str, body: bytes) -> web.Response:
+        return await self._answer(request, key, body, "text/html; charset=utf-8", max_age=self._refresh // 3)
+
+    async def _answer(self, request: web.Request, key: str, body: bytes, content_type: str, *,
+                      max_age: int | None = None) -> web.Response:
+        """A kept render, gzip-encoded (once per render) for a client that takes it."""
+        headers = {"Content-Type": content_type, "Vary": "Accept-Encoding"}
+        if max_age is not None:
+            headers["Cache-Control"] = f"max-age={max_age}"
+        if len(body) >= GZIP_FROM and accepts_gzip(request.headers.get("Accept-Encoding", "")):
+            body = await self._compressed(key, body)
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(body=body, headers=headers)
 
     # ------------------------------------------------------------ the status page
 
     async def _index(self, request: web.Request) -> web.Response:
-        return self._html(self._cached("/", self._render_index))
+        asked = request.query.get("page") or "1"
+        number = int(asked) if asked.isdigit() and len(asked) < 7 else 0
+        key = f"/?page={number}"
+        body = self._cached(key, lambda: self._render_index(number)) if number else None
+        return self._not_found(request, None) if body is None else await self._html(request, key, body)
 
-    def _render_index(self) -> bytes:
+    def _render_index(self, number: int = 1) -> bytes | None:
+        """Page `number` of `/` (None when there is no such page)."""
         store, now = self._store, self._clock.now()
         names = self._views.names()
         grouped = self._views.by_monitor()
         unreadable = set(store.unreadable_monitors())
+        pages = max(1, -(-len(names) // PER_PAGE))
+        if number > pages:
+            return None
+        troubled = self._troubled(grouped)
+        ordered = self._placed(names, troubled, unreadable)
+        first = (number - 1) * PER_PAGE
         open_items = store.open_incidents()
         overview = Overview(now=now, monitors=len(names),
-                            problems=tuple(v for name in sorted(names) for v in grouped[name]
+                            problems=tuple(v for name in sorted(troubled) for v in grouped[name]
                                            if v.status is not Status.OPERATIONAL),
                             open_incidents=tuple(open_items), unreadable=tuple(sorted(unreadable)))
         icon, headline, css = view.overall(overview)
-        cards = self._index_cards(names, grouped, unreadable, now)
+        cards = self._index_cards(ordered[first:first + PER_PAGE], grouped, unreadable, now)
+        pager = [(n, "/" if n == 1 else f"/?page={n}", n == number) for n in range(1, pages + 1)] if pages > 1 else []
+        shown = (f"Monitors {first + 1:,}–{min(first + PER_PAGE, len(ordered)):,} of {len(ordered):,}, "
+                 "those with a problem first") if pages > 1 else ""
         incidents = [view.incident_card(i, store.timeline(i.id, TIMELINE), now) for i in open_items]
         last = [view.incident_card(i, (), now) for i in store.recent_incidents(limit=LAST_INCIDENTS)
                 if i.resolved_at is not None]
@@ -165,7 +210,7 @@ class StatusSite:
             icon=icon, headline=headline, css=css, cards=[Markup(self._placeholder)] if cards else [],
             incidents=incidents, last=last, updated=wording.utc(now), refresh=self._refresh, days=view.DAYS,
             many=MANY, open_title=wording.OPEN_INCIDENTS, last_title=wording.LAST_INCIDENTS,
-            timeline_title=wording.TIMELINE,
+            timeline_title=wording.TIMELINE, pager=pager, shown=shown,
         ).encode()
         if not cards:
             return page
@@ -174,8 +219,29 @@ class StatusSite:
         cards[-1] += after  # the list is this render's own: one copy of the page in the join below
         return b"\n".join(cards)
 
-    def _index_cards(self, names: list[str], grouped: Mapping[str, list[ComponentView]], unreadable: set[str],
-                     now: datetime) -> list[bytes]:
+    def _placed(self, names: list[str], troubled: set[str], unreadable: set[str]) -> list[tuple[int, str]]:
+        """(place in the config, which stays the card's id; monitor) in the order of the page: the config's, or
+        with more than a page, those with a problem first, so that page 1 shows what someone opening it came to
+        see. Kept while the monitors and their troubles are the same (10,000 names cost ms to order)."""
+        kept = self._places
+        if kept[0] is names and kept[1] is troubled and kept[2] == unreadable:
+            return kept[3]
+        ordered = list(enumerate(self._ordered(names), start=1))
+        if len(ordered) > PER_PAGE:
+            first_ones = troubled | unreadable
+            ordered = [p for p in ordered if p[1] in first_ones] + [p for p in ordered if p[1] not in first_ones]
+        self._places = (names, troubled, unreadable, ordered)
+        return ordered
+
+    def _troubled(self, grouped: dict[str, list[ComponentView]]) -> set[str]:
+        """The monitors with a component not operational, kept while no monitor moved (the same mapping)."""
+        if self._troubles[0] is not grouped:
+            self._troubles = (grouped, {name for name, views in grouped.items()
+                                        if any(v.status is not Status.OPERATIONAL for v in views)})
+        return self._troubles[1]
+
+    def _index_cards(self, shown: list[tuple[int, str]], grouped: Mapping[str, list[ComponentView]],
+                     unreadable: set[str], now: datetime) -> list[bytes]:
         """Every monitor's card, kept until it moves: its rows or incident are written (its version), its
         place or the day changes, a problem's duration reads differently; or, for a strip with downtime, its
         uptime reads differently (the watched time grows while the time down stays), or, if today had some,
@@ -183,7 +249,7 @@ class StatusSite:
         store, today = self._store, int(now.timestamp() // 86400)
         cards: list[bytes] = []
         wanted: dict[int, tuple[int, str]] = {}  # place in `cards` → (index, monitor) of the cards to build
-        for index, name in enumerate(self._ordered(names), start=1):
+        for index, name in shown:
             kept = self._cards.get(name)
             if (kept is not None and kept.version == store.version(name) and kept.index == index
                     and kept.today == today and kept.unreadable == (name in unreadable)
@@ -212,14 +278,18 @@ class StatusSite:
                 card.moves, card.value = "share", (built.uptime, settled)
             self._cards[name] = card
             cards[place] = card.markup
-        if len(self._cards) > 2 * len(names) + 32:  # monitors no longer active
+        if len(self._cards) > 2 * len(grouped) + 32:  # monitors no longer active
             self._cards = {name: kept for name, kept in self._cards.items() if name in grouped}
         return cards
 
     def _ordered(self, names: list[str]) -> list[str]:
-        """Config order (the operator's), then monitors only the database knows."""
-        known = set(names)
-        return [n for n in self._monitors if n in known] + [n for n in names if n not in self._monitors]
+        """Config order (the operator's), then monitors only the database knows; kept while `names` is the
+        same list (Views keeps it until the monitors are synced)."""
+        if self._order[0] is not names:
+            known = set(names)
+            self._order = (names, [n for n in self._monitors if n in known]
+                           + [n for n in names if n not in self._monitors])
+        return self._order[1]
 
     def _card(self, name: str, views: list[ComponentView], records: Sequence[DayRecord], strips: view.Strips,
               now: datetime, *, unreadable: bool) -> view.MonitorCard:
@@ -251,7 +321,8 @@ class StatusSite:
         name = request.match_info["name"]
         if name not in self._known():
             return self._not_found(request, name)
-        return self._html(self._cached(f"/monitors/{name}", lambda: self._render_monitor(name)))
+        key = f"/monitors/{name}"
+        return await self._html(request, key, self._cached(key, lambda: self._render_monitor(name)))
 
     def _known(self) -> set[str]:
         return set(self._store.monitor_names())
@@ -300,8 +371,29 @@ class StatusSite:
         if build is None:
             return self._not_found(request, None)
         url = str(request.url.origin())
-        body = self._cached(f"/api/v2/{document}@{url}", lambda: json.dumps(build(url)).encode())
-        return web.Response(body=body, content_type="application/json", headers={"Cache-Control": "max-age=10"})
+        key = f"/api/v2/{document}@{url}"
+        body = self._cached(key, lambda: self._json(build(url)))
+        return await self._answer(request, key, body, "application/json; charset=utf-8", max_age=10)
+
+    def _json(self, document: dict[str, Any]) -> bytes:
+        """json.dumps(document), byte for byte, its "components" (from `_listed`, just called) joined from each
+        monitor's JSON kept until it moves: 10,000 components are 7 MB of JSON, most of it unchanged."""
+        if "components" not in document:
+            return json.dumps(document).encode()
+        marker = json.dumps(self._placeholder).encode()
+        around = json.dumps({**document, "components": self._placeholder}).encode()
+        parts: list[bytes] = []
+        encoded = self._encoded
+        for name in self._ordered(self._views.names()):
+            docs = self._groups[name][4]
+            kept = encoded.get(name)
+            if kept is None or kept[0] is not docs:
+                kept = encoded[name] = (docs, ", ".join([json.dumps(doc) for doc in docs]).encode())
+            if kept[1]:
+                parts.append(kept[1])
+        if len(encoded) > 2 * len(self._groups) + 32:  # monitors no longer active
+            self._encoded = {name: kept for name, kept in encoded.items() if name in self._groups}
+        return around.replace(marker, b"[" + b", ".join(parts) + b"]", 1)
 
     def _listed(self, now: datetime) -> list[dict[str, Any]]:
         """statuspage.components, each monitor's part kept until it moves (or, for a component that never
@@ -363,7 +455,11 @@ class StatusSite:
     # ------------------------------------------------------------ operations
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        return web.Response(body=exposition(self._registry), headers={"Content-Type": PROMETHEUS_TEXT})
+        """Collected at most once per `cache_for` seconds: two Prometheus servers, or a crowd, cost one."""
+        at = time.monotonic()
+        if self._scraped is None or at - self._scraped[0] >= self._cache_for:
+            self._scraped = (at, exposition(self._registry))
+        return await self._answer(request, "/metrics", self._scraped[1], PROMETHEUS_TEXT)
 
     async def _healthz(self, request: web.Request) -> web.Response:
         problems = self._health.problems() if self._health else []
@@ -383,6 +479,11 @@ class _Card:
         self.markup = markup
         self.moves: str | None = None  # what moves it with time: "share" (its uptime) or "now" (today's figures)
         self.value: Any = None  # what that read when it was rendered
+
+
+def _allow(refused: web.HTTPMethodNotAllowed) -> str:
+    """The Allow header for a path that exists: the page's GET and HEAD, or what a mounted route takes (POST)."""
+    return ", ".join(sorted(refused.allowed_methods | {"OPTIONS"}))
 
 
 def held(views: Sequence[ComponentView], now: datetime) -> tuple[str, ...]:

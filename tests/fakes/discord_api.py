@@ -3,6 +3,8 @@
 aiohttp.web serves both: `/api/v10/...` REST routes and a `/gateway` websocket speaking HELLO →
 IDENTIFY → READY, acknowledging heartbeats. Every request is recorded; tests inject gateway dispatches
 (e.g. INTERACTION_CREATE) and wait on recorded requests with `wait_for` (a condition, not a sleep).
+Messages keep their components; `message_object(id)` is a message as Discord would put it in a component
+interaction (buttons, issue 12), and an interaction callback answers with the dispatched interaction's type.
 `intercept` (any async function of the request and its record) may answer a REST call instead of Discord.
 """
 
@@ -46,6 +48,8 @@ class FakeDiscord:
     heartbeats: int = 0
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # message id → last body
     threads: set[str] = field(default_factory=set)
+    channels: dict[str, str] = field(default_factory=dict)  # message id → its channel id
+    interaction_types: dict[str, int] = field(default_factory=dict)  # dispatched interaction id → its type
     # Scripted failures: (method, path prefix) → (status, json body), consumed once.
     failures: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     # Fault injection: answers instead of Discord when it returns a response (None: behave normally).
@@ -120,6 +124,8 @@ class FakeDiscord:
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a DISPATCH (op 0) event to every connected client."""
+        if event == "INTERACTION_CREATE":
+            self.interaction_types[str(data["id"])] = int(data["type"])
         payload = {"op": 0, "t": event, "s": next(self._seq), "d": data}
         for ws in list(self._sockets):
             await ws.send_str(json.dumps(payload))
@@ -231,7 +237,8 @@ class FakeDiscord:
                     status=201,
                 )
         if method == "POST" and parts[0] == "interactions" and parts[-1] == "callback":
-            return _json({"interaction": {"id": parts[1], "type": 2}}, status=200)
+            return _json({"interaction": {"id": parts[1], "type": self.interaction_types.get(parts[1], 2)}},
+                         status=200)
         if parts[0] == "webhooks" and method == "PATCH" and len(parts) == 5 and parts[4] in self.messages:
             return _json(self._message(parts[4], "645027906669510667", body, webhook_id=parts[1]))  # edit in place
         if parts[0] == "webhooks" and method in ("POST", "PATCH"):
@@ -243,12 +250,20 @@ class FakeDiscord:
         previous = self.messages.get(message_id, {})
         merged = {**previous, **body}
         self.messages[message_id] = merged
+        self.channels.setdefault(message_id, channel)
+        return self.message_object(message_id, webhook_id=webhook_id)
+
+    def message_object(self, message_id: str, *, webhook_id: str | None = None) -> dict[str, Any]:
+        """Message `message_id` as Discord returns it (and puts it in a component interaction)."""
+        merged = self.messages[message_id]
+        channel = self.channels.get(message_id, "645027906669510667")
         message = {
             "id": message_id,
             "channel_id": channel,
             "type": 0,
             "content": merged.get("content") or "",
             "embeds": merged.get("embeds") or [],
+            "components": merged.get("components") or [],
             "attachments": [],
             "mentions": [],
             "mention_roles": [],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from bot.chat import CommandHandler
+from bot.chat import ActionHandler, CommandHandler
 from bot.model import Alert, AlertKind, SendError, SendResult, Sent
 
 
@@ -31,8 +31,9 @@ class RecordingAdapter:
     gate: asyncio.Event | None = None  # when set up, every call waits for it (a platform that hangs)
     next_id: int = 0
 
-    async def start(self, handler: CommandHandler) -> None:
+    async def start(self, handler: CommandHandler, actions: ActionHandler | None = None) -> None:
         self.handler = handler
+        self.actions = actions
 
     async def _answer(self, op: str, channel: str, ref: str | None, alert: Alert, mention: str | None) -> SendResult:
         if self.gate is not None:

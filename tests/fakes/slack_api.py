@@ -11,6 +11,9 @@ Every request is recorded in `slack.calls` (method, params, headers) in arrival 
 Messages are kept per (channel, ts): chat.update of an unknown ts answers `message_not_found`, as Slack does.
 Socket Mode: `apps.connections.open` hands out a websocket URL on this server; `send_envelope` pushes a
 Slack envelope to the connected client and `acks` records what the client acknowledged.
+Buttons: a block_actions `response_url` (`action_response_url`) records like a command's ("response_url");
+`usergroups.users.list` answers from `usergroups` (group id → user ids; an unknown group is `no_such_subteam`)
+and `chat.postEphemeral` is recorded and accepted.
 Nothing here sleeps: waiting is on events set by arriving requests.
 Fault injection beyond the queue: `intercept` (any async function of the request and its Call) may answer
 instead of Slack; `answered` runs after a normal answer has been written to the socket (crash tests kill
@@ -82,6 +85,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.acks: list[dict[str, Any]] = []
+        self.usergroups: dict[str, list[str]] = {}
         self._faults: dict[str, deque[Canned]] = defaultdict(deque)
         self._ts = 1_700_000_000_000100
         self._changed = asyncio.Condition()
@@ -97,7 +101,9 @@ class FakeSlack:
     async def __aenter__(self) -> FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk reads some methods with GET (usergroups.*)
         app.router.add_post("/commands/{tail:.*}", self._response_url)
+        app.router.add_post("/actions/{tail:.*}", self._response_url)
         app.router.add_post("/services/{tail:.*}", self._webhook)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
@@ -124,6 +130,10 @@ class FakeSlack:
 
     def response_url(self, name: str = "1234/5678") -> str:
         return f"{self.url}/commands/T0001/{name}"
+
+    def action_response_url(self, name: str = "1234/5678") -> str:
+        """A block_actions response_url, shaped like Slack's (https://hooks.slack.com/actions/T…/…/…)."""
+        return f"{self.url}/actions/T0001/{name}"
 
     def webhook_url(self, secret: str = "B0001/XXXXsecretXXXX") -> str:
         return f"{self.url}/services/T0001/{secret}"
@@ -177,6 +187,8 @@ class FakeSlack:
             self._changed.notify_all()
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.method == "GET":
+            return dict(request.query)
         raw = await request.text()
         if request.content_type == "application/json":
             return json.loads(raw or "{}")
@@ -234,6 +246,13 @@ class FakeSlack:
                                       "message": {"text": params.get("text"), "user": "U0BOT"}})
         if method == "apps.connections.open":
             return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})
+        if method == "usergroups.users.list":
+            group = str(params.get("usergroup"))
+            if group not in self.usergroups:
+                return web.json_response({"ok": False, "error": "no_such_subteam"})
+            return web.json_response({"ok": True, "users": self.usergroups[group]})
+        if method == "chat.postEphemeral":
+            return web.json_response({"ok": True, "message_ts": "1700000000.000001"})
         return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
 
     def _post(self, params: Mapping[str, Any]) -> dict[str, Any]:
