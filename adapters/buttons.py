@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot import wording
 from bot.model import Action, ActionKind, Actor, Alert, AlertKind
 
 MUTE_FOR = timedelta(hours=1)  # "Mute 1 h"
-NOT_OPERATOR = "You are not an operator here: nothing was changed."
-NO_HANDLER = "This bot cannot act on its alerts right now: nothing was changed."
-UNKNOWN_BUTTON = "This button is from another version of downwatch: nothing was changed."
 HASH_CHARS = 16  # the hex sha1 prefix a button may carry instead of a long incident id
 # Only an open incident's message has buttons: not a notice, a recovery, a digest or any kind added later.
 WITH_BUTTONS = frozenset({AlertKind.OPENED, AlertKind.UPDATED, AlertKind.REMINDER})
@@ -41,10 +39,10 @@ class Button:
 
 
 LABELS = {
-    Verb.ACK: Button(Verb.ACK, "Acknowledge", primary=True),
-    Verb.MUTE_1H: Button(Verb.MUTE_1H, "Mute 1 h"),
-    Verb.MUTE_RESOLVED: Button(Verb.MUTE_RESOLVED, "Mute until resolved"),
-    Verb.UNMUTE: Button(Verb.UNMUTE, "Unmute", danger=True),
+    Verb.ACK: Button(Verb.ACK, wording.BUTTON_ACK, primary=True),
+    Verb.MUTE_1H: Button(Verb.MUTE_1H, wording.BUTTON_MUTE_1H),
+    Verb.MUTE_RESOLVED: Button(Verb.MUTE_RESOLVED, wording.BUTTON_MUTE_RESOLVED),
+    Verb.UNMUTE: Button(Verb.UNMUTE, wording.BUTTON_UNMUTE, danger=True),
 }
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from bot.catalogue import Catalogue
     from bot.discover import Fetch
     from bot.maintenance import Window
+    from bot.store import Store
 
 SECRET_KEYS = tuple(secret for platform in PLATFORMS for secret in platform.secrets)  # redacted from every log
 
@@ -161,12 +162,25 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     return runtime.run(_run(config))
 
 
+def _open_history(database: str) -> Store | None:
+    """The history in `database`, or None once it said why it cannot be read (no file yet, or not usable)."""
+    from bot.store import Store, unusable
+
+    if not os.path.exists(database):
+        print(f"downwatch: no history yet: {database} does not exist (run `downwatch run` first)", file=sys.stderr)
+        return None
+    problem = unusable(database)
+    if problem is not None:
+        print(f"downwatch: cannot use the database {database!r}: {problem}", file=sys.stderr)
+        return None
+    return Store.open(database)
+
+
 def _history(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from adapters.console import render_reply
     from bot import commands
     from bot.clock import SystemClock
     from bot.model import Command, CommandKind, Usage
-    from bot.store import Store, unusable
 
     database = args.db
     alternatives: dict[str, tuple[str, ...]] = {}
@@ -179,13 +193,6 @@ def _history(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         alternatives = {m.name: m.alternatives for m in config.monitors}
         planned = config.maintenance
     database = database or "downwatch.db"
-    if not os.path.exists(database):
-        print(f"downwatch: no history yet: {database} does not exist (run `downwatch run` first)", file=sys.stderr)
-        return 2
-    problem = unusable(database)
-    if problem is not None:
-        print(f"downwatch: cannot use the database {database!r}: {problem}", file=sys.stderr)
-        return 2
     if args.command == "incidents":
         if not 1 <= args.limit <= commands.MAX_LIMIT:
             print(f"downwatch: --limit must be between 1 and {commands.MAX_LIMIT}", file=sys.stderr)
@@ -193,7 +200,9 @@ def _history(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         command: Command | Usage = Command(CommandKind.INCIDENTS, limit=args.limit)
     else:
         command = commands.parse_text(" ".join(args.target), now=SystemClock().now())
-    store = Store.open(database)
+    store = _open_history(database)
+    if store is None:
+        return 2
     try:
         reply = command if isinstance(command, Usage) else commands.handle(
             command, history=store, now=SystemClock().now(), alternatives=alternatives, planned=planned)
@@ -214,7 +223,6 @@ def _digest(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from adapters.console import render_digest
     from bot import digest
     from bot.clock import SystemClock
-    from bot.store import Store, unusable
 
     database, zone = args.db, "UTC"
     windows: tuple[Window, ...] = ()  # maintenance, left out of uptime as `/uptime` does
@@ -233,14 +241,9 @@ def _digest(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         except ValueError:
             print(f"downwatch: --until must be a date like 2026-11-30 (got {args.until!r})", file=sys.stderr)
             return 2
-    if not os.path.exists(database):
-        print(f"downwatch: no history yet: {database} does not exist (run `downwatch run` first)", file=sys.stderr)
+    store = _open_history(database)
+    if store is None:
         return 2
-    problem = unusable(database)
-    if problem is not None:
-        print(f"downwatch: cannot use the database {database!r}: {problem}", file=sys.stderr)
-        return 2
-    store = Store.open(database)
     try:
         week = digest.read(store, now=now, timezone=zone, windows=windows)
     finally:

@@ -31,7 +31,7 @@ from croniter import croniter
 from bot import maintenance
 from bot.clock import Clock
 from bot.config import DigestConfig
-from bot.maintenance import Window
+from bot.maintenance import Window, merge_spans
 from bot.model import (
     Alert,
     AlertKind,
@@ -111,7 +111,7 @@ def build(*, monitors: Sequence[str], first_seen: Mapping[str, datetime], incide
         seen = first_seen.get(monitor)
         its = mine.get(monitor, [])
         begin = max(t0, seen.timestamp()) if seen is not None else t1
-        gaps = _merged([(max(a.timestamp(), begin), min(b.timestamp(), t1))
+        gaps = merge_spans([(max(a.timestamp(), begin), min(b.timestamp(), t1))
                         for a, b in (maintenance or {}).get(monitor, ())])
         watched = t1 - begin - sum(b - a for a, b in gaps)
         down = (sum(_overlap(i, begin, t1) for i in its) - sum(_overlap(i, a, b) for i in its for a, b in gaps)
@@ -146,17 +146,6 @@ def build(*, monitors: Sequence[str], first_seen: Mapping[str, datetime], incide
         ))
     rows.sort(key=_worst_first)
     return Digest(start=start, end=end, timezone=timezone, rows=tuple(rows))
-
-
-def _merged(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Non-empty spans, sorted, overlaps joined."""
-    out: list[tuple[float, float]] = []
-    for a, b in sorted(s for s in spans if s[1] > s[0]):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
 
 
 def _worst_first(row: DigestRow) -> tuple[bool, float, int, float, str]:

@@ -163,3 +163,14 @@ def parse_duration(text: str) -> timedelta | None:
 def valid_cron(expression: str) -> bool:
     """Five fields that croniter reads (minute hour day month weekday)."""
     return len(expression.split()) == 5 and bool(croniter.is_valid(expression))
+
+
+def merge_spans(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Non-empty (start, end) spans, sorted and merged where they overlap: time counted once."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(s for s in spans if s[1] > s[0]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out

@@ -21,6 +21,7 @@ from sqlite_utils.migrations import Migrations
 
 from bot.codec import decode, encode, load
 from bot.engine import ComponentState, IncidentState, MonitorState, ObservedChange, Step
+from bot.maintenance import merge_spans
 from bot.model import (
     Acknowledged,
     Action,
@@ -733,8 +734,8 @@ class Store:
         if not row or row[0] is None or row[0] >= end:
             return None
         begin = max(start, row[0])
-        gaps = _merged([(max(ts(a), begin), min(ts(b), end)) for a, b in excluded])
-        incidents = _merged([(max(s, begin), min(e if e is not None else end, end)) for s, e in self.db.execute(
+        gaps = merge_spans([(max(ts(a), begin), min(ts(b), end)) for a, b in excluded])
+        incidents = merge_spans([(max(s, begin), min(e if e is not None else end, end)) for s, e in self.db.execute(
             "SELECT started_at, resolved_at FROM incidents WHERE monitor = ? AND started_at < ? "
             "AND (resolved_at IS NULL OR resolved_at > ?)", [monitor, end, begin])])
         total = (end - begin) - sum(b - a for a, b in gaps)
@@ -1072,14 +1073,3 @@ def _mute_view(row: Sequence[typing.Any]) -> MuteView:
     monitor, actor, at, until, incident_id, reason = row
     return MuteView(monitor=monitor, muted=Muted(by=actor, at=dt(at) or datetime.min, until=dt(until), reason=reason),
                     incident_id=incident_id)
-
-
-def _merged(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Non-empty spans, sorted and merged where they overlap."""
-    out: list[tuple[float, float]] = []
-    for a, b in sorted(s for s in spans if s[1] > s[0]):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out

@@ -1013,3 +1013,14 @@ def quiet_lines(maintenance: Sequence[MaintenanceView], muted: MuteView | None, 
     if muted is not None:
         lines.append(f"{MUTE_ICON} muted {mute_row(muted, now).partition(' — ')[2]}")
     return lines
+
+
+# ---------------------------------------------------------------- buttons (issue 12: adapters/buttons.py lays them out)
+
+BUTTON_ACK = "Acknowledge"
+BUTTON_MUTE_1H = "Mute 1 h"
+BUTTON_MUTE_RESOLVED = "Mute until resolved"
+BUTTON_UNMUTE = "Unmute"
+NOT_OPERATOR = "You are not an operator here: nothing was changed."
+NO_HANDLER = "This bot cannot act on its alerts right now: nothing was changed."
+UNKNOWN_BUTTON = "This button is from another version of downwatch: nothing was changed."

@@ -30,6 +30,7 @@ from adapters.discord.render import (
     render_reply,
 )
 from adapters.discord.webhook import DiscordWebhookAdapter
+from bot import wording
 from bot.app import command_handler
 from bot.chat import ActionHandler
 from bot.checks.statuspage import StatuspageMonitor
@@ -129,7 +130,7 @@ def test_a_mention_in_a_mute_reason_or_a_name_pings_nobody_in_the_embed() -> Non
 def test_the_answer_to_the_clicker_is_one_embed() -> None:
     embeds = render_reply(ActionResult("Muted @everyone until resolved", changed=True))
     assert len(embeds) == 1 and "@everyone" not in (embeds[0].description or "")
-    embeds = render_reply(ActionResult(buttons.NOT_OPERATOR, changed=False, is_error=True))
+    embeds = render_reply(ActionResult(wording.NOT_OPERATOR, changed=False, is_error=True))
     assert "not an operator here" in (embeds[0].description or "")
 
 

@@ -27,7 +27,7 @@ from adapters.slack.adapter import SlackAdapter
 from adapters.slack.platform import SlackConfig, SlackMode
 from adapters.slack.render import ACTIONS_BLOCK_ID, BUTTON_VALUE_LIMIT, render_alert, render_reply
 from adapters.slack.webhook import SlackWebhookAdapter
-from bot import app
+from bot import app, wording
 from bot.app import command_handler
 from bot.chat import ActionHandler
 from bot.checks.statuspage import StatuspageMonitor
@@ -139,7 +139,7 @@ def test_a_very_long_incident_id_rides_as_its_hash() -> None:
 def test_the_answer_to_the_clicker_is_one_escaped_line() -> None:
     text, blocks = render_reply(ActionResult("Muted <!channel> until resolved", changed=True))
     assert text == "Muted &lt;!channel&gt; until resolved" and blocks[0]["text"]["text"] == text
-    text, _ = render_reply(ActionResult(buttons.NOT_OPERATOR, changed=False, is_error=True))
+    text, _ = render_reply(ActionResult(wording.NOT_OPERATOR, changed=False, is_error=True))
     assert text.startswith("⚠️") and "not an operator here" in text
 
 

@@ -341,7 +341,7 @@ class DiscordAdapter:
         acting = command.kind in ACTING
         if acting:
             if not self.is_operator(interaction.user):
-                result = ActionResult(buttons.NOT_OPERATOR, changed=False, is_error=True)
+                result = ActionResult(wording.NOT_OPERATOR, changed=False, is_error=True)
                 await interaction.response.send_message(embeds=render_reply(result), ephemeral=True)
                 return
             command = replace(command, actor=_actor(interaction.user))
@@ -380,13 +380,13 @@ class DiscordAdapter:
         """What a click did (or why it did nothing), as the clicker should read it."""
         parsed = parse_custom_id(custom_id(interaction))
         if parsed is None:
-            return ActionResult(buttons.UNKNOWN_BUTTON, changed=False, is_error=True)
+            return ActionResult(wording.UNKNOWN_BUTTON, changed=False, is_error=True)
         if self._actions is None:
-            return ActionResult(buttons.NO_HANDLER, changed=False, is_error=True)
+            return ActionResult(wording.NO_HANDLER, changed=False, is_error=True)
         verb, incident = parsed
         if not self.is_operator(interaction.user):
             self._log.info("discord: %s pressed %s but has no operator role", interaction.user.id, verb)
-            return ActionResult(buttons.NOT_OPERATOR, changed=False, is_error=True)
+            return ActionResult(wording.NOT_OPERATOR, changed=False, is_error=True)
         action = buttons.action(verb, incident=incident, actor=_actor(interaction.user), now=self._clock.now())
         try:
             return await self._actions(action)

@@ -205,7 +205,7 @@ class SlackAdapter:
             return render_apology()
         if parsed.kind in ACTING:  # only operators act, and the action names who did it
             if user is None or not await self.is_operator(user.id):
-                return render_reply(ActionResult(buttons.NOT_OPERATOR, changed=False, is_error=True))
+                return render_reply(ActionResult(wording.NOT_OPERATOR, changed=False, is_error=True))
             parsed = replace(parsed, actor=user)
         try:
             reply: Reply = await self._handler(parsed)
@@ -239,12 +239,12 @@ class SlackAdapter:
         actor = _actor(user.get("id"), user.get("username") or user.get("name"))
         incident = str(action.get("value") or "")
         if verb is None or not incident:
-            return ActionResult(buttons.UNKNOWN_BUTTON, changed=False, is_error=True)
+            return ActionResult(wording.UNKNOWN_BUTTON, changed=False, is_error=True)
         if self._actions is None:
-            return ActionResult(buttons.NO_HANDLER, changed=False, is_error=True)
+            return ActionResult(wording.NO_HANDLER, changed=False, is_error=True)
         if actor is None or not await self.is_operator(actor.id):
             self._log.info("Slack: %s pressed %s but is not an operator", actor.id if actor else "someone", verb)
-            return ActionResult(buttons.NOT_OPERATOR, changed=False, is_error=True)
+            return ActionResult(wording.NOT_OPERATOR, changed=False, is_error=True)
         try:
             return await self._actions(buttons.action(verb, incident=incident, actor=actor, now=self._clock.now()))
         except Exception:  # a bug in the handler: log it with its trace, show the clicker a short line

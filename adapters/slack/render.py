@@ -135,23 +135,37 @@ def context(*texts: str) -> Block:
     return {"type": "context", "elements": elements}
 
 
-def pack_lines(lines: list[str], *, max_sections: int) -> list[Block]:
-    """Pack lines into as few section blocks as fit; what does not fit becomes one "…and N more" line."""
+def _units(text: str) -> int:
+    """Length as Slack may count it, in UTF-16 code units: an emoji (a square of the digest's strip) is two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str, room: int) -> str:
+    """`text` cut (with the ellipsis) to `room` UTF-16 code units."""
+    cut, size = text, room
+    while _units(cut) > room:
+        size -= _units(cut) - room
+        cut = truncate(text, size)
+    return cut
+
+
+def pack_lines(lines: list[str], *, max_sections: int, what: str = "") -> list[Block]:
+    """Pack lines into as few section blocks as fit; what does not fit becomes one "…and N more [what]" line."""
     blocks: list[Block] = []
     current: list[str] = []
     size = 0
-    reserve = len(wording.more(10**9))  # room for the "…and N more" line
+    room = SECTION_TEXT_LIMIT - _units(wording.more(10**9, what)) - 1  # room for the "…and N more" line
     for index, raw in enumerate(lines):
-        line = truncate(raw, SECTION_TEXT_LIMIT - reserve - 1)
-        if current and size + len(line) + 1 > SECTION_TEXT_LIMIT - reserve:
+        line = _cut(raw, room)
+        if current and size + _units(line) + 1 > room:
             if len(blocks) + 1 >= max_sections:
-                current.append(wording.more(len(lines) - index))
+                current.append(wording.more(len(lines) - index, what))
                 blocks.append(section("\n".join(current)))
                 return blocks
             blocks.append(section("\n".join(current)))
             current, size = [], 0
         current.append(line)
-        size += len(line) + 1
+        size += _units(line) + 1
     if current:
         blocks.append(section("\n".join(current)))
     return blocks
@@ -497,38 +511,11 @@ def render_apology() -> tuple[str, list[Block]]:
 DIGEST_SECTIONS = 3  # monitor sections: 3 × SECTION_TEXT_LIMIT stays within BLOCKS_TEXT_BUDGET with the rest
 
 
-def _units(text: str) -> int:
-    """Length as Slack may count it, in UTF-16 code units: each square of the strip is two."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _digest_entry(row: DigestRow) -> str:
     lines = [f"{wording.digest_strip(row)}  *{escape(row.monitor)}* — {escape(wording.digest_figures(row))}"]
     lines += [f"        _{escape(extra)}_" for extra in (wording.digest_components(row), wording.digest_lead(row))
               if extra]
     return "\n".join(lines)
-
-
-def _digest_sections(entries: list[str], *, max_sections: int) -> list[Block]:
-    """One entry per monitor, packed into sections; what does not fit is '…and N more monitors'."""
-    room = SECTION_TEXT_LIMIT - _units(wording.more(10**9, "monitors")) - 1
-    blocks: list[Block] = []
-    current: list[str] = []
-    size = 0
-    for index, entry in enumerate(entries):
-        entry = truncate(entry, room // 2)
-        if current and size + _units(entry) + 1 > room:
-            if len(blocks) + 1 >= max_sections:
-                current.append(wording.more(len(entries) - index, "monitors"))
-                blocks.append(section("\n".join(current)))
-                return blocks
-            blocks.append(section("\n".join(current)))
-            current, size = [], 0
-        current.append(entry)
-        size += _units(entry) + 1
-    if current:
-        blocks.append(section("\n".join(current)))
-    return blocks
 
 
 def render_digest(digest: Digest) -> tuple[str, list[Block]]:
@@ -537,6 +524,7 @@ def render_digest(digest: Digest) -> tuple[str, list[Block]]:
     headline = wording.digest_headline(digest)
     summary = wording.digest_summary(digest)
     blocks = [header(headline), section(f"*{escape(summary)}*")]
-    blocks += _digest_sections([_digest_entry(row) for row in digest.rows], max_sections=DIGEST_SECTIONS)
+    blocks += pack_lines([_digest_entry(row) for row in digest.rows], max_sections=DIGEST_SECTIONS,
+                         what="monitors")
     blocks.append(context(escape(wording.digest_legend(digest))))
     return _text([escape(headline), escape(summary)]), _fit(blocks)
