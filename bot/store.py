@@ -1002,6 +1002,9 @@ class Store:
                 self._write_timeline(timeline)
             if deliveries:
                 self._write_outbox(deliveries, ts(now))
+        for monitor in {a.monitor for a in timeline}:  # the pages show the timeline: theirs moved
+            self._writes += 1
+            self._written[monitor] = self._writes
 
     def _write_held(self, held: Sequence[Held], now: float) -> None:
         self.db.conn.executemany(

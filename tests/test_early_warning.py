@@ -54,12 +54,7 @@ from bot.model import (
     UptimeReport,
     Watch,
 )
-from bot.operate import Operations, Snapshots
-from bot.outbox import Sender
-from bot.quiet import Quiet
 from bot.simulator import INCIDENT_TITLE, Phase, SimulatedProvider
-from bot.store import Store
-from bot.watch import Watcher
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.recording import RecordingAdapter
 from tests.fakes.slack_api import FakeSlack
@@ -481,14 +476,8 @@ async def test_a_muted_probe_keeps_the_acknowledgement_until_the_mute_ends(tmp_p
     page = StatuspageMonitor(name="OpenAI", url="https://status.openai.test", policy=quick)
     clock = FakeClock(T0)
     chat = RecordingAdapter()
-    store = Store.open(str(tmp_path / "dw.db"))
-    store.sync_monitors([(m.name, m.kind) for m in (probe, page)], clock.now())
-    watcher: Watcher
-    snapshots = Snapshots(monitors=[probe, page], states=lambda: watcher.states)
-    quiet = Quiet(store=store, monitors=[probe, page], snapshot=snapshots)
-    watcher = Watcher(monitors=[probe, page], store=store, client=make_client(), clock=clock, quiet=quiet)
-    ops = Operations(store=store, clock=clock, monitors=[probe, page], quiet=quiet, snapshot=snapshots)
-    sender = Sender(store=store, adapters={"chat": chat}, clock=clock)
+    wired = wire(tmp_path / "dw.db", [probe, page], clock=clock, adapters={"chat": chat})
+    store, watcher, sender, ops = wired.store, wired.watcher, wired.sender, wired.ops
 
     def poll(api: Status, incidents: tuple[ProviderIncident, ...] = ()) -> None:
         at = clock.now()

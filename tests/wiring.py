@@ -12,7 +12,10 @@ from bot.chat import ChatAdapter
 from bot.checks.client import ProbeClient, make_client
 from bot.clock import FakeClock
 from bot.config import Monitor
+from bot.maintenance import Window
+from bot.operate import Operations, Snapshots
 from bot.outbox import Sender
+from bot.quiet import Quiet
 from bot.reachability import Control, Reachability
 from bot.store import Store
 from bot.watch import NetworkNotices, Watcher
@@ -24,6 +27,7 @@ class Wired:
     store: Store
     watcher: Watcher
     sender: Sender
+    ops: Operations  # what a button, an acting command or `downwatch mute` calls
 
     def parts(self) -> tuple[Store, Watcher, Sender]:
         return self.store, self.watcher, self.sender
@@ -55,11 +59,13 @@ def wire(
     clock: FakeClock | None = None,
     adapters: Mapping[str, ChatAdapter] | None = None,
     control: Control | None = None,
+    windows: Sequence[Window] = (),
     **watcher: Any,
 ) -> Wired:
-    """Store, watcher and sender over one SQLite file, as the composition root wires them. `control` is the
-    control target's probe; `watcher` passes the Watcher's own options (check, gate, log). The sender's
-    wake-up is left to the test, which calls `deliver_all` or `drain` when it wants delivery."""
+    """Store, watcher, operations and sender over one SQLite file, as the composition root wires them.
+    `control` is the control target's probe; `windows` the maintenance windows; `watcher` passes the Watcher's
+    own options (check, gate, log). The sender's wake-up is left to the test, which calls `deliver_all` or
+    `drain` when it wants delivery."""
     clock = clock or FakeClock()
     store = open_store(path, monitors, clock)
     sender = Sender(store=store, adapters=dict(adapters or {}), clock=clock)
@@ -67,6 +73,9 @@ def wire(
         watcher["sight"] = Reachability(
             monitors=[m.name for m in monitors], clock=clock, control=control,
             notify=NetworkNotices(store=store, monitors=monitors, on_commit=lambda: None))
-    return Wired(clock=clock, store=store, sender=sender,
-                 watcher=Watcher(monitors=monitors, store=store, client=client or make_client(), clock=clock,
-                                 **watcher))
+    snapshots = Snapshots(monitors=monitors, states=lambda: built.states)
+    quiet = Quiet(store=store, monitors=monitors, windows=windows, snapshot=snapshots)
+    built = Watcher(monitors=monitors, store=store, client=client or make_client(), clock=clock, quiet=quiet,
+                    **watcher)
+    ops = Operations(store=store, clock=clock, monitors=monitors, quiet=quiet, snapshot=snapshots)
+    return Wired(clock=clock, store=store, sender=sender, watcher=built, ops=ops)
