@@ -32,6 +32,7 @@ from bot.model import (
     MuteView,
     Overview,
     ProbeStats,
+    ProviderMaintenance,
     Reply,
     Status,
     TargetReport,
@@ -346,6 +347,7 @@ class History(Protocol):
     def probe_stats(self, *, monitor: str, window: timedelta, now: datetime) -> ProbeStats | None: ...
     def timeline(self, incident_id: str, limit: int = 20) -> tuple[TimelineEntry, ...]: ...
     def mutes(self) -> list[MuteView]: ...
+    def provider_maintenances(self, now: datetime, monitor: str | None = None) -> list[tuple[str, ProviderMaintenance]]: ...
     def leads(self, *, window: timedelta, now: datetime, monitor: str | None = None) -> tuple[LeadStats, ...]: ...
 
 
@@ -416,7 +418,7 @@ def handle(
             problems=problems,
             open_incidents=tuple(history.open_incidents()),
             unreadable=tuple(history.unreadable_monitors()),
-            maintenance=_maintenance_now(planned, now),
+            maintenance=_maintenance_now(planned, now) + _provider_now(history.provider_maintenances(now), now),
         )
     monitor: str | None = None
     component: str | None = None
@@ -480,7 +482,8 @@ def handle(
         components=shown,
         probes=history.probe_stats(monitor=monitor, window=WINDOWS["24h"], now=now),
         timeline=timeline,
-        maintenance=_maintenance_now(planned, now, monitor),
+        maintenance=(_maintenance_now(planned, now, monitor)
+                     + _provider_now(history.provider_maintenances(now, monitor), now)),
         muted=next((m for m in active_mutes(history, now) if m.monitor == monitor), None),
         leads=history.leads(window=max(windows), now=now, monitor=monitor) if component is None else (),
     )
@@ -536,16 +539,36 @@ def active_mutes(history: History, now: datetime) -> tuple[MuteView, ...]:
 
 
 def maintenance_report(history: History, windows: Sequence[Window], now: datetime) -> MaintenanceReport:
-    """Our windows in force and upcoming, and the providers' own (components under maintenance now)."""
+    """Our windows in force and upcoming, and the providers' own: the maintenances their pages announce (in
+    progress, and planned within maintenance.HORIZON), then any component under maintenance that no announced
+    one in progress names (a page may set the status without announcing anything)."""
     from bot import maintenance
 
-    provider = tuple(
+    announced = history.provider_maintenances(now)
+    covered = {(monitor, name) for monitor, m in announced if m.in_progress for name in m.components}
+    bare = tuple(
         MaintenanceView(name=view.name, start=view.since or now, end=None, monitors=(view.monitor,),
                         components=(view.name,), provider=True)
-        for view in history.component_views() if view.status is Status.MAINTENANCE
+        for view in history.component_views()
+        if view.status is Status.MAINTENANCE and (view.monitor, view.name) not in covered
     )
-    return MaintenanceReport(now=now, active=maintenance.active(windows, now) + provider,
-                             upcoming=maintenance.upcoming(windows, now))
+    planned = tuple(_provider_view(monitor, m, now) for monitor, m in announced
+                    if not m.in_progress and (m.starts_at is None or m.starts_at <= now + maintenance.HORIZON))
+    return MaintenanceReport(
+        now=now, active=maintenance.active(windows, now) + _provider_now(announced, now) + bare,
+        upcoming=tuple(sorted(maintenance.upcoming(windows, now) + planned, key=lambda view: view.start)),
+    )
+
+
+def _provider_view(monitor: str, found: ProviderMaintenance, now: datetime) -> MaintenanceView:
+    return MaintenanceView(name=found.name, start=found.starts_at or now, end=found.ends_at, monitors=(monitor,),
+                           components=found.components, provider=True)
+
+
+def _provider_now(announced: Sequence[tuple[str, ProviderMaintenance]], now: datetime) -> tuple[MaintenanceView, ...]:
+    """Of the providers' announced maintenances (History.provider_maintenances), those their pages say are in
+    progress, as our windows show."""
+    return tuple(_provider_view(name, m, now) for name, m in announced if m.in_progress)
 
 
 def _maintenance_now(windows: Sequence[Window], now: datetime, monitor: str | None = None) -> tuple[MaintenanceView, ...]:

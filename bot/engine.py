@@ -29,6 +29,7 @@ from bot.model import (
     CheckResult,
     ComponentReading,
     ProviderIncident,
+    ProviderMaintenance,
     Status,
     Watch,
     worst,
@@ -85,6 +86,8 @@ class MonitorState:
     components: tuple[ComponentState, ...] = ()
     incident: IncidentState | None = None
     incidents: tuple[ProviderIncident, ...] = ()  # the provider's unresolved incidents, last readable poll
+    # The provider's announced maintenances, last readable poll: shown, never an incident, never an alert
+    maintenances: tuple[ProviderMaintenance, ...] = ()
     readable: bool = True
     unreadable_streak: int = 0
     readable_streak: int = 0
@@ -142,13 +145,16 @@ def step(prev: MonitorState | None, result: CheckResult, now: datetime, policy: 
     if not result.readable:
         return _unreadable(prev, result, now, policy)
     if still(prev, result, now, policy):
-        # What the full step below would give (see `still`), without walking every component again.
-        return Step(state=replace(prev, source_detail=result.detail, checked_at=now))
+        # What the full step below would give (see `still`), without walking every component again. The
+        # maintenances are carried either way: they decide nothing, so a poll that changed only them is still.
+        return Step(state=replace(prev, source_detail=result.detail, checked_at=now,
+                                  maintenances=result.maintenances))
     components, observed, kept = _advance_components(prev, result.components, now, policy)
     state = replace(
         prev,
         components=components,
         incidents=result.incidents,
+        maintenances=result.maintenances,
         readable=True,
         unreadable_streak=0,
         source_detail=result.detail,
@@ -188,8 +194,8 @@ def still(prev: MonitorState, result: CheckResult, now: datetime, policy: Policy
     """True when `result` hands over the very readings (the same tuple object: an unchanged body, see
     bot/checks/payload.LastBody) and provider incidents that the full step which settled `prev` had, and
     nothing outside them moved (the source's flags, a reminder falling due): that step would then run again
-    the same way, giving `prev` back with only checked_at and source_detail new, no change observed, no
-    alert. O(1): identity checks instead of a walk over the components."""
+    the same way, giving `prev` back with only checked_at, source_detail and the maintenances (which decide
+    nothing) new, no change observed, no alert. O(1): identity checks instead of a walk over the components."""
     memo = prev.settled
     if (
         memo is None
@@ -225,6 +231,7 @@ def _seed(result: CheckResult, now: datetime) -> Step:
         monitor=result.monitor,
         components=components,
         incidents=result.incidents,
+        maintenances=result.maintenances,
         readable=result.readable,
         unreadable_streak=0 if result.readable else 1,
         unreadable_since=None if result.readable else now,

@@ -82,6 +82,26 @@ class ProviderIncident:
     components: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ProviderMaintenance:
+    """A maintenance the provider's status page announces (Statuspage `scheduled_maintenances`, incident.io's
+    maintenances): shown by `/status` and `/status maintenance`, never an incident. `status` in Statuspage's
+    words: scheduled, in_progress or verifying."""
+
+    id: str
+    name: str
+    status: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None  # None: no announced end
+    components: tuple[str, ...] = ()  # as the monitor's readings name them; empty: none named
+    url: str | None = None
+
+    @property
+    def in_progress(self) -> bool:
+        """The provider says it is under way (verifying is its last step), not only planned."""
+        return self.status in ("in_progress", "verifying")
+
+
 # ---------------------------------------------------------------- changes
 
 
@@ -150,6 +170,7 @@ class CheckResult:
     detail: str = ""
     latency_ms: float | None = None
     reached: bool = True  # False when no HTTP answer came back at all (DNS, refused, timeout, TLS)
+    maintenances: tuple[ProviderMaintenance, ...] = ()  # the provider's announced ones, in progress or planned
 
 
 # ---------------------------------------------------------------- operations (issue 12)

@@ -44,6 +44,7 @@ from bot.model import (
     PageSaid,
     ProbeHour,
     ProbeStats,
+    ProviderMaintenance,
     RowState,
     Status,
     TimelineEntry,
@@ -212,6 +213,13 @@ def m006_operations(db: Database) -> None:
             alert TEXT NOT NULL)"""
     )
     db.execute("CREATE INDEX held_monitor ON held (monitor, id)")
+
+
+@migrations()
+def m007_provider_maintenances(db: Database) -> None:
+    """A provider's announced maintenances (the state's, as JSON; NULL when none), so that `/status` reads them
+    without decoding every monitor's state. A state written before this reads as none until its next write."""
+    db.execute("ALTER TABLE monitors ADD COLUMN maintenances TEXT")
 
 
 def _timeline_changes(text: str, changes: str | None) -> tuple[Change, ...]:
@@ -398,10 +406,11 @@ class Store:
         same = prev is not None and not step.observed and replace(prev, checked_at=state.checked_at) == state
         if not same:
             self.db.conn.execute(
-                "UPDATE monitors SET state = ?, checked_at = ?, readable = ?, unreadable = ?, detail = ? "
-                "WHERE name = ?",
+                "UPDATE monitors SET state = ?, checked_at = ?, readable = ?, unreadable = ?, detail = ?, "
+                "maintenances = ? WHERE name = ?",
                 [json.dumps(encode(state)), now, int(state.readable), int(state.unreadable_notified),
-                 state.source_detail[:500], state.monitor],
+                 state.source_detail[:500],
+                 json.dumps(encode(state.maintenances)) if state.maintenances else None, state.monitor],
             )
             return True
         if not probe:
@@ -607,6 +616,22 @@ class Store:
     def unreadable_monitors(self) -> list[str]:
         return [r[0] for r in self.db.execute(
             "SELECT name FROM monitors WHERE active = 1 AND unreadable = 1 ORDER BY name")]
+
+    def provider_maintenances(self, now: datetime, monitor: str | None = None) -> list[tuple[str, ProviderMaintenance]]:
+        """(monitor, maintenance) for every active monitor's (or `monitor`'s) announced maintenances, as its last
+        readable poll saw them, that have not ended at `now` (one the provider still calls in progress has not,
+        whatever its announced end), soonest first."""
+        sql = "SELECT name, maintenances FROM monitors WHERE active = 1 AND maintenances IS NOT NULL"
+        rows = self.db.execute(sql + " AND name = ?", [monitor]) if monitor is not None else self.db.execute(
+            sql + " ORDER BY name")
+        found = [
+            (name, m) for name, text in rows
+            for m in typing.cast(tuple[ProviderMaintenance, ...],
+                                 decode(tuple[ProviderMaintenance, ...], json.loads(text)))
+            if m.in_progress or m.ends_at is None or m.ends_at > now
+        ]
+        latest = datetime.max.replace(tzinfo=UTC)
+        return sorted(found, key=lambda pair: pair[1].starts_at or latest)
 
     def _incident_views(self, sql: str, args: list[object]) -> list[IncidentView]:
         return [

@@ -871,9 +871,15 @@ def maintenance_row(view: MaintenanceView, now: datetime) -> str:
     scope = ", ".join(view.monitors) if view.monitors else "every monitor"
     if view.components:
         scope += f" ({', '.join(view.components)})"
-    end = f"–{clock(view.end)}" if view.end else ""
+    end = ""
+    if view.end:  # a provider's windows may span days (Cloudflare's 11:00 → 06:00 the next day)
+        same_day = view.end.astimezone(UTC).date() == view.start.astimezone(UTC).date()
+        end = f"–{clock(view.end)}" if same_day else f" – {utc(view.end)}"
     if view.start <= now:
-        left = f" (ends in {format_duration(view.end - now)})" if view.end else ""
+        if view.end and view.end <= now:  # a provider's still in progress after its announced end
+            left = f" (due to end {format_duration(now - view.end)} ago)"
+        else:
+            left = f" (ends in {format_duration(view.end - now)})" if view.end else ""
     else:
         left = f" (in {format_duration(view.start - now)})"
     source = " · announced by the provider" if view.provider else ""

@@ -29,6 +29,7 @@ TWILIO = "twilio_summary_2020-06-16_during_incident.json"
 CLOUDAMQP = "cloudamqp_summary_2020-07-16_during_maintenance.json"
 CIRCLECI = "circleci_components_2025-10_trimmed_grouped.json"
 DOCS_EXAMPLE = "statuspage_docs_example_summary_relabelled_github.json"
+CLOUDFLARE = "cloudflare_statuspage_summary_2026-07-29_incident_and_maintenances.json"
 
 
 def data(name: str) -> bytes:
@@ -128,6 +129,61 @@ def test_cloudamqp_maintenance_is_a_component_status_not_an_incident() -> None:
     assert statuses(result)["Shared servers"] is Status.MAINTENANCE
     assert [c.status for c in result.components].count(Status.MAINTENANCE) == 1
     assert result.incidents == ()  # the in-progress maintenance is not a ProviderIncident
+
+
+def test_cloudamqp_in_progress_maintenance_is_read_by_its_own_name() -> None:
+    (m,) = parse(data(CLOUDAMQP)).maintenances
+    assert m.name == "Upgrade of shared servers “jellyfish”, “wildboar”, and “reindeer”"
+    assert (m.id, m.status, m.in_progress) == ("qy6n39trpl7l", "in_progress", True)
+    assert (m.starts_at, m.ends_at) == (datetime(2020, 7, 16, 21, tzinfo=UTC), datetime(2020, 7, 16, 23, tzinfo=UTC))
+    assert m.components == ("Shared servers",) and m.url == "http://stspg.io/3crfld0dxr87"
+
+
+def test_cloudflare_maintenances_planned_and_in_progress_beside_a_real_incident() -> None:
+    result = parse(data(CLOUDFLARE))
+    assert [i.title for i in result.incidents] == ["Cloudflare Workers — Errors Deploying Workers Scripts"]
+    assert len(result.maintenances) == 16
+    assert sum(m.in_progress for m in result.maintenances) == 4
+    assert {m.status for m in result.maintenances} == {"scheduled", "in_progress"}
+    iad = next(m for m in result.maintenances if m.name == "IAD (Ashburn) on 2026-07-29")
+    assert iad.in_progress and iad.components == ("Ashburn, VA, United States - (IAD)",)
+    assert (iad.starts_at, iad.ends_at) == (datetime(2026, 7, 29, 11, tzinfo=UTC), datetime(2026, 7, 30, 6, tzinfo=UTC))
+    assert iad.url == "https://stspg.io/9vbpzrw8g3vv"
+    # a components filter keeps the maintenances that name what it keeps (by name or by group)
+    paris = parse(data(CLOUDFLARE), components=("Paris, France - (CDG)",))
+    assert [m.name for m in paris.maintenances] == ["CDG (Paris) on 2026-07-29", "CDG (Paris) on 2026-07-30"]
+    services = parse(data(CLOUDFLARE), components=("Cloudflare Sites and Services",))  # the preset's group
+    assert [(m.name, m.components) for m in services.maintenances] == [
+        ("DNS Record Management Maintenance", ("DNS Updates",))]  # the data centres' are left out
+
+
+def test_twilio_scheduled_maintenances_with_offsets_read_in_utc() -> None:
+    result = parse(data(TWILIO))
+    assert len(result.maintenances) == 9 and not any(m.in_progress for m in result.maintenances)
+    first = result.maintenances[0]
+    assert first.starts_at == datetime(2020, 6, 16, 23, tzinfo=UTC)  # 16:00 -07:00
+    assert first.ends_at == datetime(2020, 6, 17, 3, tzinfo=UTC)
+
+
+def test_docs_example_maintenances_without_components_are_not_incidents() -> None:
+    result = parse(data(DOCS_EXAMPLE))
+    assert [(m.name, m.status, m.components) for m in result.maintenances] == [
+        ("Network Maintenance (No Interruption Expected)", "scheduled", ()),
+        ("Web Tier Recycle", "in_progress", ()),
+    ]
+    assert [i.status for i in result.incidents] == ["identified"]  # the minor in-progress one is no incident
+
+
+def test_completed_and_strangely_shaped_maintenances_are_left_out() -> None:
+    summary = summary_of(component("c1", "API"), scheduled_maintenances=[
+        {"id": "m1", "name": "Done", "status": "completed", "components": [{"id": "c1"}]},
+        "not an object",
+        {"id": "m2", "name": "Soon", "status": "scheduled", "scheduled_for": "yesterday", "components": [{"id": "c1"}]},
+    ])
+    result = parse(summary)
+    assert result.readable
+    assert [(m.id, m.starts_at, m.components) for m in result.maintenances] == [("m2", None, ("API",))]
+    assert parse(summary_of(component("c1", "API"), scheduled_maintenances={"x": 1})).maintenances == ()
 
 
 def test_circleci_grouped_components() -> None:
@@ -574,12 +630,14 @@ KEYS = [
     "display_at",
     "created_at",
     "updated_at",
+    "scheduled_for",
+    "scheduled_until",
 ]
 shaped = st.recursive(
     st.none()
     | st.booleans()
     | st.text(max_size=12)
-    | st.sampled_from(["operational", "major_outage", "g1", "a"]),
+    | st.sampled_from(["operational", "major_outage", "g1", "a", "in_progress", "2026-09-29T18:00:00Z"]),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(KEYS), children, max_size=6)
     ),
@@ -592,7 +650,7 @@ shaped = st.recursive(
     summary=st.one_of(
         st.binary(max_size=200),
         json_values.map(lambda v: json.dumps(v).encode()),
-        st.fixed_dictionaries({"components": shaped, "incidents": shaped}).map(
+        st.fixed_dictionaries({"components": shaped, "incidents": shaped, "scheduled_maintenances": shaped}).map(
             lambda v: json.dumps(v).encode()
         ),
     ),

@@ -16,6 +16,7 @@ from bot.model import (
     CheckResult,
     ComponentReading,
     ProviderIncident,
+    ProviderMaintenance,
     Status,
 )
 
@@ -258,3 +259,47 @@ def test_a_resolved_provider_incident_is_named_and_a_vanished_component_is_said(
     alerts = [a for _, s in later for a in s.alerts]
     assert [c for a in alerts for c in a.changes] == [
         Change(ChangeKind.VANISHED, components=(ChangedComponent("ChatGPT", UNK, MAJ),), affected=1, total=2)]
+
+
+# ---------------------------------------------------------------- the provider's announced maintenances (issue 12)
+
+PLANNED = ProviderMaintenance(id="m1", name="Database upgrade", status="scheduled",
+                              starts_at=T0 + timedelta(hours=1), ends_at=T0 + timedelta(hours=2), components=("API",))
+UNDER_WAY = ProviderMaintenance(id="m1", name="Database upgrade", status="in_progress",
+                                starts_at=T0 + timedelta(hours=1), ends_at=T0 + timedelta(hours=2), components=("API",))
+
+
+def test_provider_maintenances_are_carried_and_never_alert() -> None:
+    """The last readable poll's maintenances are on the state, an unreadable poll keeps them, and neither a
+    maintenance starting nor its components going under maintenance opens anything."""
+    readings = tuple(ComponentReading(n, s) for n, s in A.items())
+    under = tuple(ComponentReading(n, MAINT if n == "API" else s) for n, s in A.items())
+    polls = [
+        CheckResult(monitor="OpenAI", at=T0, readable=True, components=readings, maintenances=(PLANNED,)),
+        CheckResult(monitor="OpenAI", at=T0, readable=True, components=readings, maintenances=(PLANNED,)),
+        CheckResult(monitor="OpenAI", at=T0, readable=True, components=under, maintenances=(UNDER_WAY,)),
+        CheckResult(monitor="OpenAI", at=T0, readable=True, components=under, maintenances=(UNDER_WAY,)),
+        CheckResult(monitor="OpenAI", at=T0, readable=False, detail="HTTP 502"),
+        CheckResult(monitor="OpenAI", at=T0, readable=True, components=readings, maintenances=()),
+    ]
+    state: MonitorState | None = None
+    seen = []
+    for i, poll in enumerate(polls):
+        at = T0 + timedelta(minutes=i)
+        s = step(state, poll, at, Policy())
+        assert s.alerts == () and s.opened is None and s.state.incident is None
+        state = s.state
+        seen.append(state.maintenances)
+    assert seen == [(PLANNED,), (PLANNED,), (UNDER_WAY,), (UNDER_WAY,), (UNDER_WAY,), ()]
+
+
+def test_a_poll_that_changes_only_its_maintenances_takes_them_on_the_fast_path() -> None:
+    readings = tuple(ComponentReading(n, s) for n, s in A.items())
+    first = CheckResult(monitor="OpenAI", at=T0, readable=True, components=readings)
+    state = step(None, first, T0, Policy()).state
+    state = step(state, first, T0 + timedelta(minutes=1), Policy()).state
+    assert state.settled is not None  # the same readings again take the fast path ...
+    again = CheckResult(monitor="OpenAI", at=T0, readable=True, components=readings, maintenances=(PLANNED,))
+    s = step(state, again, T0 + timedelta(minutes=2), Policy())
+    assert s.state.components is state.components  # ... which it did
+    assert s.state.maintenances == (PLANNED,) and s.alerts == ()

@@ -21,11 +21,14 @@ from bot.engine import (
     step,
     still,
 )
-from bot.model import AlertKind, CheckResult, ComponentReading, ProviderIncident, Status
+from bot.model import AlertKind, CheckResult, ComponentReading, ProviderIncident, ProviderMaintenance, Status
 
 T0 = datetime(2026, 9, 29, 12, 0, tzinfo=UTC)
 NAMES = ("API", "ChatGPT", "Fine-tuning", "Codex")
 INCIDENT = ProviderIncident(id="i1", title="Elevated errors", status="investigating", impact="minor")
+PLANNED = ProviderMaintenance(id="m1", name="Upgrade", status="scheduled", starts_at=T0, components=("API",))
+MAINTENANCES = ((), (PLANNED,), (PLANNED, ProviderMaintenance(id="m2", name="Network", status="in_progress")),
+                (ProviderMaintenance(id="m1", name="Upgrade", status="in_progress", starts_at=T0, components=("API",)),))
 
 statuses = st.sampled_from(list(Status))
 poll = st.one_of(
@@ -202,7 +205,9 @@ def test_the_monitor_fast_path_gives_the_full_steps_result(sequence: list, polic
     for i, item in enumerate(sequence):
         at += timedelta(seconds=gaps[i % len(gaps)])
         if item == AGAIN and last is not None:
-            res = replace(last, at=at, detail=detail if i % 3 else "")  # the same readings and incidents objects
+            # the same readings and incidents objects; now and then other maintenances (they decide nothing)
+            res = replace(last, at=at, detail=detail if i % 3 else "",
+                          maintenances=MAINTENANCES[i % len(MAINTENANCES)] if i % 4 == 0 else last.maintenances)
         else:
             res = result(at, None if item == AGAIN else item)
         s = step(state, res, at, policy) if state is None else agree(state, res, at, policy)
@@ -236,6 +241,7 @@ def states_and_results(draw: st.DrawFn) -> tuple[MonitorState, CheckResult]:
         components=components,
         incident=draw(st.one_of(st.none(), incident_states)),
         incidents=draw(provider_incidents),
+        maintenances=draw(st.sampled_from(MAINTENANCES)),
         readable=draw(st.booleans()),
         unreadable_streak=draw(st.integers(0, 2)),
         readable_streak=draw(st.integers(0, 2)),
@@ -255,7 +261,8 @@ def states_and_results(draw: st.DrawFn) -> tuple[MonitorState, CheckResult]:
         readings = tuple(draw(st.lists(st.builds(ComponentReading, name=st.sampled_from(NAMES), status=statuses,
                                                   detail=DETAILS, group=GROUPS), max_size=len(NAMES))))
     incidents = state.incidents if draw(st.booleans()) else draw(provider_incidents)
-    return state, CheckResult(monitor="M", at=T0, readable=True, components=readings, incidents=incidents)
+    return state, CheckResult(monitor="M", at=T0, readable=True, components=readings, incidents=incidents,
+                              maintenances=draw(st.sampled_from(MAINTENANCES)))
 
 
 @settings(max_examples=1500, deadline=None)
@@ -267,9 +274,11 @@ def test_the_monitor_fast_path_holds_from_any_state(pair: tuple[MonitorState, Ch
     state, res = pair
     at = T0 + timedelta(seconds=3 * 3600)  # after every moment a drawn state holds
     state = step(state, res, at, policy).state
-    for gap in gaps:
+    for i, gap in enumerate(gaps):
         at += timedelta(seconds=gap)
-        state = agree(state, replace(res, at=at), at, policy).state
+        maintenances = MAINTENANCES[(gap + i) % len(MAINTENANCES)]  # a poll whose only news is its maintenances
+        state = agree(state, replace(res, at=at, maintenances=maintenances), at, policy).state
+        assert state.maintenances == maintenances
 
 
 def test_an_unchanged_poll_takes_the_fast_path_and_a_new_object_does_not() -> None:

@@ -23,7 +23,9 @@ from bot.model import (
     CommandKind,
     ComponentReading,
     MaintenanceReport,
+    MaintenanceView,
     Overview,
+    ProviderMaintenance,
     Status,
     TargetReport,
 )
@@ -321,6 +323,95 @@ async def test_status_maintenance_lists_ours_and_the_providers(bot: Bot) -> None
     assert isinstance(during, MaintenanceReport) and during.active[0].name == "Upgrade" and not during.upcoming
     text = render_reply(during)
     assert "🔧 Upgrade — OpenAI" in text and "ChatGPT" in text
+
+
+FAILOVER = ProviderMaintenance(id="m1", name="Database failover", status="in_progress",
+                               starts_at=at("2026-09-29T12:30:00Z"), ends_at=at("2026-09-29T13:30:00Z"),
+                               components=("ChatGPT",), url="https://stspg.io/m1")
+NETWORK = ProviderMaintenance(id="m2", name="Network upgrade", status="scheduled", starts_at=at("2026-09-30T02:00:00Z"),
+                              ends_at=at("2026-09-30T04:00:00Z"), components=("API",))
+
+
+def announcing(now: datetime) -> CheckResult:
+    """A page announcing one maintenance in progress and one planned, with a component under maintenance that
+    no announced one names."""
+    return CheckResult(monitor="OpenAI", at=now, readable=True, maintenances=(FAILOVER, NETWORK), components=(
+        ComponentReading("API", Status.OPERATIONAL), ComponentReading("ChatGPT", Status.MAINTENANCE),
+        ComponentReading("Files", Status.MAINTENANCE)))
+
+
+@pytest.mark.anyio
+async def test_the_providers_announced_maintenances_show_by_their_own_name(bot: Bot, tmp_path: Path) -> None:
+    from adapters.discord.render import render_reply as discord_reply
+    from adapters.slack.render import render_reply as slack_reply
+
+    for _ in range(3):
+        bot.watcher.apply(MONITOR, announcing(bot.clock.now()))
+        bot.clock.advance(60)
+    assert await bot.deliver() == []  # a provider's maintenance is never an outage
+    assert bot.store.open_incidents() == []
+    bot.store.close()
+    restarted = Bot(tmp_path / "dw.db", bot.clock, bot.chat)  # read back from the file, not from memory
+    now = bot.clock.now()  # 12:53
+    report = commands.handle(Command(CommandKind.MAINTENANCE), history=restarted.store, now=now, planned=[WINDOW])
+    assert isinstance(report, MaintenanceReport)
+    assert [(v.name, v.provider, v.monitors, v.components) for v in report.active] == [
+        ("Database failover", True, ("OpenAI",), ("ChatGPT",)),
+        ("Files", True, ("OpenAI",), ("Files",)),  # under maintenance, no announced one names it
+    ]
+    assert [(v.name, v.provider, v.start, v.end) for v in report.upcoming] == [
+        ("Upgrade", False, WINDOW.start, WINDOW.end),  # ours, today 13:00
+        ("Network upgrade", True, NETWORK.starts_at, NETWORK.ends_at),  # the provider's, tomorrow 02:00
+    ]
+    text = render_reply(report)
+    assert ("🔧 Database failover — OpenAI (ChatGPT) · 2026-09-29 12:30 UTC–13:30 UTC (ends in 37m)"
+            " · announced by the provider") in text
+    assert ("🔧 Network upgrade — OpenAI (API) · 2026-09-30 02:00 UTC–04:00 UTC (in 13h 7m)"
+            " · announced by the provider") in text
+    assert text.index("Upgrade — OpenAI") < text.index("Network upgrade")
+    fallback, _ = slack_reply(report)
+    assert "Database failover" in fallback and "Network upgrade" in fallback and "Files" in fallback
+    (embed,) = discord_reply(report)
+    assert embed.description is not None
+    assert "Database failover" in embed.description and "Network upgrade" in embed.description
+
+    # `/status` and `/status OpenAI` show the one in progress the way they show ours, not the planned one
+    overview = commands.handle(Command(CommandKind.OVERVIEW), history=restarted.store, now=now)
+    target = commands.handle(Command(CommandKind.TARGET, target="OpenAI"), history=restarted.store, now=now)
+    assert isinstance(overview, Overview) and isinstance(target, TargetReport)
+    assert [v.name for v in overview.maintenance] == [v.name for v in target.maintenance] == ["Database failover"]
+    for reply in (overview, target):
+        assert "🔧 Database failover — OpenAI (ChatGPT)" in render_reply(reply)
+        assert "Network upgrade" not in render_reply(reply)
+        assert "🔧 Database failover — OpenAI (ChatGPT)" in slack_reply(reply)[0]
+        (embed,) = discord_reply(reply)
+        assert "🔧 Database failover — OpenAI (ChatGPT)" in (embed.description or "")
+
+
+def test_slack_and_discord_show_the_windows_in_force_even_when_all_is_operational() -> None:
+    from adapters.discord.render import render_reply as discord_reply
+    from adapters.slack.render import render_reply as slack_reply
+
+    now = at("2026-09-29T13:10:00Z")
+    window = maintenance.occurrence_at(WINDOW, now)
+    assert window is not None
+    overview = Overview(now=now, monitors=1, problems=(), open_incidents=(), maintenance=(window,))
+    assert overview.all_operational
+    line = "🔧 Upgrade — OpenAI · 2026-09-29 13:00 UTC–14:00 UTC (ends in 50m)"
+    assert line in render_reply(overview)
+    text, blocks = slack_reply(overview)
+    assert line in text and len(blocks) == 1
+    (embed,) = discord_reply(overview)
+    assert embed.description == line
+
+
+def test_a_maintenance_overrunning_its_announced_end_says_so() -> None:
+    view = MaintenanceView(name="Failover", start=at("2026-09-29T12:00:00Z"), end=at("2026-09-29T13:00:00Z"),
+                           monitors=("OpenAI",), provider=True)
+    row = wording.maintenance_row(view, at("2026-09-29T13:20:00Z"))
+    assert row.endswith("(due to end 20m ago) · announced by the provider")
+    across = MaintenanceView(name="IAD", start=at("2026-07-29T11:00:00Z"), end=at("2026-07-30T06:00:00Z"))
+    assert "2026-07-29 11:00 UTC – 2026-07-30 06:00 UTC" in wording.maintenance_row(across, at("2026-07-29T17:00:00Z"))
 
 
 def test_uptime_leaves_the_window_out(tmp_path: Path) -> None:

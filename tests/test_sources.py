@@ -114,7 +114,16 @@ def test_incidentio_native_summary_groups_full_outage_incidents_and_maintenance(
                 "id": "m-1",
                 "status": "maintenance_in_progress",
                 "affected_components": [{"component_id": "cmp-3"}],
-            }
+            },
+            {  # the widget's names for the times (starts_at, ends_at); the native page's are not documented
+                "id": "m-2",
+                "name": "Files migration",
+                "status": "maintenance_scheduled",
+                "starts_at": "2026-12-01T02:00:00Z",
+                "ends_at": "2026-12-01T03:00:00Z",
+                "affected_components": [{"component_id": "cmp-4"}],
+            },
+            {"id": "m-3", "name": "Old", "status": "maintenance_complete", "affected_components": []},
         ]
 
     body = edited("openai_status_proxy_summary_codex_test_fixture_minimal.json", extend)
@@ -136,10 +145,17 @@ def test_incidentio_native_summary_groups_full_outage_incidents_and_maintenance(
     assert incident.components == ("Codex",)
     assert incident.latest_update == "new"
     assert incident.url == "https://status.openai.com/incidents/inc-1"
+    # the maintenances are values of their own, never incidents; a completed one is gone
+    assert [(m.id, m.status, m.components, m.starts_at) for m in result.maintenances] == [
+        ("m-1", "in_progress", ("Login",), None),
+        ("m-2", "scheduled", ("Files",), datetime(2026, 12, 1, 2, tzinfo=UTC)),
+    ]
+    assert result.maintenances[0].name == "(untitled maintenance)"
 
     chatgpt = parse(incidentio, body, only=("chatgpt",))
     assert statuses(chatgpt) == {"Login": Status.MAINTENANCE}
     assert chatgpt.incidents == ()  # its incident touches only Codex
+    assert [m.id for m in chatgpt.maintenances] == ["m-1"]  # by the group the filter names
     assert statuses(parse(incidentio, body, only=("responses", "Gone"))) == {
         "Responses": Status.DEGRADED,
         "Gone": Status.UNKNOWN,
@@ -164,6 +180,20 @@ def test_incidentio_widget_summary_during_an_incident() -> None:
         "Billing": Status.OPERATIONAL,
     }
     assert parse(incidentio, body, only=("Billing",)).incidents == ()
+
+
+def test_incidentio_widget_maintenances_in_progress_and_scheduled() -> None:
+    result = parse(incidentio, read("incidentio_widget_api_v1_summary_preview_sample_fitnudge_doc.json"))
+    assert [(m.name, m.status, m.in_progress) for m in result.maintenances] == [
+        ("Database upgrade", "in_progress", True),
+        ("Essential maintenance", "scheduled", False),
+    ]
+    during, planned = result.maintenances
+    moment = datetime(2026, 1, 26, 2, 11, 43, tzinfo=UTC)
+    assert (during.starts_at, during.ends_at) == (moment, moment)  # started_at, scheduled_end_at
+    assert (planned.starts_at, planned.ends_at) == (moment, moment)  # starts_at, ends_at
+    assert planned.url == "https://status.fitnudge.app/incidents/01FCNDV6P870EA6S7TK1DSYD5H"
+    assert all(i.id != during.id for i in result.incidents)
 
 
 def test_incidentio_widget_all_clear() -> None:
@@ -397,6 +427,20 @@ def test_betterstack_downtime_by_resource_and_section() -> None:
     }
 
 
+def test_betterstack_maintenance_report_planned_then_in_progress_then_gone() -> None:
+    body = read("huggingface_betterstack_index_2026-07-19_downtime.json")
+    (planned,) = parse(betterstack, body, at=datetime(2026, 7, 19, 14, tzinfo=UTC)).maintenances
+    assert (planned.id, planned.name, planned.status) == (
+        "961899", "Scheduled maintenance: Inference Endpoints", "scheduled")
+    assert (planned.starts_at, planned.ends_at) == (datetime(2026, 7, 22, 7, tzinfo=UTC),
+                                                    datetime(2026, 7, 22, 8, tzinfo=UTC))
+    assert len(planned.components) == 2  # the resolved one of 07-08 is left out
+    during = parse(betterstack, body, at=datetime(2026, 7, 22, 7, 30, tzinfo=UTC))
+    assert [m.status for m in during.maintenances] == ["in_progress"] and during.incidents == ()
+    assert parse(betterstack, body, at=datetime(2026, 7, 22, 8, tzinfo=UTC)).maintenances == ()
+    assert parse(betterstack, body, at=datetime(2026, 7, 19, 14, tzinfo=UTC), only=("Jobs",)).maintenances == ()
+
+
 def test_betterstack_open_report_and_all_clear() -> None:
     # No all-clear capture exists: the real one with every resource set operational, then with one report
     # re-opened as "downtime" (its last state before it resolved).
@@ -498,6 +542,14 @@ def test_statusio_security_issue_and_maintenance() -> None:
     assert statuses(maintenance)["dashboards.gitlab.com"] is Status.MAINTENANCE
     assert statuses(maintenance)["Website"] is Status.OPERATIONAL
     assert [i.title for i in maintenance.incidents] == ["500 Error - User Notification Settings"]
+    (planned,) = maintenance.maintenances  # `maintenance.active`: in progress, by its own name
+    assert (planned.name, planned.status, planned.components) == (
+        "Maintenance on dashboards.gitlab.com", "in_progress", ("dashboards.gitlab.com",))
+    assert (planned.starts_at, planned.ends_at) == (datetime(2020, 9, 2, 17, 55, tzinfo=UTC),
+                                                    datetime(2020, 9, 7, 17, 55, tzinfo=UTC))
+    filtered = parse(statusio, read("gitlab_statusio_status_2020-09-05_planned_maintenance_active.json"),
+                     only=("Website",))
+    assert filtered.maintenances == ()
 
 
 # ---------------------------------------------------------------- Heroku

@@ -34,7 +34,8 @@ def test_migrations_are_recorded_and_reopening_applies_nothing(tmp_path: Path) -
     store = Store.open(path)
     assert [m.name for m in migrations.applied(store.db)] == ["m001_initial", "m002_compact_probes",
                                                          "m003_component_names", "m004_timeline_changes",
-                                                         "m005_early_warning", "m006_operations"]
+                                                         "m005_early_warning", "m006_operations",
+                                                         "m007_provider_maintenances"]
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.close()
     again = Store.open(path)
@@ -189,3 +190,74 @@ def test_migration_004_keeps_timeline_rows_of_an_existing_database(tmp_path: Pat
     entries = store.timeline("OpenAI@1")
     assert [(e.at.timestamp(), e.kind) for e in entries] == [(60, AlertKind.OPENED), (120, AlertKind.UPDATED)]
     assert entries[0].changes == (Change(ChangeKind.TEXT, detail="API: major outage"),) and entries[1].changes == ()
+
+
+def test_provider_maintenances_are_kept_across_a_restart_and_read_without_the_states(tmp_path: Path) -> None:
+    """The announced maintenances of the last readable poll, from the real Cloudflare capture, read back by a
+    new Store on the same file; the ones over by then are left out, the ones the provider still calls in
+    progress are not; none is an incident."""
+    from datetime import UTC, datetime
+
+    from bot.checks.statuspage import parse_statuspage
+
+    captured = datetime(2026, 7, 29, 17, 4, 41, tzinfo=UTC)
+    clock = FakeClock(captured)
+    store, monitor, watcher = watched(tmp_path, clock, StatuspageMonitor(name="Cloudflare", url="http://127.0.0.1:9/"))
+    body = (Path(__file__).parent / "data" / "cloudflare_statuspage_summary_2026-07-29_incident_and_maintenances.json")
+    result = parse_statuspage(monitor="Cloudflare", summary=body.read_bytes(), unresolved=None, components_filter=(),
+                              at=captured)
+    watcher.apply(monitor, result)
+    assert len(store.provider_maintenances(captured)) == 16
+    store.close()
+
+    again = Store.open(str(tmp_path / "dw.db"))
+    found = again.provider_maintenances(captured)
+    assert [m for _, m in found] == sorted(result.maintenances, key=lambda m: m.starts_at or captured)
+    assert {name for name, _ in found} == {"Cloudflare"}
+    assert found[0][1].name == "IAD (Ashburn) on 2026-07-29"  # the earliest start first
+    later = datetime(2026, 7, 30, 10, tzinfo=UTC)
+    left = [m.name for _, m in again.provider_maintenances(later)]
+    assert "CDG (Paris) on 2026-07-29" not in left  # scheduled until 07:00: over
+    assert "KHI (Karachi) on 2026-07-29" in left  # still "in progress" on the page as last read
+    assert "BCN (Barcelona) on 2026-07-30" in left
+    assert again.open_incidents()[0].title.startswith("Cloudflare Workers")  # the one real incident only
+    assert again.load_states()["Cloudflare"].maintenances == result.maintenances  # the state holds them too
+
+
+def test_maintenances_clear_with_the_poll_and_leave_with_the_monitor(tmp_path: Path) -> None:
+    from bot.model import ProviderMaintenance
+
+    clock = FakeClock()
+    store, monitor, watcher = watched(tmp_path, clock, StatuspageMonitor(name="API", url="http://127.0.0.1:9/"))
+    planned = ProviderMaintenance(id="m1", name="Upgrade", status="scheduled", starts_at=clock.now() + timedelta(hours=1))
+    readings = (ComponentReading("API", Status.OPERATIONAL),)
+    watcher.apply(monitor, CheckResult(monitor="API", at=clock.now(), readable=True, components=readings,
+                                       maintenances=(planned,)))
+    assert store.provider_maintenances(clock.now()) == [("API", planned)]  # no announced end: kept
+    assert store.provider_maintenances(clock.now(), "API") == [("API", planned)]
+    assert store.provider_maintenances(clock.now(), "Other") == []
+    store.sync_monitors([], clock.now())
+    assert store.provider_maintenances(clock.now()) == []
+    store.sync_monitors([("API", "statuspage")], clock.now())
+    clock.advance(60)
+    watcher.apply(monitor, CheckResult(monitor="API", at=clock.now(), readable=True, components=readings))
+    assert store.provider_maintenances(clock.now()) == []
+    assert store.db.execute("SELECT maintenances FROM monitors").fetchone() == (None,)
+
+
+def test_migration_007_reads_states_written_before_it(tmp_path: Path) -> None:
+    import json
+
+    from sqlite_utils import Database
+
+    path = str(tmp_path / "old.db")
+    db = Database(path)
+    migrations.apply(db, stop_before="m007_provider_maintenances")  # a database as the previous release left it
+    state = {"monitor": "API", "components": [], "incident": None, "incidents": [], "readable": True}
+    db.execute("INSERT INTO monitors (name, kind, active, first_seen, mid, state) VALUES ('API', 'statuspage', 1, 0, 1, ?)",
+               [json.dumps(state)])
+    db.conn.commit()
+    db.close()
+    store = Store.open(path)
+    assert store.load_states()["API"].maintenances == ()
+    assert store.provider_maintenances(FakeClock().now()) == []

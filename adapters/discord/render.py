@@ -330,9 +330,10 @@ def _overview(reply: Overview) -> discord.Embed:
         colour=_SEVERITY_COLOUR.get(status, COLOUR_NOTICE),
         timestamp=reply.now,
     )
+    quiet = [fit(line, 400) for line in wording.quiet_lines(reply.maintenance, None, reply.now)]  # issue 12
     if reply.all_operational:
-        return embed
-    lines: list[str] = []
+        return _lines_embed(embed, quiet, "lines") if quiet else embed
+    lines: list[str] = [*quiet]
     if reply.problems:
         lines.append(_bold(wording.NOT_OPERATIONAL))
         lines += [_component_line(v, reply.now, with_monitor=True) for v in reply.problems]
@@ -363,6 +364,7 @@ def _target(reply: TargetReport) -> discord.Embed:
         timestamp=reply.now,
     )
     lines = [f"({fit(wording.target_kind(reply), 200)})"]
+    lines += [fit(line, 400) for line in wording.quiet_lines(reply.maintenance, reply.muted, reply.now)]  # issue 12
     if reply.uptime:
         lines.append(_bold(wording.UPTIME))
         lines += [escape(wording.uptime_line(u)) for u in reply.uptime]

@@ -384,9 +384,10 @@ def _bold(text: str) -> str:
 
 def _overview(reply: Overview) -> tuple[str, list[Block]]:
     head = f"{wording.overview_icon(reply)} {escape(wording.overview_headline(reply))}"
-    if reply.all_operational:
+    quiet = [escape(line) for line in wording.quiet_lines(reply.maintenance, None, reply.now)]  # issue 12
+    if reply.all_operational and not quiet:
         return head, [section(head)]
-    lines = [f"{wording.overview_icon(reply)} {_bold(wording.overview_headline(reply))}"]
+    lines = [f"{wording.overview_icon(reply)} {_bold(wording.overview_headline(reply))}", *quiet]
     if reply.open_incidents:
         lines.append(_bold(wording.OPEN_INCIDENTS))
         lines += [_incident_line(i, reply.now) for i in reply.open_incidents]
@@ -401,6 +402,7 @@ def _overview(reply: Overview) -> tuple[str, list[Block]]:
 def _target(reply: TargetReport) -> tuple[str, list[Block]]:
     lines = [f"{wording.icon(reply.status)} {_bold(wording.target_head(reply))} "
              f"({escape(wording.target_kind(reply))})"]
+    lines += [escape(line) for line in wording.quiet_lines(reply.maintenance, reply.muted, reply.now)]  # issue 12
     if reply.uptime:
         lines.append(_bold(wording.UPTIME))
         lines += [f"  {escape(wording.uptime_line(u))}" for u in reply.uptime]

@@ -29,7 +29,7 @@ from bot.checks.payload import (
     wanted,
 )
 from bot.checks.source import SourceKind, SourceMonitor, under
-from bot.model import CheckResult, ComponentReading, ProviderIncident, Status, worst
+from bot.model import CheckResult, ComponentReading, ProviderIncident, ProviderMaintenance, Status, worst
 
 STATUS_MAP: dict[str, Status] = {
     "operational": Status.OPERATIONAL,
@@ -52,8 +52,8 @@ def read(body: bytes) -> list[dict[str, Any]]:
 def parse(
     body: bytes, *, monitor: str, at: datetime, only: tuple[str, ...] = (), last: LastBody | None = None
 ) -> CheckResult:
-    """Pure (with `last`, an unchanged body is not read again): the resources (grouped by section) and the
-    open manual status reports."""
+    """Pure (with `last`, an unchanged body is not read again): the resources (grouped by section), the
+    open manual status reports, and the maintenance reports not yet over (in progress or planned, by `at`)."""
     try:
         included = read_with(last, body, read)
     except Unreadable as exc:
@@ -83,14 +83,16 @@ def parse(
     updates = {text_of(u.get("id")): _attrs(u) for u in by_type.get("status_update", ())}
     want = wanted(only)
     incidents = []
+    maintenances = []
     for report in by_type.get("status_report", ()):
         a = _attrs(report)
         state = text_of(a.get("aggregate_state")).lower()
-        if (
-            text_of(a.get("report_type")).lower() == "maintenance"
-            or state in CLOSED
-            or state == "maintenance"
-        ):
+        if text_of(a.get("report_type")).lower() == "maintenance":
+            found = _maintenance(report, names, groups, want, at)
+            if found is not None:
+                maintenances.append(found)
+            continue
+        if state in CLOSED or state == "maintenance":  # a maintenance is never an incident
             continue
         starts, ends = timestamp(a.get("starts_at")), timestamp(a.get("ends_at"))
         if (starts is not None and starts > at) or (ends is not None and ends <= at):
@@ -117,7 +119,27 @@ def parse(
             )
         )
     return CheckResult(
-        monitor=monitor, at=at, readable=True, components=filtered(readings, only), incidents=tuple(incidents)
+        monitor=monitor, at=at, readable=True, components=filtered(readings, only), incidents=tuple(incidents),
+        maintenances=tuple(maintenances),
+    )
+
+
+def _maintenance(report: dict[str, Any], names: dict[str, str], groups: dict[str, str | None],
+                 want: frozenset[str], at: datetime) -> ProviderMaintenance | None:
+    """A maintenance report as a ProviderMaintenance (None once resolved or over): the page states no phase,
+    so it is in progress between its start and end, scheduled before."""
+    a = _attrs(report)
+    starts, ends = timestamp(a.get("starts_at")), timestamp(a.get("ends_at"))
+    if text_of(a.get("aggregate_state")).lower() in CLOSED or (ends is not None and ends <= at):
+        return None
+    affected = [rid for x in objects(a.get("affected_resources"))
+                if (rid := text_of(x.get("status_page_resource_id"))) in names]
+    if want and affected and not any(passes(want, names[rid], groups.get(rid)) for rid in affected):
+        return None
+    return ProviderMaintenance(
+        id=text_of(report.get("id")), name=title_text(a.get("title"), "(untitled maintenance)"),
+        status="scheduled" if starts is not None and starts > at else "in_progress", starts_at=starts, ends_at=ends,
+        components=tuple(dict.fromkeys(names[rid] for rid in affected)),
     )
 
 

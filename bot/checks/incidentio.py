@@ -33,7 +33,7 @@ from bot.checks.payload import (
     wanted,
 )
 from bot.checks.source import SourceKind, SourceMonitor
-from bot.model import CheckResult, ComponentReading, ProviderIncident, Status, worst
+from bot.model import CheckResult, ComponentReading, ProviderIncident, ProviderMaintenance, Status, worst
 
 STATUS_MAP: dict[str, Status] = {
     "operational": Status.OPERATIONAL,
@@ -47,6 +47,8 @@ STATUS_MAP: dict[str, Status] = {
 IMPACT_OF: dict[Status, str] = {**payload.IMPACT_OF, Status.MAINTENANCE: "maintenance"}
 CLOSED = frozenset({"resolved", "closed", "postmortem", "maintenance_complete", "completed"})
 IN_PROGRESS = frozenset({"maintenance_in_progress", "in_progress"})
+SCHEDULED = frozenset({"maintenance_scheduled", "scheduled"})
+_Read = tuple[tuple[ComponentReading, ...], tuple[ProviderIncident, ...], tuple[ProviderMaintenance, ...]]
 
 
 def read(body: bytes) -> tuple[bool, dict[str, Any]]:
@@ -69,10 +71,11 @@ def parse(
     """Pure (with `last`, an unchanged body is not read again): either incident.io shape."""
     try:
         native, doc = read_with(last, body, read)
-        components, incidents = _native(doc, only) if native else _widget(doc, only)
+        components, incidents, maintenances = _native(doc, only) if native else _widget(doc, only)
     except Unreadable as exc:
         return unreadable(monitor, at, str(exc))
-    return CheckResult(monitor=monitor, at=at, readable=True, components=components, incidents=incidents)
+    return CheckResult(monitor=monitor, at=at, readable=True, components=components, incidents=incidents,
+                       maintenances=maintenances)
 
 
 def _status(word: Any) -> tuple[Status, str]:
@@ -83,9 +86,7 @@ def _status(word: Any) -> tuple[Status, str]:
 # ---------------------------------------------------------------- the native /proxy/<host> summary
 
 
-def _native(
-    summary: dict[str, Any], only: tuple[str, ...]
-) -> tuple[tuple[ComponentReading, ...], tuple[ProviderIncident, ...]]:
+def _native(summary: dict[str, Any], only: tuple[str, ...]) -> _Read:
     listed = need_list(summary, "components")
     names: dict[str, str] = {}
     for c in objects(listed):
@@ -99,7 +100,8 @@ def _native(
     for a in objects(summary.get("affected_components")):
         if a.get("component_id") is not None:
             statuses[str(a["component_id"])] = _status(a.get("status"))
-    for m in objects(need_list(summary, "scheduled_maintenances", optional=True)):
+    planned = objects(need_list(summary, "scheduled_maintenances", optional=True))
+    for m in planned:
         if text_of(m.get("status")).lower() in IN_PROGRESS:
             for cid in _affected_ids(m):
                 if statuses.get(cid, (Status.OPERATIONAL, ""))[0] is Status.OPERATIONAL:
@@ -150,7 +152,32 @@ def _native(
                 components=tuple(dict.fromkeys(named)),
             )
         )
-    return filtered(readings, only), tuple(incidents)
+    maintenances = []
+    for m in planned:
+        affected = _affected_ids(m)
+        named = [display.get(cid) or names.get(cid) or cid for cid in affected]
+        if want and named and not any(passes(want, n, groups.get(cid)) for n, cid in zip(named, affected, strict=True)):
+            continue
+        found = _maintenance(m, named, "scheduled")
+        if found is not None:
+            maintenances.append(found)
+    return filtered(readings, only), tuple(incidents), tuple(maintenances)
+
+
+def _maintenance(item: dict[str, Any], named: list[str], status: str) -> ProviderMaintenance | None:
+    """One of incident.io's maintenances in Statuspage's words (None once completed); `status`: what the list
+    it came from says when the item does not."""
+    word = text_of(item.get("status")).lower()
+    if word in CLOSED:
+        return None
+    status = "in_progress" if word in IN_PROGRESS else "scheduled" if word in SCHEDULED else status
+    start = next((t for key in ("starts_at", "started_at", "scheduled_for")
+                  if (t := timestamp(item.get(key))) is not None), None)
+    end = next((t for key in ("ends_at", "scheduled_end_at", "scheduled_until")
+                if (t := timestamp(item.get(key))) is not None), None)
+    return ProviderMaintenance(id=text_of(item.get("id")), name=title_text(item.get("name"), "(untitled maintenance)"),
+                               status=status, starts_at=start, ends_at=end, components=tuple(dict.fromkeys(named)),
+                               url=text_of(item.get("url")) or None)
 
 
 def _structure(structure: Any, names: dict[str, str]) -> tuple[dict[str, str], set[str], list[str]]:
@@ -229,9 +256,7 @@ def _updated_at(item: dict[str, Any]) -> datetime | None:
 # ---------------------------------------------------------------- the widget API /api/v1/summary
 
 
-def _widget(
-    doc: dict[str, Any], only: tuple[str, ...]
-) -> tuple[tuple[ComponentReading, ...], tuple[ProviderIncident, ...]]:
+def _widget(doc: dict[str, Any], only: tuple[str, ...]) -> _Read:
     """The widget lists only what is affected: components are the filter's entries (see payload.per_entry)."""
     want = wanted(only)
     statuses: dict[str, Status] = {}
@@ -255,12 +280,21 @@ def _widget(
                 components=tuple(dict.fromkeys(named)),
             )
         )
+    maintenances = []
     for item in objects(need_list(doc, "in_progress_maintenances", optional=True)):
         for c in objects(item.get("affected_components")):
             for key in _keys(c):
                 if statuses.get(key, Status.OPERATIONAL) is Status.OPERATIONAL:
                     statuses[key] = Status.MAINTENANCE
-    return per_entry(only, statuses), tuple(incidents)
+    for listed, status in (("in_progress_maintenances", "in_progress"), ("scheduled_maintenances", "scheduled")):
+        for item in objects(need_list(doc, listed, optional=True)):
+            affected = objects(item.get("affected_components"))
+            if want and affected and not any(key in want for c in affected for key in _keys(c)):
+                continue
+            found = _maintenance(item, [n for c in affected if (n := text_of(c.get("name")))], status)
+            if found is not None:
+                maintenances.append(found)
+    return per_entry(only, statuses), tuple(incidents), tuple(maintenances)
 
 
 def _keys(c: dict[str, Any]) -> list[str]:

@@ -25,7 +25,7 @@ from bot.checks.payload import (
     wanted,
 )
 from bot.checks.source import SourceKind, SourceMonitor
-from bot.model import CheckResult, ComponentReading, ProviderIncident, Status
+from bot.model import CheckResult, ComponentReading, ProviderIncident, ProviderMaintenance, Status
 
 # Status.io's status codes. 600 "Security Issue" is an active problem without a stated outage.
 CODES: dict[int, Status] = {
@@ -51,8 +51,8 @@ def read(body: bytes) -> dict[str, Any]:
 def parse(
     body: bytes, *, monitor: str, at: datetime, only: tuple[str, ...] = (), last: LastBody | None = None
 ) -> CheckResult:
-    """Pure (with `last`, an unchanged body is not read again): the components (`status[]`) and the open
-    incidents (maintenances show through the components)."""
+    """Pure (with `last`, an unchanged body is not read again): the components (`status[]`), the open
+    incidents and the maintenances (`maintenance.active`, `.upcoming`; they also show through the components)."""
     try:
         result = read_with(last, body, read)
         components = objects(result["status"])
@@ -95,8 +95,24 @@ def parse(
             )
         )
     return CheckResult(
-        monitor=monitor, at=at, readable=True, components=filtered(readings, only), incidents=tuple(incidents)
+        monitor=monitor, at=at, readable=True, components=filtered(readings, only), incidents=tuple(incidents),
+        maintenances=_maintenances(result.get("maintenance"), want),
     )
+
+
+def _maintenances(listed: Any, want: frozenset[str]) -> tuple[ProviderMaintenance, ...]:
+    out = []
+    for key, status in (("active", "in_progress"), ("upcoming", "scheduled")):
+        for item in objects(listed.get(key) if isinstance(listed, dict) else None):
+            named = [text_of(c.get("name")) for c in objects(item.get("components_affected")) if text_of(c.get("name"))]
+            if want and named and not any(passes(want, n) for n in named):
+                continue
+            out.append(ProviderMaintenance(
+                id=text_of(item.get("_id")), name=title_text(item.get("name"), "(untitled maintenance)"), status=status,
+                starts_at=timestamp(item.get("datetime_planned_start")),
+                ends_at=timestamp(item.get("datetime_planned_end")), components=tuple(dict.fromkeys(named)),
+            ))
+    return tuple(out)
 
 
 def _code(value: Any) -> int:

@@ -21,7 +21,7 @@ import httpx
 from bot.checks.client import REQUEST_FAILURES, ProbeClient, describe_failure, format_size, read_capped
 from bot.checks.payload import LastBody
 from bot.config import Checker, Common, Monitor
-from bot.model import CheckResult, ComponentReading, ProviderIncident, Status
+from bot.model import CheckResult, ComponentReading, ProviderIncident, ProviderMaintenance, Status
 
 SUMMARY_PATH = "/api/v2/summary.json"
 UNRESOLVED_PATH = "/api/v2/incidents/unresolved.json"
@@ -36,7 +36,8 @@ STATUS_MAP: dict[str, Status] = {
     "under_maintenance": Status.MAINTENANCE,
 }
 CLOSED_INCIDENT_STATUSES = frozenset({"resolved", "postmortem", "completed"})
-# Scheduled maintenances show through the components' under_maintenance status, not as incidents.
+# Scheduled maintenances are never incidents: they are read from summary.json's `scheduled_maintenances` as
+# ProviderMaintenance values (planned and in progress), and show through the components' under_maintenance.
 MAINTENANCE_STATUSES = frozenset({"scheduled", "in_progress", "verifying"})
 NO_COMPONENTS_PLACEHOLDER = "no components were affected by this update."
 MISSING_DETAIL = "not on the page (renamed or removed?)"
@@ -80,6 +81,7 @@ class _Parsed(NamedTuple):
     components: tuple[ComponentReading, ...]
     incidents: tuple[ProviderIncident, ...]
     detail: str
+    maintenances: tuple[ProviderMaintenance, ...] = ()
 
 
 def parse_statuspage(
@@ -100,7 +102,7 @@ def parse_statuspage(
     else:
         parsed = last.read(_pack(summary, unresolved, components), _reader(components_filter))
     return CheckResult(monitor=monitor, at=at, readable=parsed.readable, components=parsed.components,
-                       incidents=parsed.incidents, detail=parsed.detail)
+                       incidents=parsed.incidents, detail=parsed.detail, maintenances=parsed.maintenances)
 
 
 def _pack(summary: bytes, unresolved: bytes | None, components: bytes | None) -> bytes:
@@ -162,7 +164,7 @@ def _parse(
             notes.append("incidents unreadable")
 
     incidents = _incidents(raw_incidents, leaves, wanted)
-    return _Parsed(True, readings, incidents, "; ".join(notes))
+    return _Parsed(True, readings, incidents, "; ".join(notes), _maintenances(doc, leaves, wanted))
 
 
 def _with_extra_components(doc: dict[str, Any], components: bytes | None) -> dict[str, Any]:
@@ -297,6 +299,35 @@ def _incidents(raw: list[Any], leaves: list[_Leaf], wanted: set[str]) -> tuple[P
                 components=tuple(dict.fromkeys(n for n, _ in named)),
             )
         )
+    return tuple(out)
+
+
+def _maintenances(doc: dict[str, Any], leaves: list[_Leaf], wanted: set[str]) -> tuple[ProviderMaintenance, ...]:
+    """summary.json's `scheduled_maintenances` not yet completed (upcoming and in progress), those about the
+    filtered components only when the monitor has a filter. A shape we do not know reads as none: the
+    maintenances are news, never a reason to call the page unreadable."""
+    raw = doc.get("scheduled_maintenances")
+    by_id = {leaf.id: leaf for leaf in leaves if leaf.id is not None}
+    out: list[ProviderMaintenance] = []
+    for item in raw if isinstance(raw, list) else ():
+        if not isinstance(item, dict):
+            continue
+        status = str(item.get("status") or "").strip().lower()
+        if status not in MAINTENANCE_STATUSES:
+            continue  # completed (or a word we do not know): nothing to show
+        named = _incident_components(item, None, by_id)
+        if wanted and named and not any(_named_passes(n, leaf, wanted) for n, leaf in named):
+            continue
+        shortlink = item.get("shortlink")
+        out.append(ProviderMaintenance(
+            id=str(item.get("id") or ""),
+            name=_short(str(item.get("name") or "(untitled maintenance)"), 200),
+            status=status,
+            starts_at=_timestamp(item.get("scheduled_for")),
+            ends_at=_timestamp(item.get("scheduled_until")),
+            components=tuple(dict.fromkeys(n for n, _ in named)),
+            url=shortlink if isinstance(shortlink, str) and shortlink else None,
+        ))
     return tuple(out)
 
 
