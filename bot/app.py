@@ -111,7 +111,7 @@ async def run(
             site = StatusSite(store=store, clock=clock, monitors=config.monitors, public=config.web.public,
                               activity=activity, health=health,
                               probe_kinds=frozenset(k.type for k in KINDS if k.records_probes),
-                              refresh=config.web.refresh)
+                              refresh=config.web.refresh, planned=config.maintenance)
             web_app = site.application()
             shared = [path for adapter in chat.values() if isinstance(adapter, Mountable)
                       and (path := adapter.mount(web_app)) is not None]

@@ -22,9 +22,10 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from bot import wording
+from bot import commands, wording
 from bot.clock import Clock
 from bot.config import Monitor
+from bot.maintenance import Window
 from bot.model import ComponentView, DayRecord, IncidentView, Overview, Status
 from bot.store import Store
 from bot.web import page as view
@@ -70,9 +71,10 @@ class StatusSite:
     def __init__(self, *, store: Store, clock: Clock, monitors: Sequence[Monitor], public: bool = False,
                  activity: Activity | None = None, health: Health | None = None,
                  probe_kinds: frozenset[str] = frozenset({"http", "tcp"}), cache_for: float = 1.0,
-                 refresh: int = REFRESH) -> None:
+                 refresh: int = REFRESH, planned: Sequence[Window] = ()) -> None:
         """`probe_kinds`: the kinds whose monitors are probes (latency chart; URL hidden on a public page).
-        `cache_for`: seconds a rendered page is served again even if something was written meanwhile."""
+        `cache_for`: seconds a rendered page is served again even if something was written meanwhile.
+        `planned`: the config's maintenance windows (the API's `scheduled_maintenances`)."""
         self._store = store
         self._clock = clock
         self._monitors = {m.name: m for m in monitors}
@@ -82,6 +84,8 @@ class StatusSite:
         self._probe_kinds = probe_kinds
         self._cache_for = cache_for
         self._refresh = refresh
+        self._planned = tuple(planned)
+        self._maintained: tuple[object, list[dict[str, Any]]] | None = None  # (what it was read for, documents)
         self._cache: dict[str, tuple[float, int, int, Any]] = {}
         self._templates = Environment(loader=PackageLoader("bot.web", "templates"),
                                       autoescape=select_autoescape(default=True, default_for_string=True),
@@ -429,7 +433,19 @@ class StatusSite:
         unresolved = self._store.open_incidents()
         return {"page": statuspage.page(url=url, now=now), "components": listed,
                 "incidents": self._incident_docs(list(reversed(unresolved)), listed, url),
-                "scheduled_maintenances": [], "status": statuspage.status(listed, unresolved)}
+                "scheduled_maintenances": self._maintenances(listed, url, now),
+                "status": statuspage.status(listed, unresolved)}
+
+    def _maintenances(self, listed: list[dict[str, Any]], url: str, now: datetime) -> list[dict[str, Any]]:
+        """Ours (the config's windows) and the providers' announced ones, as /status maintenance lists them;
+        read again when a monitor moved or a minute passed (windows start and end on minutes)."""
+        key = (self._store.versions(), now.replace(second=0, microsecond=0), url)
+        if self._maintained is None or self._maintained[0] != key:
+            report = commands.maintenance_report(self._store, self._planned, now)
+            docs = statuspage.maintenances(report, {c["id"]: c for c in listed}, url=url) if (
+                report.active or report.upcoming) else []
+            self._maintained = (key, docs)
+        return self._maintained[1]
 
     def _components(self, url: str) -> dict[str, Any]:
         now = self._clock.now()

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import wording
-from bot.model import ComponentView, IncidentView, Status, TimelineEntry
+from bot.model import ComponentView, IncidentView, MaintenanceReport, MaintenanceView, Status, TimelineEntry
 
 PAGE_NAME = "downwatch"
 TIME_ZONE = "Etc/UTC"
@@ -129,3 +129,23 @@ def status(items: Sequence[Json], unresolved: Sequence[IncidentView]) -> Json:
     worst = max(statuses, key=lambda s: s.rank, default=Status.OPERATIONAL)
     indicator, description = INDICATOR.get(worst, INDICATOR[Status.OPERATIONAL])
     return {"indicator": indicator, "description": description}
+
+
+def maintenances(report: MaintenanceReport, listed: Mapping[str, Json], *, url: str) -> list[Json]:
+    """`scheduled_maintenances`: ours and the providers' announced ones, in progress then upcoming, as
+    Atlassian lists them (impact "maintenance"; components: the ones named, else the monitors' groups)."""
+    return ([maintenance(v, listed, url=url, status="in_progress") for v in report.active]
+            + [maintenance(v, listed, url=url, status="scheduled") for v in report.upcoming])
+
+
+def maintenance(view: MaintenanceView, listed: Mapping[str, Json], *, url: str, status: str) -> Json:
+    mid = ident("maintenance", view.name, view.start.isoformat(), *view.monitors)
+    keys = ([ident(m, c) for m in view.monitors for c in view.components] if view.components
+            else [ident(m) for m in view.monitors])
+    return {
+        "id": mid, "name": view.name, "status": status, "created_at": stamp(view.start),
+        "updated_at": stamp(view.start), "monitoring_at": None, "resolved_at": None, "impact": "maintenance",
+        "shortlink": f"{url}#maintenance-{mid}", "started_at": stamp(view.start), "page_id": ident(PAGE_NAME),
+        "incident_updates": [], "components": [listed[key] for key in keys if key in listed],
+        "scheduled_for": stamp(view.start), "scheduled_until": stamp(view.end),
+    }
