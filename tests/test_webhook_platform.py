@@ -27,6 +27,7 @@ from bot.chat import ChatAdapter
 from bot.clock import Clock, FakeClock
 from bot.config import Checker, ConfigError, Route, parse_config
 from bot.model import (
+    Acknowledged,
     AffectedComponent,
     Alert,
     AlertKind,
@@ -69,7 +70,8 @@ def alert(kind: AlertKind = AlertKind.OPENED, *, minutes: float = 0) -> Alert:
                  severity=Status.OPERATIONAL if kind is AlertKind.RESOLVED else Status.MAJOR, at=at, started_at=T0,
                  components=(AffectedComponent("Responses", Status.MAJOR, T0),), total_components=25,
                  provider_incidents=(provider,), resolved_at=at if kind is AlertKind.RESOLVED else None,
-                 changes=changes)
+                 changes=changes,
+                 acknowledged=Acknowledged("alice", T0 + timedelta(minutes=2)) if kind is AlertKind.UPDATED else None)
 
 
 def adapter(server: LoopbackServer, clock: Clock, *, path: str = PATH) -> WebhookAdapter:
@@ -133,6 +135,7 @@ async def test_a_real_request_verifies_with_the_readme_code_and_matches_the_docu
         {"name": "Responses", "status": "major_outage", "before": "partial_outage"}], "provider": None,
         "before": "partial_outage", "after": "major_outage", "duration": None, "affected": 1, "total": 25, "detail": "",
         "monitor": ""}]
+    assert sent["acknowledged"] == {"by": "alice", "at": "2026-09-29T14:02:00+00:00"} and sent["muted"] is None
     assert sent["title"] == "🔴 OpenAI — major outage" and "OpenAI" in sent["text"]
     readme = (ROOT / "README.md").read_text().split("## Generic webhook", 1)[1]
     example = json.loads(re.findall(r"```json\n(.*?)```", readme, re.S)[0])

@@ -61,6 +61,8 @@ def document(alert: Alert, *, sent_at: datetime) -> dict[str, Any]:
         "changes": encode(alert.changes),
         "alternatives": encode(alert.alternatives),
         "watch": encode(alert.watch),  # a probe's watched status page (early warning), else null
+        "acknowledged": encode(alert.acknowledged),  # who took it and when (from chat or the CLI), else null
+        "muted": encode(alert.muted),  # who muted it, until when (null: until resolved) and why, else null
         "title": wording.headline(alert),
         "text": render_alert(alert),
         "sent_at": sent_at.isoformat(),
