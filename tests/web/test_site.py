@@ -6,7 +6,7 @@ import asyncio
 import json
 import re
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from bot.web.activity import Activity
 from bot.web.metrics import exposition, reference
 from bot.web.page import href
 from tests.loopback import LoopbackServer
-from tests.web_world import (
+from tests.web.world import (
     CLOUD,
     DOTS,
     FAST,
@@ -40,16 +40,6 @@ from tests.wiring import wire
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    built = build_world(tmp_path)
-    yield built
-    built.wired.store.close()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """A small world for the web tests: real SQLite, the real Watcher fed with check results at a fake clock's
-times, and the real web server on 127.0.0.1. Shared by tests/test_web.py and tests/test_web_browser.py."""
+times, and the real web server on 127.0.0.1. Shared by the tests in tests/web/ (tests/web/conftest.py's `world`)."""
 
 from __future__ import annotations
 

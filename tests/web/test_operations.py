@@ -4,9 +4,7 @@ cache moves with them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -20,21 +18,11 @@ from bot.model import Action, ActionKind, Actor
 from bot.web.page import href
 from bot.web.server import StatusSite, serve
 from bot.web.statuspage import stamp
-from tests.web_world import CLOUD, MONITORS, World, build_world, running
+from tests.web.world import CLOUD, MONITORS, World, running
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    built = build_world(tmp_path)
-    yield built
-    built.wired.store.close()
 
 
 async def test_an_acknowledgement_and_a_mute_show_on_the_open_incidents_timeline(world: World) -> None:

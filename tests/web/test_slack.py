@@ -28,10 +28,6 @@ from tests.test_slack_commands import BOLT_SAMPLE, SECRET, TOKEN, sign, slash_bo
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
 
 def free_port() -> int:
     with socket.socket() as probe:

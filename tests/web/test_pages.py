@@ -17,16 +17,12 @@ from bot.model import Status
 from bot.web.activity import Activity
 from bot.web.page import href
 from bot.web.server import PER_PAGE
-from tests.web_world import FAST, World, running
+from tests.web.world import FAST, World, running
 from tests.wiring import wire
 
 pytestmark = pytest.mark.anyio
 LONG = "Ü" + "x" * 10_000  # 10 KB and not ASCII: its address is 10 KB, within the 16 KB request line
 
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def monitors(count: int) -> tuple[Monitor, ...]:

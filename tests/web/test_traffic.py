@@ -6,28 +6,16 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.web.traffic import PER_TURN, Compressed, Turns, accepts_gzip
-from tests.web_world import World, build_world, running
+from tests.web.world import World, running
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    built = build_world(tmp_path)
-    yield built
-    built.wired.store.close()
 
 
 @pytest.mark.parametrize(("header", "takes"), [

@@ -7,13 +7,12 @@ Screenshots (desktop and phone width, light and dark) are saved under pytest's t
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.web_world import World, build_world, running
+from tests.web.world import World, running
 
 CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
@@ -25,16 +24,6 @@ SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "hei
 MAJOR_LIGHT = "rgb(215, 55, 63)"  # --major in the light theme
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    built = build_world(tmp_path)
-    yield built
-    built.wired.store.close()
 
 
 @pytest.fixture
