@@ -97,8 +97,7 @@ class Operations:
     def command(self, command: Command) -> ActionResult:
         """`/status ack|mute|unmute …` (and the CLI) as an Action."""
         if command.actor is None:
-            return ActionResult("downwatch cannot tell who you are here, so nothing was changed.", changed=False,
-                                is_error=True)
+            return ActionResult(wording.UNKNOWN_ACTOR, changed=False, is_error=True)
         kind = {CommandKind.ACK: ActionKind.ACK, CommandKind.MUTE: ActionKind.MUTE}.get(command.kind, ActionKind.UNMUTE)
         until = self._clock.now() + command.mute_for if command.mute_for is not None else None
         return self.act(Action(kind=kind, actor=command.actor, target=command.target or "", until=until,
@@ -186,7 +185,7 @@ class Operations:
         if action.incident_id and incident is not None and incident.resolved_at is not None:
             return ActionResult(wording.resolved_already(incident), changed=False)
         if action.until is not None and action.until <= now:
-            return ActionResult("That time has already passed; nothing was changed.", changed=False, is_error=True)
+            return ActionResult(wording.TIME_PASSED, changed=False, is_error=True)
         if action.until is None and (incident is None or incident.resolved_at is not None):
             return ActionResult(wording.until_resolved_needs_incident(monitor), changed=False, is_error=True)
         muted = Muted(by=action.actor.name, at=now, until=action.until, reason=action.reason)
