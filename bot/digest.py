@@ -138,11 +138,10 @@ def build(*, monitors: Sequence[str], first_seen: Mapping[str, datetime], incide
         named = Counter(name for i in overlapping for name in dict.fromkeys(i.components))
         components = tuple(DigestComponent(name=n, incidents=c)
                            for n, c in sorted(named.items(), key=lambda item: (-item[1], item[0].casefold())))
-        stats = (leads or {}).get(monitor)
         rows.append(DigestRow(
             monitor=monitor, uptime=uptime, incidents=len(started), mttr=mttr, longest=longest,
             down=timedelta(seconds=down), days=tuple(days), components=components,
-            lead=stats.median if stats is not None else None, leads=len(stats.leads) if stats is not None else 0,
+            lead=(leads or {}).get(monitor),
         ))
     rows.sort(key=_worst_first)
     return Digest(start=start, end=end, timezone=timezone, rows=tuple(rows))

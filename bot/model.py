@@ -696,10 +696,8 @@ class DigestRow:
     down: timedelta  # time in incidents this week
     days: tuple[DigestDay, ...]  # the 7 days, oldest first
     components: tuple[DigestComponent, ...] = ()  # most affected first
-    # early warning (issue 15), on a provider's row: the median time its probes saw an outage before its status
-    # page admitted it, over `leads` such outages of the week
-    lead: timedelta | None = None
-    leads: int = 0
+    # early warning (issue 15), on a provider's row: how far ahead of its status page its probes were this week
+    lead: LeadStats | None = None
 
 
 @dataclass(frozen=True)

@@ -156,10 +156,7 @@ class Watcher:
             step = early.link(step, self._states.get(monitor.watches), name=monitor.watches,
                               page=self._pages[monitor.watches])
         states = ChainMap({monitor.name: step.state}, self._states)  # as they stand after this step
-        if monitor.alternatives and any(a.kind in _WITH_ALTERNATIVES for a in step.alerts):
-            step = replace(step, alerts=tuple(
-                replace(a, alternatives=self._alternatives(monitor, states)) if a.kind in _WITH_ALTERNATIVES else a
-                for a in step.alerts))
+        step = self._with_alternatives(monitor, step, states)
         deliveries = plan(step.alerts, monitor.routes) + self._alternative_edits(monitor.name, prev, states, at)
         deliveries, held = self._quiet.sort(deliveries, at)  # muted or in maintenance: held (bot/quiet.py)
         # an unreadable probe (its key refused) measured nothing about the target: no probe row, no downtime
@@ -184,9 +181,7 @@ class Watcher:
         if step is None:
             return
         states = ChainMap({probe.name: step.state}, self._states)
-        if probe.alternatives:
-            step = replace(step, alerts=tuple(replace(a, alternatives=self._alternatives(probe, states))
-                                              for a in step.alerts))
+        step = self._with_alternatives(probe, step, states)
         deliveries, held = self._quiet.sort(plan(step.alerts, probe.routes), now)
         self._store.commit_linked(prev=prev, step=step, deliveries=deliveries, at=now, held=held)
         self._quiet.settle(probe.name, now)
@@ -195,6 +190,14 @@ class Watcher:
             self._log.info("%s: %s — %s", alert.monitor, alert.kind.value, wording.change_line(alert))
         if deliveries:
             self._on_commit()
+
+    def _with_alternatives(self, monitor: Monitor, step: Step, states: Mapping[str, MonitorState]) -> Step:
+        """The step with its open incident's alerts carrying the monitor's alternatives as they stand."""
+        if not monitor.alternatives or not any(a.kind in _WITH_ALTERNATIVES for a in step.alerts):
+            return step
+        return replace(step, alerts=tuple(
+            replace(a, alternatives=self._alternatives(monitor, states)) if a.kind in _WITH_ALTERNATIVES else a
+            for a in step.alerts))
 
     def _alternatives(self, monitor: Monitor, states: Mapping[str, MonitorState]) -> tuple[Alternative, ...]:
         return tuple(Alternative(name, live_status(states.get(name))) for name in monitor.alternatives)

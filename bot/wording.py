@@ -986,11 +986,8 @@ def digest_components(row: DigestRow, limit: int = 3) -> str:
 
 
 def digest_lead(row: DigestRow) -> str:
-    """'downwatch saw OpenAI's outages a median of 6m before its status page (3 outages)' ('' without leads)."""
-    if row.lead is None:
-        return ""
-    return (f"downwatch saw {row.monitor}'s outages a median of {format_duration(row.lead)} before its status "
-            f"page ({plural(row.leads, 'outage')})")
+    """A provider's lead over its status page this week, as `/uptime` words it ('' without leads)."""
+    return lead_line(row.lead) if row.lead is not None else ""
 
 
 def digest_legend(digest: Digest) -> str:

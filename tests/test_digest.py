@@ -229,8 +229,9 @@ def test_the_median_lead_of_a_provider_goes_on_its_row() -> None:
     week = digest.build(monitors=["OpenAI", "OpenAI API (from here)"], first_seen={"OpenAI": FIRST_SEEN},
                         incidents=[], start=WEEK[0], end=WEEK[1], timezone="UTC", leads={"OpenAI": stats})
     row = rows(week)["OpenAI"]
-    assert (row.lead, row.leads) == (timedelta(minutes=6), 3)
-    line = "downwatch saw OpenAI's outages a median of 6m before its status page (3 outages)"
+    assert row.lead is not None and (row.lead.median, len(row.lead.leads)) == (timedelta(minutes=6), 3)
+    line = ("downwatch saw OpenAI's last 3 outages a median of 6m before its status page; 1 outage never "
+            "acknowledged by OpenAI")
     assert wording.digest_lead(row) == line
     assert line in console.render_digest(week)
     assert line in json.dumps(slack_render.render_digest(week)[1], ensure_ascii=False)
@@ -263,7 +264,7 @@ async def test_read_asks_the_history_for_the_week_s_leads(tmp_path: Path) -> Non
     wired = await scripted_week(tmp_path / "dw.db")
     assert rows(digest.read(wired.store, now=POSTED))["OpenAI"].lead is None  # none recorded in the store
     row = rows(digest.read(Leads(wired.store), now=POSTED))["OpenAI"]
-    assert (row.lead, row.leads) == (timedelta(minutes=8), 1)
+    assert row.lead is not None and (row.lead.median, len(row.lead.leads)) == (timedelta(minutes=8), 1)
     wired.store.close()
 
 
@@ -282,7 +283,9 @@ def big_digest(count: int = 200) -> Digest:
                       incidents=i % 4, mttr=timedelta(minutes=i), longest=timedelta(hours=1, minutes=i),
                       down=timedelta(minutes=i), days=days,
                       components=tuple(DigestComponent(f"Component {c} " + "y" * 40, 3) for c in range(5)),
-                      lead=timedelta(minutes=6) if i % 3 == 0 else None, leads=2)
+                      lead=LeadStats(f"Monitor {i:03d}", timedelta(days=7), (timedelta(minutes=5),
+                                                                             timedelta(minutes=7)))
+                      if i % 3 == 0 else None)
             for i in range(count)]
     return Digest(start=WEEK[0], end=WEEK[1], timezone="Europe/Berlin", rows=tuple(made))
 

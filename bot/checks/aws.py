@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -29,7 +28,7 @@ from bot.checks.payload import (
     update_text,
     wanted,
 )
-from bot.checks.source import SourceKind, SourceMonitor
+from bot.checks.source import SourceKind, one_document
 from bot.model import CheckResult, ProviderIncident, Status, worst
 
 URL = "https://health.aws.amazon.com/health/status"
@@ -187,9 +186,6 @@ def _newest_log(log: Any) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
 
 
-def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
-    # the raw bytes: the body is UTF-16 with a byte-order mark, which `parse` decodes by
-    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
 
-
-AWS = SourceKind("aws", read=_read, filters=("services", "regions"), max_body_bytes=16 * 1024 * 1024)
+# The body is UTF-16 with a byte-order mark: `parse` gets the raw bytes, which payload.load_json decodes.
+AWS = SourceKind("aws", read=one_document(parse), filters=("services", "regions"), max_body_bytes=16 * 1024 * 1024)

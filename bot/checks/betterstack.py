@@ -6,7 +6,6 @@ resolved report can keep `ends_at: null`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +27,7 @@ from bot.checks.payload import (
     update_text,
     wanted,
 )
-from bot.checks.source import SourceKind, SourceMonitor, under
+from bot.checks.source import SourceKind, one_document, under
 from bot.model import CheckResult, ComponentReading, ProviderIncident, ProviderMaintenance, Status, worst
 
 STATUS_MAP: dict[str, Status] = {
@@ -159,8 +158,5 @@ def _latest(report: dict[str, Any], updates: dict[str, dict[str, Any]]) -> dict[
 # ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
 
 
-def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
-    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
 
-
-BETTERSTACK = SourceKind("betterstack", read=_read, urls=under("/index.json"))
+BETTERSTACK = SourceKind("betterstack", read=one_document(parse), urls=under("/index.json"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +30,7 @@ from bot.checks.payload import (
     update_text,
     wanted,
 )
-from bot.checks.source import FEED, SourceKind, SourceMonitor
+from bot.checks.source import FEED, SourceKind, one_document
 from bot.model import CheckResult, ProviderIncident, Status, worst
 
 OPEN_FOR = timedelta(days=3)
@@ -265,9 +264,6 @@ def _open(item: _Item, at: datetime, open_for: timedelta) -> bool:
 # ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
 
 
-def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
-    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
-
 
 # Feeds of every incident a provider ever had run to megabytes (AWS's legacy RSS, Azure's); read up to 8 MiB.
-FEED_KIND = SourceKind("feed", read=_read, accept=FEED, max_body_bytes=8 * 1024 * 1024)
+FEED_KIND = SourceKind("feed", read=one_document(parse), accept=FEED, max_body_bytes=8 * 1024 * 1024)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +21,7 @@ from bot.checks.payload import (
     unreadable,
     update_text,
 )
-from bot.checks.source import SourceKind, SourceMonitor
+from bot.checks.source import SourceKind, one_document
 from bot.model import CheckResult, ComponentReading, ProviderIncident, Status, worst
 
 COLOURS: dict[str, Status] = {
@@ -91,8 +90,5 @@ def _latest(updates: Any) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
 
 
-def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
-    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
 
-
-HEROKU = SourceKind("heroku", read=_read)
+HEROKU = SourceKind("heroku", read=one_document(parse))

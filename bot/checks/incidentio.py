@@ -8,7 +8,6 @@ with their status, the ongoing incidents and the maintenances.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +31,7 @@ from bot.checks.payload import (
     update_text,
     wanted,
 )
-from bot.checks.source import SourceKind, SourceMonitor
+from bot.checks.source import SourceKind, one_document
 from bot.model import CheckResult, ComponentReading, ProviderIncident, ProviderMaintenance, Status, worst
 
 STATUS_MAP: dict[str, Status] = {
@@ -332,8 +331,5 @@ def native_url(url: str) -> tuple[str, ...]:
     return (f"{url.rstrip('/')}/proxy/{parts.hostname}",)
 
 
-def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
-    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
 
-
-INCIDENTIO = SourceKind("incidentio", read=_read, urls=native_url)
+INCIDENTIO = SourceKind("incidentio", read=one_document(parse), urls=native_url)

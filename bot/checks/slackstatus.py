@@ -7,7 +7,6 @@ them. Without a filter the provider incidents alone carry the state.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +27,7 @@ from bot.checks.payload import (
     update_text,
     wanted,
 )
-from bot.checks.source import SourceKind, SourceMonitor
+from bot.checks.source import SourceKind, one_document
 from bot.model import CheckResult, ProviderIncident, Status, worst
 
 # Slack's incident `type`: what it does to the services it names, and the impact in Statuspage's words.
@@ -106,8 +105,5 @@ def _latest_note(notes: Any) -> str:
 # ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
 
 
-def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
-    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
 
-
-SLACK = SourceKind("slack", read=_read)
+SLACK = SourceKind("slack", read=one_document(parse))

@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from bot.checks.client import ProbeClient
 from bot.checks.payload import LastBody
@@ -28,6 +29,22 @@ FEED = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/x
 # What a source module's kind reads: the monitor, the bodies of its URLs (the first always there, the others
 # None when they could not be fetched), when, and the monitor's LastBody.
 Read = Callable[["SourceMonitor", Sequence[bytes | None], datetime, LastBody], CheckResult]
+
+
+class Parse(Protocol):
+    """A source module's pure parser of its one document."""
+
+    def __call__(self, body: bytes, *, monitor: str, at: datetime, only: tuple[str, ...] = (),
+                 last: LastBody | None = None) -> CheckResult: ...
+
+
+def one_document(parse: Parse) -> Read:
+    """The `read` of a source that fetches one document: `parse` it with the monitor's component filter."""
+
+    def read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
+        return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
+
+    return read
 
 
 @dataclass(frozen=True, kw_only=True)

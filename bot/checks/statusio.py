@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +23,7 @@ from bot.checks.payload import (
     update_text,
     wanted,
 )
-from bot.checks.source import SourceKind, SourceMonitor
+from bot.checks.source import SourceKind, one_document
 from bot.model import CheckResult, ComponentReading, ProviderIncident, ProviderMaintenance, Status
 
 # Status.io's status codes. 600 "Security Issue" is an active problem without a stated outage.
@@ -130,8 +129,5 @@ def _latest(messages: Any) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- the check kind (bot/checks/kind.py)
 
 
-def _read(monitor: SourceMonitor, bodies: Sequence[bytes | None], at: datetime, last: LastBody) -> CheckResult:
-    return parse(bodies[0] or b"", monitor=monitor.name, at=at, only=monitor.components, last=last)
 
-
-STATUSIO = SourceKind("statusio", read=_read)
+STATUSIO = SourceKind("statusio", read=one_document(parse))
