@@ -77,6 +77,20 @@ class Config:
     maintenance: tuple[Window, ...] = ()  # [[maintenance]] windows: quiet, shown in /status (bot/maintenance.py)
     # values expanded from `${NAME}` (an HTTP probe's key): the composition root keeps them out of every log
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    cluster: Cluster = field(default_factory=lambda: Cluster())  # several processes on PostgreSQL (issue 14)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Several processes as one (issue 14): the leader's lease and this process's probe region."""
+
+    ttl: float = 10.0    # seconds a lease lasts unrenewed: a follower takes over this long after the leader died
+    renew: float = 2.0   # seconds between two renewals (and heartbeats of every member)
+    region: str = ""     # `region = "eu-west"` (flag --region, env DOWNWATCH_REGION): also probe from this region
+    confirm_regions: int | None = None  # regions that must see a failure (None: 2 when there are 2+, else 1)
+
+
+DATABASE_ENV = "DOWNWATCH_DATABASE_URL"  # the PostgreSQL URL with its password: never in the TOML
 
 
 @dataclass(frozen=True)
@@ -108,7 +122,7 @@ _POLICY_KEYS = {
     "flap_settle": float,
     "reminder_interval": float,
 }
-_TOP_KEYS = {"database", "retention_days", "rollup_days", "control_url", "monitors", "web", "digest", "maintenance", *_POLICY_KEYS}  # + platforms
+_TOP_KEYS = {"database", "region", "confirm_regions", "cluster", "retention_days", "rollup_days", "control_url", "monitors", "web", "digest", "maintenance", *_POLICY_KEYS}  # + platforms
 # The keys every monitor has; each check kind adds its own (CheckKind.keys), each platform its own
 # (Platform.monitor_keys)
 _MONITOR_KEYS = {"name", "type", "url", "interval", "timeout", "alternatives", "preset", "watches", *_POLICY_KEYS}
@@ -253,7 +267,8 @@ def parse_config(
         platforms = PLATFORMS
     check = Checker(path, env)
     check.unknown("", raw, _TOP_KEYS | {p.name for p in platforms})
-    database = check.text("database", raw.get("database", "downwatch.db")) or "downwatch.db"
+    database = _database(check, raw.get("database", "downwatch.db"), env)
+    cluster = _cluster(check, raw, env)
     policy = _policy(check, "", raw, Policy())
     retention = check.number("retention_days", raw.get("retention_days", 7), kind=int, minimum=1, exclusive=False)
     rollup = check.number("rollup_days", raw.get("rollup_days", 400), kind=int, minimum=1, exclusive=False)
@@ -277,8 +292,51 @@ def parse_config(
     return Config(
         path=path, database=database, monitors=monitors, policy=policy, retention_days=int(retention or 7),
         rollup_days=int(rollup or 400), control_url=control, platforms=MappingProxyType(configs), web=web,
-        digest=digest, maintenance=windows, secrets=tuple(dict.fromkeys(check.secrets)),
+        digest=digest, maintenance=windows, secrets=tuple(dict.fromkeys(check.secrets)), cluster=cluster,
     )
+
+
+def _database(check: Checker, raw: object, env: Mapping[str, str]) -> str:
+    """An SQLite file path, or a PostgreSQL URL whose password comes from the environment: the whole URL from
+    DOWNWATCH_DATABASE_URL (which wins over the TOML), `${NAME}` in the URL, or libpq's own PGPASSWORD/.pgpass."""
+    if env.get(DATABASE_ENV):
+        url = env[DATABASE_ENV]
+        if not url.startswith(("postgresql://", "postgres://")):
+            check.error(DATABASE_ENV, "must be a postgresql:// URL (an SQLite file goes in `database`)")
+        password = re.match(r"^[a-z]+://[^/@:]*:([^/@]*)@", url)
+        if password and password.group(1):
+            check.secrets.append(password.group(1))  # kept out of every log, like an expanded ${NAME}
+        return url
+    text = check.text("database", raw) or "downwatch.db"
+    if text.startswith(("postgresql://", "postgres://")):
+        if re.match(r"^[a-z]+://[^/@]*:[^/@]*@", text) and "${" not in text.split("@", 1)[0]:
+            check.error("database", f"the URL carries a password: put the whole URL in {DATABASE_ENV}, or "
+                                    "${NAME} in place of the password, or use PGPASSWORD / ~/.pgpass")
+            return text
+        return check.expand("database", text) or text
+    return text
+
+
+def _cluster(check: Checker, raw: Mapping[str, object], env: Mapping[str, str]) -> Cluster:
+    """`region`, `confirm_regions` and the [cluster] table (ttl, renew)."""
+    region = env.get("DOWNWATCH_REGION") or (check.text("region", raw["region"]) if "region" in raw else "") or ""
+    if region and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}", region):
+        check.error("region", f"{region!r} is not a region name (letters, digits, '-', '_' and '.', up to 40)")
+    confirm = None
+    if "confirm_regions" in raw:
+        confirm = check.number("confirm_regions", raw["confirm_regions"], kind=int, minimum=1, exclusive=False)
+    table = raw.get("cluster", {})
+    if not isinstance(table, dict):
+        check.error("cluster", "must be a table: [cluster]")
+        table = {}
+    check.unknown("cluster", table, {"ttl", "renew"})
+    ttl = check.number("cluster.ttl", table.get("ttl", 10.0), minimum=1.0, exclusive=False)
+    renew = check.number("cluster.renew", table.get("renew", 2.0), minimum=0.1, exclusive=False)
+    if ttl is not None and renew is not None and renew * 2 > ttl:
+        check.error("cluster.renew", f"{renew:g}s is more than half the lease's ttl ({ttl:g}s): a leader would "
+                                     "lose its lease between two renewals")
+    return Cluster(ttl=float(ttl or 10.0), renew=float(renew or 2.0), region=region,
+                   confirm_regions=int(confirm) if confirm is not None else None)
 
 
 def _web(check: Checker, table: object) -> Web | None:

@@ -287,6 +287,7 @@ class AlertKind(StrEnum):
     NETWORK_DOWN = "network_down"  # the bot itself cannot reach the network
     NETWORK_UP = "network_up"
     DIGEST = "digest"  # the weekly digest (issue 12): one new message, `Alert.digest` carries it
+    DATABASE_LOST = "database_lost"  # a replica cannot reach PostgreSQL (issue 14): sent straight, not queued
 
 
 @dataclass(frozen=True)
@@ -344,6 +345,7 @@ class Alert:
             AlertKind.SOURCE_READABLE,
             AlertKind.NETWORK_DOWN,
             AlertKind.NETWORK_UP,
+            AlertKind.DATABASE_LOST,
         )
 
 
@@ -717,3 +719,41 @@ class Digest:
     def quiet(self) -> bool:
         """No incident started or was still going this week."""
         return all(row.incidents == 0 and row.down <= timedelta(0) for row in self.rows)
+
+
+# ---------------------------------------------------------------- regions (issue 14)
+# HTTP and TCP monitors probed from several regions (bot/regions.py): each region's latest result, and the
+# leader's quorum decision over them.
+
+
+@dataclass(frozen=True)
+class RegionReading:
+    """One region's latest result for one HTTP/TCP monitor. `failures`/`successes` are that region's
+    consecutive failing/succeeding checks (the region's agent counts them; an unknown result moves neither).
+    `status` UNKNOWN: the region could not judge (its own network is down, or the probe's key was refused)."""
+
+    region: str
+    at: datetime  # when the check ran, on the region's clock
+    status: Status
+    failures: int
+    successes: int
+    detail: str = ""
+    latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The quorum's decision on one monitor at one moment, and how each region stands (regions by name, in
+    the configured order). `down`/`up`/`unknown`: fresh regions whose latest check failed / passed / could not
+    judge; `stale`: no fresh result. `reporting`: fresh regions that vote (not unknown), of `expected`.
+    `degraded`: fewer of them than the quorum needs, so no outage can be confirmed (status UNKNOWN)."""
+
+    status: Status
+    down: tuple[str, ...] = ()
+    up: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    reporting: int = 0
+    expected: int = 0
+    degraded: bool = False
+    latency_ms: float | None = None  # the median latency of the fresh regions that measured one

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +24,7 @@ from bot.chat import ChatAdapter
 from bot.clock import Clock
 from bot.config import Route
 from bot.model import Alert, AlertKind, Delivery, Op, OutboxRow, RowState, SendError, SendResult, Sent, Status
-from bot.store import Store
+from bot.store import Fenced, Store, Unavailable
 
 MAX_BACKOFF = 300.0  # seconds: the longest wait between two tries when the platform gives no hint
 MAX_RETRY_AFTER = 3600.0
@@ -39,6 +39,7 @@ _OPS = {
     AlertKind.NETWORK_DOWN: (Op.POST,),
     AlertKind.NETWORK_UP: (Op.EDIT, Op.REPLY),
     AlertKind.DIGEST: (Op.POST,),  # the weekly digest (bot/digest.py): a message of its own, never edited
+    AlertKind.DATABASE_LOST: (Op.POST,),  # sent straight (send_direct): the outbox is in the database
 }
 
 
@@ -90,8 +91,12 @@ class Sender:
         adapters: Mapping[str, ChatAdapter],
         clock: Clock,
         log: logging.Logger | None = None,
+        may_send: Callable[[], bool] = lambda: True,
     ) -> None:
+        """`may_send` is asked right before each send: in a cluster, whether this process still leads (a
+        leader that froze and was replaced must not send what its successor sends)."""
         self._store = store
+        self._may_send = may_send
         self._adapters = dict(adapters)
         self._clock = clock
         self._log = log or logging.getLogger("downwatch.outbox")
@@ -121,6 +126,8 @@ class Sender:
 
     async def _pass(self, platform: str) -> int:
         """One pass: deliver the head row of every incident+channel that is due. Returns rows settled."""
+        if not self._may_send():
+            return 0
         adapter = self._adapters[platform]
         health = self._health[platform]
         later_edits: set[tuple[str, str]] = set()
@@ -141,6 +148,8 @@ class Sender:
             last = self._last_sent.get((platform, row.channel))
             if last is not None and (now - last).total_seconds() < adapter.pace:
                 continue
+            if not self._may_send():
+                break
             if await self._deliver(adapter, row):
                 settled += 1
         return settled
@@ -173,6 +182,8 @@ class Sender:
         while not stop.is_set():
             try:
                 await self.deliver_due(platform)
+            except (Unavailable, Fenced) as exc:  # the database, not a bug: the rows wait (and are retried)
+                self._log.debug("outbox: %s waits: %s", platform, exc)
             except Exception:  # a bug here must not stop delivery for good
                 self._log.exception("outbox: %s worker error", platform)
             wait = self.next_due(platform)
@@ -239,3 +250,25 @@ class Sender:
         self._log.error("%s: %s in channel %s was refused for good: %s", row.platform, row.op.value,
                         row.channel, result.reason)
         return True
+
+
+async def send_direct(adapters: Mapping[str, ChatAdapter], alert: Alert, routes: Iterable[Route],
+                      log: logging.Logger | None = None) -> int:
+    """Post `alert` once to each distinct channel of `routes`, now, without the outbox (which lives in the
+    database this is about). Returns the messages accepted; a refusal is logged, not retried."""
+    log = log or logging.getLogger("downwatch.outbox")
+    sent = 0
+    for platform, channel in dict.fromkeys((r.platform, r.channel) for r in routes):
+        adapter = adapters.get(platform)
+        if adapter is None:
+            continue
+        try:
+            result = await adapter.post(channel, alert)
+        except Exception:  # a bug in one adapter must not keep the notice from the others
+            log.exception("%s: direct notice failed", platform)
+            continue
+        if isinstance(result, Sent):
+            sent += 1
+        else:
+            log.error("%s: the direct notice to %s was refused: %s", platform, channel, result.reason)
+    return sent

@@ -27,7 +27,7 @@ from bot.outbox import plan, plan_edit
 from bot.overload import OverloadGate
 from bot.quiet import Quiet
 from bot.reachability import Reachability
-from bot.store import Store
+from bot.store import Fenced, Store, Unavailable
 
 Check = Callable[..., Awaitable[CheckResult]]
 
@@ -80,10 +80,12 @@ class Watcher:
         gate: OverloadGate | None = None,
         sight: Reachability | None = None,
         quiet: Quiet | None = None,
+        leads: Callable[[], bool] = lambda: True,
     ) -> None:
         """`gate` defaults to the standard in-flight limit; `sight` to "blind when every monitor fails at
         once" (no control target), its notices delivered to the monitors' channels. `kinds`: the check kinds
-        the monitors were made by (whether their results are probe rows); `check` runs them."""
+        the monitors were made by (whether their results are probe rows); `check` runs them. `leads`: whether
+        this process runs the engine now (in a cluster, only the leader does: bot/cluster.py)."""
         self._monitors = {m.name: m for m in monitors}
         self._store = store
         self._client = client
@@ -92,9 +94,10 @@ class Watcher:
         self._check = check
         self._probe_kinds = frozenset(k.type for k in kinds if k.records_probes)
         self._log = log or logging.getLogger("downwatch.watch")
-        self._states: dict[str, MonitorState] = {
-            name: state for name, state in store.load_states().items() if name in self._monitors
-        }
+        self._leads = leads
+        self._states: dict[str, MonitorState] = {}
+        self._stored = ""  # why the last write failed ("" when it did not): logged once, not every poll
+        self.reload()
         listed: dict[str, list[str]] = {}
         for m in self._monitors.values():
             for other in m.alternatives:
@@ -111,6 +114,11 @@ class Watcher:
         self._sight = sight or Reachability(
             monitors=self._monitors, clock=clock, log=self._log,
             notify=NetworkNotices(store=store, monitors=self._monitors.values(), on_commit=on_commit))
+
+    def reload(self) -> None:
+        """Take the engine state from the store, as the last writer left it (at start, and when this process
+        becomes the leader: the previous leader moved it on)."""
+        self._states = {name: state for name, state in self._store.load_states().items() if name in self._monitors}
 
     @property
     def states(self) -> dict[str, MonitorState]:
@@ -133,8 +141,9 @@ class Watcher:
 
     async def poll(self, monitor: Monitor) -> Step | None:
         """Run one check of `monitor` and apply it (None: not applied — the bot cannot see, or the probe
-        engine is full and this poll was skipped; the monitor's next interval polls it again)."""
-        if not self._gate.enter():
+        engine is full and this poll was skipped, this process does not lead, or the store refused the write;
+        the monitor's next interval polls it again)."""
+        if not self._leads() or not self._gate.enter():
             return None
         try:
             result = await self._check(monitor, client=self._client, now=self._clock.now)
@@ -143,7 +152,20 @@ class Watcher:
                     return None
             else:
                 self._sight.answered(monitor.name)
-            return self.apply(monitor, result)
+            if not self._leads():  # lost the lead during the check: its successor decides
+                return None
+            try:
+                step = self.apply(monitor, result)
+            except (Unavailable, Fenced) as exc:  # nothing was committed and the state did not move
+                if not self._stored:
+                    self._log.warning("store: cannot write (%s); checks go on and are applied again once it can",
+                                      exc)
+                self._stored = str(exc)
+                return None
+            if self._stored:
+                self._log.info("store: writing again")
+                self._stored = ""
+            return step
         finally:
             self._gate.leave()
 

@@ -41,6 +41,7 @@ from bot.model import (
     TimelineEntry,
     Uptime,
     UptimeReport,
+    Verdict,
     Watch,
 )
 
@@ -175,6 +176,7 @@ _NOTICE_TITLE = {
     AlertKind.SOURCE_READABLE: "The status source of {monitor} can be read again",
     AlertKind.NETWORK_DOWN: "downwatch cannot reach the network",
     AlertKind.NETWORK_UP: "downwatch can reach the network again",
+    AlertKind.DATABASE_LOST: "downwatch has lost its database",
 }
 _NOTICE_TEXT = {
     AlertKind.SOURCE_UNREADABLE: "Its state is unknown until the source can be read again; "
@@ -182,6 +184,8 @@ _NOTICE_TEXT = {
     AlertKind.SOURCE_READABLE: "Its state is known again.",
     AlertKind.NETWORK_DOWN: "No service is judged until it can again; alerts are paused meanwhile.",
     AlertKind.NETWORK_UP: "Checks resumed.",
+    AlertKind.DATABASE_LOST: "Nothing is recorded or sent through the queue until PostgreSQL answers again; "
+                             "alerts decided meanwhile are lost only if no replica can reach it.",
 }
 
 
@@ -1029,3 +1033,57 @@ NO_HANDLER = "This bot cannot act on its alerts right now: nothing was changed."
 UNKNOWN_BUTTON = "This button is from another version of downwatch: nothing was changed."
 UNKNOWN_ACTOR = "downwatch cannot tell who you are here, so nothing was changed."
 TIME_PASSED = "That time has already passed; nothing was changed."
+
+
+# ---------------------------------------------------------------- regions (issue 14)
+
+REGION_BLIND = "this region cannot reach the network"  # a region's own connectivity check failed: not a vote
+
+
+def _and(items: Sequence[str]) -> str:
+    """'eu-west', 'eu-west and us-east', 'eu-west, us-east and ap-south'."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def regions_line(verdict: Verdict) -> str:
+    """How each region sees a monitor: 'down from eu-west and us-east; up from ap-south' (then 'unknown
+    from …' for regions that could not judge, 'no recent result from …' for stale ones; '' without regions)."""
+    parts = []
+    if verdict.down:
+        parts.append(f"down from {_and(verdict.down)}")
+    if verdict.up:
+        parts.append(f"up from {_and(verdict.up)}")
+    if verdict.unknown:
+        parts.append(f"unknown from {_and(verdict.unknown)}")
+    if verdict.stale:
+        parts.append(f"no recent result from {_and(verdict.stale)}")
+    return "; ".join(parts)
+
+
+def degraded_line(reporting: int, expected: int) -> str:
+    """'monitoring degraded: only 1 of 3 regions reporting' (too few regions vote to confirm an outage)."""
+    if reporting <= 0:
+        return ("monitoring degraded: no region reporting" if expected <= 1
+                else f"monitoring degraded: none of {expected:,} regions reporting")
+    return f"monitoring degraded: only {reporting:,} of {plural(expected, 'region')} reporting"
+
+
+def verdict_detail(verdict: Verdict) -> str:
+    """A regional monitor's detail (`/status`, the component): the regions line, led by the degraded line
+    when too few regions report: 'monitoring degraded: only 1 of 3 regions reporting (up from ap-south; no
+    recent result from eu-west and us-east)'."""
+    line = regions_line(verdict)
+    if not verdict.degraded:
+        return line
+    degraded = degraded_line(verdict.reporting, verdict.expected)
+    return f"{degraded} ({line})" if line else degraded
+
+
+# ---------------------------------------------------------------- cluster (issue 14)
+
+
+def database_lost_detail(*, holder: str, silent: timedelta) -> str:
+    """Why a replica says it lost its database: who, and for how long."""
+    return f"replica {holder} has had no answer from PostgreSQL for {format_duration(silent)}"

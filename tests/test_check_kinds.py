@@ -122,8 +122,8 @@ async def test_a_kind_added_through_the_registry_is_parsed_run_and_stored(tmp_pa
         await wired.watcher.poll(monitor)
     gone = wired.watcher.states["Heartbeat"].component("Heartbeat")
     assert gone is not None and gone.status is Status.MAJOR and gone.detail == "no such file"
-    assert wired.store.db["probes"].count == 3  # records_probes: one probe row per poll, as for http and tcp
-    assert wired.store.db.execute("SELECT kind FROM monitors WHERE name = 'Heartbeat'").fetchone() == ("file",)
+    assert wired.store.sql.execute("SELECT COUNT(*) FROM probes").fetchone()[0] == 3  # records_probes: one probe row per poll, as for http and tcp
+    assert wired.store.sql.execute("SELECT kind FROM monitors WHERE name = 'Heartbeat'").fetchone() == ("file",)
     wired.store.close()
 
 

@@ -78,7 +78,7 @@ async def test_the_week_with_the_change_has_169_hours_and_its_days_are_berlin_da
     clock = FakeClock(datetime(2026, 10, 26, 8, 0, tzinfo=UTC))
     store = opened(tmp_path, clock)
     # one hour down, on Sunday the 25th from 02:30 CET (the second 02:30 of that night) to 03:30 CET
-    store.db.execute("INSERT INTO incidents (id, monitor, started_at, resolved_at, severity, announced) "
+    store.sql.execute("INSERT INTO incidents (id, monitor, started_at, resolved_at, severity, announced) "
                      "VALUES ('i', 'OpenAI', ?, ?, 'major_outage', 1)",
                      [datetime(2026, 10, 25, 1, 30, tzinfo=UTC).timestamp(),
                       datetime(2026, 10, 25, 2, 30, tzinfo=UTC).timestamp()])

@@ -138,7 +138,7 @@ class World:
     def slack_texts(self, method: str, *, thread: bool = False) -> list[str]:
         """The text and blocks of the probe's Slack messages: its parents (and their edits), or the lines in
         their threads."""
-        parents = {ref for (ref,) in self.wired.store.db.execute(
+        parents = {ref for (ref,) in self.wired.store.sql.execute(
             "SELECT ref FROM outbox WHERE platform = 'slack' AND op = 'post' AND incident_id LIKE ?",
             [f"{PROBE}@%"])}
         out: list[str] = []
@@ -188,7 +188,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 def probe_alerts(world: World) -> list[Alert]:
     """Every alert of the probe's incidents, in the order the outbox took them (one per row and route)."""
-    rows = world.wired.store.db.execute(
+    rows = world.wired.store.sql.execute(
         "SELECT alert FROM outbox WHERE platform = 'slack' AND incident_id LIKE ? ORDER BY id", [f"{PROBE}@%"]
     ).fetchall()
     return [load(Alert, json.loads(alert)) for (alert,) in rows]
@@ -258,7 +258,7 @@ async def test_api_fails_page_green_then_admits_it_then_both_recover(tmp_path: P
         assert recovery in w.discord.find("POST", f"/channels/{parent}/messages")[-1].json["content"]
 
         # the lead is history: the incident row, /status of the probe and of the provider, /uptime
-        row = w.wired.store.db.execute(
+        row = w.wired.store.sql.execute(
             "SELECT watched, page_said, lead_s FROM incidents WHERE monitor = ?", [PROBE]).fetchone()
         assert tuple(row) == ("OpenAI", "clear", 660.0)
         now = w.wired.clock.now()
@@ -289,7 +289,7 @@ async def test_a_page_that_never_admits_it_says_so_on_the_recovery(tmp_path: Pat
         assert all("acknowledged '" not in t for t in w.slack_texts("chat.update"))
         parent = w.wired.store.parent_ref(alerts[0].incident_id, "discord", DISCORD_CHANNEL)
         assert [m.json["content"] for m in w.discord.find("POST", f"/channels/{parent}/messages")] == [f"✅ {line}"]
-        row = w.wired.store.db.execute("SELECT page_said, lead_s, acknowledged_at FROM incidents WHERE monitor = ?",
+        row = w.wired.store.sql.execute("SELECT page_said, lead_s, acknowledged_at FROM incidents WHERE monitor = ?",
                                        [PROBE]).fetchone()
         assert tuple(row) == ("clear", None, None)
         report = commands.handle(Command(CommandKind.TARGET, target=PROBE), history=w.wired.store,

@@ -157,7 +157,7 @@ async def test_an_hour_of_incidents_through_slack_and_discord_outages_loses_and_
             if slack_client.session is not None:
                 await slack_client.session.close()
 
-        incidents = store.db.execute("SELECT id, monitor, resolved_at FROM incidents ORDER BY started_at").fetchall()
+        incidents = store.sql.execute("SELECT id, monitor, resolved_at FROM incidents ORDER BY started_at").fetchall()
         assert [m for _, m, _ in incidents] == ["OpenAI", "GitHub", "GitHub", "OpenAI", "GitHub", "OpenAI"]
         assert all(resolved is not None for _, _, resolved in incidents)
         check_slack(world, [i for i, _, _ in incidents])

@@ -286,7 +286,7 @@ def test_alert_kinds_persisted_in_timeline(tmp_path: Path) -> None:
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR, Status.OPERATIONAL, Status.OPERATIONAL):
         watcher.apply(monitor, _reading(clock.now(), status))
         clock.advance(60)
-    kinds = [r[0] for r in store.db.execute("SELECT kind FROM timeline ORDER BY id")]
+    kinds = [r[0] for r in store.sql.execute("SELECT kind FROM timeline ORDER BY id")]
     assert kinds == [AlertKind.OPENED.value, AlertKind.RESOLVED.value]
 
 

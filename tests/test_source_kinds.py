@@ -289,8 +289,8 @@ async def test_the_watcher_polls_an_incidentio_monitor_into_an_outage(
         clock.advance(60)
     codex = wired.watcher.states[made.name].component("Codex")
     assert codex is not None and codex.status is Status.MAJOR
-    assert wired.store.db["probes"].count == 0  # records_probes is False: readings, not probe rows
-    assert wired.store.db.execute("SELECT kind FROM monitors").fetchone() == ("incidentio",)
+    assert wired.store.sql.execute("SELECT COUNT(*) FROM probes").fetchone()[0] == 0  # records_probes is False: readings, not probe rows
+    assert wired.store.sql.execute("SELECT kind FROM monitors").fetchone() == ("incidentio",)
     wired.store.close()
 
 

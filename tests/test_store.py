@@ -35,7 +35,7 @@ def test_migrations_are_recorded_and_reopening_applies_nothing(tmp_path: Path) -
     assert [m.name for m in migrations.applied(store.db)] == ["m001_initial", "m002_compact_probes",
                                                          "m003_component_names", "m004_timeline_changes",
                                                          "m005_early_warning", "m006_operations",
-                                                         "m007_provider_maintenances"]
+                                                         "m007_provider_maintenances", "m008_region_readings"]
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     store.close()
     again = Store.open(path)

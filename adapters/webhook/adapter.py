@@ -37,6 +37,7 @@ EVENTS = {
     AlertKind.SOURCE_READABLE: "notice",
     AlertKind.NETWORK_DOWN: "notice",
     AlertKind.NETWORK_UP: "notice",
+    AlertKind.DATABASE_LOST: "notice",
     AlertKind.DIGEST: "digest",  # the weekly digest: its own document (digest_document)
 }
 

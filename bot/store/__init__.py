@@ -1,7 +1,8 @@
-"""Storage: the only module that imports sqlite_utils. One transaction per check = state + incident + outbox.
+"""Storage: every read and write of downwatch's history, on SQLite (the embedded default) or PostgreSQL.
+One transaction per check = state + incident + outbox.
 
-Times are stored as REAL epoch seconds (UTC). Schema changes are sqlite-utils Migrations recorded in
-the database itself. WAL mode with synchronous=NORMAL: a committed transaction survives `kill -9`.
+The queries live here once; bot/store/sqlite.py and bot/store/postgres.py each own a connection, their schema
+and its migrations (same tables, same names). Times are stored as epoch seconds (UTC).
 """
 
 from __future__ import annotations
@@ -9,15 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import tempfile
 import typing
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
 
 from bot.codec import decode, encode, load
 from bot.engine import ComponentState, IncidentState, MonitorState, ObservedChange, Step
@@ -50,218 +46,17 @@ from bot.model import (
     TimelineEntry,
     Uptime,
 )
+from bot.store.sql import CODE as _CODE
+from bot.store.sql import STATUS_CODES, Backend, Fenced, Unavailable
+from bot.store.sqlite import SQLITE_HEADER, SqliteBackend, migrations, unusable
 
-migrations = Migrations("downwatch")
-
-
-@migrations()
-def m001_initial(db: Database) -> None:
-    db.execute(
-        """CREATE TABLE monitors (
-            name TEXT PRIMARY KEY, kind TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1,
-            state TEXT, checked_at REAL, first_seen REAL, readable INTEGER NOT NULL DEFAULT 1,
-            unreadable INTEGER NOT NULL DEFAULT 0, detail TEXT NOT NULL DEFAULT '')"""
-    )
-    db.execute(
-        """CREATE TABLE components (
-            monitor TEXT NOT NULL, name TEXT NOT NULL, grp TEXT, status TEXT NOT NULL, since REAL,
-            observed TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '', PRIMARY KEY (monitor, name))"""
-    )
-    db.execute(
-        """CREATE TABLE status_log (
-            id INTEGER PRIMARY KEY, monitor TEXT NOT NULL, component TEXT NOT NULL,
-            ts REAL NOT NULL, status TEXT NOT NULL)"""
-    )
-    db.execute("CREATE INDEX status_log_component_ts ON status_log (monitor, component, ts)")
-    db.execute("CREATE INDEX status_log_ts ON status_log (ts)")
-    db.execute(
-        """CREATE TABLE checks (
-            id INTEGER PRIMARY KEY, monitor TEXT NOT NULL, ts REAL NOT NULL, status TEXT NOT NULL,
-            latency_ms REAL, detail TEXT NOT NULL DEFAULT '')"""
-    )
-    db.execute("CREATE INDEX checks_monitor_ts ON checks (monitor, ts)")
-    db.execute("CREATE INDEX checks_ts ON checks (ts)")
-    db.execute(
-        """CREATE TABLE rollups (
-            monitor TEXT NOT NULL, hour REAL NOT NULL, probes INTEGER NOT NULL, ok INTEGER NOT NULL,
-            latency_sum REAL NOT NULL DEFAULT 0, latency_max REAL NOT NULL DEFAULT 0,
-            PRIMARY KEY (monitor, hour))"""
-    )
-    db.execute(
-        """CREATE TABLE incidents (
-            id TEXT PRIMARY KEY, monitor TEXT NOT NULL, started_at REAL NOT NULL, resolved_at REAL,
-            severity TEXT NOT NULL, title TEXT NOT NULL DEFAULT '', components TEXT NOT NULL DEFAULT '[]',
-            announced INTEGER NOT NULL)"""
-    )
-    db.execute("CREATE INDEX incidents_started ON incidents (started_at)")
-    db.execute("CREATE INDEX incidents_monitor_started ON incidents (monitor, started_at)")
-    db.execute("CREATE INDEX incidents_open ON incidents (resolved_at) WHERE resolved_at IS NULL")
-    db.execute(
-        """CREATE TABLE incident_components (
-            incident_id TEXT NOT NULL, monitor TEXT NOT NULL, component TEXT NOT NULL, started_at REAL NOT NULL,
-            PRIMARY KEY (incident_id, component))"""
-    )
-    db.execute("CREATE INDEX incident_components_by_component ON incident_components (monitor, component, started_at)")
-    db.execute(
-        """CREATE TABLE timeline (
-            id INTEGER PRIMARY KEY, incident_id TEXT NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL,
-            text TEXT NOT NULL)"""
-    )
-    db.execute("CREATE INDEX timeline_incident ON timeline (incident_id, ts)")
-    db.execute(
-        """CREATE TABLE outbox (
-            id INTEGER PRIMARY KEY, incident_id TEXT NOT NULL, platform TEXT NOT NULL, channel TEXT NOT NULL,
-            op TEXT NOT NULL, alert TEXT NOT NULL, mention TEXT, state TEXT NOT NULL DEFAULT 'pending',
-            attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, created_at REAL NOT NULL,
-            sent_at REAL, ref TEXT, error TEXT NOT NULL DEFAULT '')"""
-    )
-    db.execute("CREATE INDEX outbox_pending ON outbox (platform, id) WHERE state = 'pending'")
-    db.execute(
-        """CREATE TABLE messages (
-            incident_id TEXT NOT NULL, platform TEXT NOT NULL, channel TEXT NOT NULL, ref TEXT NOT NULL,
-            PRIMARY KEY (incident_id, platform, channel))"""
-    )
-
-
-# Probe rows store the status as a small integer: its index here. Append only: stored rows keep their codes.
-STATUS_CODES: tuple[Status, ...] = (Status.OPERATIONAL, Status.DEGRADED, Status.PARTIAL, Status.MAJOR,
-                                    Status.MAINTENANCE, Status.UNKNOWN)
-_CODE = {status: code for code, status in enumerate(STATUS_CODES)}
-
-
-@migrations()
-def m002_compact_probes(db: Database) -> None:
-    """Raw probes and hourly rollups keyed by a small integer monitor id, with integer times, coded statuses
-    and no detail for good probes: a fifth of the bytes per probe, so a week of raw probes for 1,000 monitors
-    plus 400 days of rollups stay within the documented database size (README)."""
-    db.execute("ALTER TABLE monitors ADD COLUMN mid INTEGER")
-    db.execute("UPDATE monitors SET mid = rowid")
-    db.execute("CREATE UNIQUE INDEX monitors_mid ON monitors (mid)")
-    db.execute(
-        """CREATE TABLE probes (
-            id INTEGER PRIMARY KEY, mid INTEGER NOT NULL, ts INTEGER NOT NULL, status INTEGER NOT NULL,
-            latency_ms INTEGER, detail TEXT)"""
-    )
-    codes = " ".join(f"WHEN '{s.value}' THEN {c}" for c, s in enumerate(STATUS_CODES))
-    db.execute(
-        f"INSERT INTO probes (mid, ts, status, latency_ms, detail) SELECT m.mid, CAST(c.ts AS INTEGER), "
-        f"CASE c.status {codes} ELSE 5 END, CAST(ROUND(c.latency_ms) AS INTEGER), "
-        "CASE WHEN c.status = 'operational' THEN NULL ELSE c.detail END "
-        "FROM checks c JOIN monitors m ON m.name = c.monitor ORDER BY c.id"
-    )
-    # No index on (mid, ts): no command reads raw probes (they answer from probe_hours), and the index
-    # would double the size of the biggest table. Retention deletes by id, which follows time.
-    db.execute(
-        """CREATE TABLE probe_hours (
-            mid INTEGER NOT NULL, hour INTEGER NOT NULL, probes INTEGER NOT NULL, ok INTEGER NOT NULL,
-            latency_sum INTEGER NOT NULL, latency_max INTEGER NOT NULL, PRIMARY KEY (mid, hour)) WITHOUT ROWID"""
-    )
-    db.execute(
-        "INSERT INTO probe_hours SELECT m.mid, CAST(r.hour / 3600 AS INTEGER), r.probes, r.ok, "
-        "CAST(ROUND(r.latency_sum) AS INTEGER), CAST(ROUND(r.latency_max) AS INTEGER) "
-        "FROM rollups r JOIN monitors m ON m.name = r.monitor"
-    )
-    db.execute("DROP TABLE checks")
-    db.execute("DROP TABLE rollups")
-
-
-@migrations()
-def m003_component_names(db: Database) -> None:
-    """Find a component by name without reading them all (/status <component>)."""
-    db.execute("CREATE INDEX components_name ON components (name COLLATE NOCASE)")
-
-
-@migrations()
-def m004_timeline_changes(db: Database) -> None:
-    """Timeline rows keep the alert's typed changes (JSON) so they can be worded again when read; rows
-    written before keep only their `text`, read back as one Change(TEXT)."""
-    db.execute("ALTER TABLE timeline ADD COLUMN changes TEXT")
-
-
-@migrations()
-def m005_early_warning(db: Database) -> None:
-    """A probe's incident against the status page it watches: which monitor, what the page said when the
-    incident opened, when it admitted it and the lead (`/status` and `/uptime` show the median lead)."""
-    for column in ("watched TEXT", "page_said TEXT", "acknowledged_at REAL", "lead_s REAL"):
-        db.execute(f"ALTER TABLE incidents ADD COLUMN {column}")
-    db.execute("CREATE INDEX incidents_watched ON incidents (watched, started_at)")
-
-
-@migrations()
-def m006_operations(db: Database) -> None:
-    """Operating from chat (issue 12): every action with who and when, the current mute per monitor, the
-    acknowledgement per incident, and the alerts held while a monitor is quiet (muted or in maintenance)."""
-    db.execute(
-        """CREATE TABLE actions (
-            id INTEGER PRIMARY KEY, ts REAL NOT NULL, kind TEXT NOT NULL, monitor TEXT NOT NULL,
-            incident_id TEXT NOT NULL DEFAULT '', actor_id TEXT NOT NULL, actor TEXT NOT NULL,
-            platform TEXT NOT NULL, until REAL, reason TEXT NOT NULL DEFAULT '')"""
-    )
-    db.execute("CREATE INDEX actions_monitor_ts ON actions (monitor, ts)")
-    db.execute(
-        """CREATE TABLE mutes (
-            monitor TEXT PRIMARY KEY, actor TEXT NOT NULL, at REAL NOT NULL, until REAL,
-            incident_id TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '')"""
-    )
-    db.execute(
-        """CREATE TABLE acks (
-            incident_id TEXT PRIMARY KEY, monitor TEXT NOT NULL, actor TEXT NOT NULL, at REAL NOT NULL)"""
-    )
-    db.execute(
-        """CREATE TABLE held (
-            id INTEGER PRIMARY KEY, monitor TEXT NOT NULL, ts REAL NOT NULL, why TEXT NOT NULL DEFAULT '',
-            alert TEXT NOT NULL)"""
-    )
-    db.execute("CREATE INDEX held_monitor ON held (monitor, id)")
-
-
-@migrations()
-def m007_provider_maintenances(db: Database) -> None:
-    """A provider's announced maintenances (the state's, as JSON; NULL when none), so that `/status` reads them
-    without decoding every monitor's state. A state written before this reads as none until its next write."""
-    db.execute("ALTER TABLE monitors ADD COLUMN maintenances TEXT")
-
+__all__ = ["STATUS_CODES", "SQLITE_HEADER", "Backend", "Fenced", "Store", "Unavailable", "migrations", "queued_alert",
+           "unusable"]
 
 def _timeline_changes(text: str, changes: str | None) -> tuple[Change, ...]:
     if changes is None:
         return (Change(ChangeKind.TEXT, detail=text),) if text else ()
     return typing.cast(tuple[Change, ...], decode(tuple[Change, ...], json.loads(changes)))
-
-
-SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file (sqlite.org/fileformat.html)
-
-
-def unusable(path: str) -> str | None:
-    """Why SQLite could not open `path` as downwatch's database (None: it can), without creating anything:
-    a missing or unwritable folder, a directory, a file that is not an SQLite database or cannot be written."""
-    if path == ":memory:":
-        return None
-    target = Path(path)
-    if target.exists() or target.is_symlink():
-        if target.is_dir():
-            return "it is a directory, not a file"
-        if not target.is_file():
-            return "it is not a regular file" if target.exists() else "it is a broken symbolic link"
-        try:
-            with open(target, "r+b") as handle:  # r+: the bot writes to it; opening creates nothing
-                header = handle.read(len(SQLITE_HEADER))
-        except OSError as exc:
-            return f"it cannot be opened for writing: {exc.strerror}"
-        if header and header != SQLITE_HEADER:
-            return "it is not an SQLite database"
-        folder = target.parent
-    else:
-        folder = target.parent
-        if not folder.exists():
-            return f"its folder {str(folder)!r} does not exist"
-        if not folder.is_dir():
-            return f"{str(folder)!r} is not a folder"
-    try:  # SQLite creates the file, and its -wal and -shm files, in that folder
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        return f"no file can be created in its folder {str(folder)!r}: {exc.strerror}"
-    return None
 
 
 def ts(moment: datetime) -> float:
@@ -285,45 +80,50 @@ def queued_alert(text: str) -> Alert:
 class Store:
     """Reads and writes downwatch's SQLite history."""
 
-    def __init__(self, *, db: Database) -> None:
-        self.db = db
+    def __init__(self, *, sql: Backend) -> None:
+        self.sql = sql
         self._mids: dict[str, int] = {}
         # Per monitor, the last write of its state (components, incident, readability): the web pages keep
         # a monitor's rendered parts until it moves. `_synced` covers every monitor at once.
         self._written: dict[str, int] = {}
         self._writes = self._synced = 0
 
+    @property
+    def db(self) -> typing.Any:
+        """The sqlite-utils Database under an SQLite store (tests and the SQLite-only CLI paths)."""
+        if not isinstance(self.sql, SqliteBackend):
+            raise AttributeError("a PostgreSQL store has no sqlite-utils Database: use store.sql")
+        return self.sql.db
+
     @classmethod
-    def open(cls, path: str) -> Store:
-        """Open (creating if needed) the database file, in WAL mode, with migrations applied."""
-        db = Database(path) if path != ":memory:" else Database(memory=True)
-        if path != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=5000")
-        migrations.apply(db)
-        return cls(db=db)
+    def open(cls, database: str) -> Store:
+        """Open (creating if needed) the database, with migrations applied: a `postgresql://` URL, or an SQLite
+        file path (`:memory:` for a throwaway one)."""
+        if database.startswith(("postgresql://", "postgres://")):
+            from bot.store.postgres import PostgresBackend  # psycopg is imported only by stores that use it
+            return cls(sql=PostgresBackend.open(database))
+        return cls(sql=SqliteBackend.open(database))
 
     def close(self) -> None:
-        self.db.close()
+        self.sql.close()
 
     def integrity(self) -> str:
-        return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])
+        return self.sql.integrity()
 
     # ------------------------------------------------------------ monitors and engine state
 
     def sync_monitors(self, monitors: Iterable[tuple[str, str]], now: datetime) -> None:
         """Mark exactly these (name, kind) monitors as active; history of removed ones is kept."""
-        with self.db.atomic():
-            self.db.execute("UPDATE monitors SET active = 0")
+        with self.sql.atomic():
+            self.sql.execute("UPDATE monitors SET active = 0")
             for name, kind in monitors:
-                self.db.execute(
+                self.sql.execute(
                     "INSERT INTO monitors (name, kind, active, first_seen, mid) "
                     "VALUES (?, ?, 1, ?, (SELECT COALESCE(MAX(mid), 0) + 1 FROM monitors)) "
                     "ON CONFLICT(name) DO UPDATE SET active = 1, kind = excluded.kind",
                     [name, kind, ts(now)],
                 )
-        self._mids = dict(self.db.execute("SELECT name, mid FROM monitors").fetchall())
+        self._mids = dict(self.sql.execute("SELECT name, mid FROM monitors").fetchall())
         self._writes += 1
         self._synced = self._writes
 
@@ -331,14 +131,14 @@ class Store:
         """The small integer that stands for a monitor in probe rows."""
         mid = self._mids.get(monitor)
         if mid is None:
-            row = self.db.execute("SELECT mid FROM monitors WHERE name = ?", [monitor]).fetchone()
+            row = self.sql.execute("SELECT mid FROM monitors WHERE name = ?", [monitor]).fetchone()
             if row is None:
                 raise KeyError(f"monitor {monitor!r} was never synced")
             mid = self._mids[monitor] = row[0]
         return int(mid)
 
     def load_states(self) -> dict[str, MonitorState]:
-        rows = self.db.execute("SELECT name, state FROM monitors WHERE state IS NOT NULL").fetchall()
+        rows = self.sql.execute("SELECT name, state FROM monitors WHERE state IS NOT NULL").fetchall()
         return {name: load(MonitorState, json.loads(state)) for name, state in rows}
 
     def commit(
@@ -354,7 +154,7 @@ class Store:
         """Persist one check's consequences atomically: state, history, incident and outbox rows."""
         state = step.state
         now = ts(result.at)
-        with self.db.atomic():
+        with self.sql.atomic(fenced=True):
             if self._write_state(prev, step, now, probe=probe) or step.alerts:
                 self._writes += 1
                 self._written[state.monitor] = self._writes
@@ -376,7 +176,7 @@ class Store:
         """Persist a step another monitor's check caused (a probe's incident acknowledged by the status page it
         watches): its state, incident, timeline and outbox rows; no component or probe rows."""
         now = ts(at)
-        with self.db.atomic():
+        with self.sql.atomic(fenced=True):
             self._write_state(prev, step, now, probe=False)
             self._writes += 1
             self._written[step.state.monitor] = self._writes
@@ -391,7 +191,7 @@ class Store:
     def commit_notice(self, alert: Alert, deliveries: Sequence[Delivery]) -> None:
         """A notice that belongs to no monitor (the bot's own connectivity): timeline + outbox rows. A notice
         never mentions anyone, whatever its deliveries say."""
-        with self.db.atomic():
+        with self.sql.atomic(fenced=True):
             self._write_timeline((alert,))
             if deliveries:
                 self._write_outbox([replace(d, mention=None) for d in deliveries], ts(alert.at))
@@ -405,7 +205,7 @@ class Store:
         state = step.state
         same = prev is not None and not step.observed and replace(prev, checked_at=state.checked_at) == state
         if not same:
-            self.db.conn.execute(
+            self.sql.execute(
                 "UPDATE monitors SET state = ?, checked_at = ?, readable = ?, unreadable = ?, detail = ?, "
                 "maintenances = ? WHERE name = ?",
                 [json.dumps(encode(state)), now, int(state.readable), int(state.unreadable_notified),
@@ -414,28 +214,29 @@ class Store:
             )
             return True
         if not probe:
-            self.db.conn.execute("UPDATE monitors SET checked_at = ? WHERE name = ?", [now, state.monitor])
+            self.sql.execute("UPDATE monitors SET checked_at = ? WHERE name = ?", [now, state.monitor])
         return False
 
     def _write_components(self, prev: MonitorState | None, state: MonitorState) -> None:
         """Upsert the components whose stored columns changed; delete the ones no longer in the state."""
         old: dict[str, ComponentState] = {c.name: c for c in prev.components} if prev else {}
-        db = self.db.conn
+        db = self.sql
         for c in state.components:
             o = old.get(c.name)
             if o is None or (o.status, o.since, o.observed, o.detail, o.group) != (
                 c.status, c.since, c.observed, c.detail, c.group
             ):
                 db.execute(
-                    "INSERT OR REPLACE INTO components (monitor, name, grp, status, since, observed, detail) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO components (monitor, name, grp, status, since, observed, detail) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (monitor, name) DO UPDATE SET grp = excluded.grp, status = excluded.status, "
+                    "since = excluded.since, observed = excluded.observed, detail = excluded.detail",
                     [state.monitor, c.name, c.group, c.status.value, ts(c.since), c.observed.value, c.detail[:500]],
                 )
         for name in set(old) - {c.name for c in state.components}:
             db.execute("DELETE FROM components WHERE monitor = ? AND name = ?", [state.monitor, name])
 
     def _write_status_log(self, monitor: str, observed: Sequence[ObservedChange]) -> None:
-        self.db.conn.executemany(
+        self.sql.executemany(
             "INSERT INTO status_log (monitor, component, ts, status) VALUES (?, ?, ?, ?)",
             [(monitor, o.component, ts(o.at), o.status.value) for o in observed],
         )
@@ -447,20 +248,21 @@ class Store:
         latency = None if result.latency_ms is None else round(result.latency_ms)
         mid = self._mid(monitor)
         detail = None if status is Status.OPERATIONAL or reading is None else reading.detail[:300]
-        db = self.db.conn
+        db = self.sql
         db.execute("INSERT INTO probes (mid, ts, status, latency_ms, detail) VALUES (?, ?, ?, ?, ?)",
                    [mid, int(now), _CODE[status], latency, detail])
         db.execute(
             "INSERT INTO probe_hours (mid, hour, probes, ok, latency_sum, latency_max) "
             "VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT(mid, hour) DO UPDATE SET "
-            "probes = probes + 1, ok = ok + excluded.ok, latency_sum = latency_sum + excluded.latency_sum, "
-            "latency_max = MAX(latency_max, excluded.latency_max)",
+            "probes = probe_hours.probes + 1, ok = probe_hours.ok + excluded.ok, "
+            "latency_sum = probe_hours.latency_sum + excluded.latency_sum, "
+            f"latency_max = {db.greatest}(probe_hours.latency_max, excluded.latency_max)",
             [mid, int(now // 3600), int(status is Status.OPERATIONAL), latency or 0, latency or 0],
         )
 
     def _write_incident(self, step: Step, now: float) -> None:
         """The incident row (opened, closed, its severity and components) and its component index."""
-        db = self.db.conn
+        db = self.sql
         incident = step.state.incident
         if step.closed is not None:
             ended = ts(step.closed.ended_at) if step.closed.ended_at else now
@@ -469,8 +271,8 @@ class Store:
         if step.opened is not None:
             o = step.opened
             db.execute(
-                "INSERT OR IGNORE INTO incidents (id, monitor, started_at, severity, title, components, announced) "
-                "VALUES (?, ?, ?, ?, ?, '[]', ?)",
+                "INSERT INTO incidents (id, monitor, started_at, severity, title, components, announced) "
+                "VALUES (?, ?, ?, ?, ?, '[]', ?) ON CONFLICT DO NOTHING",
                 [o.id, step.state.monitor, ts(o.started_at), o.severity.value, o.title, int(o.announced)],
             )
         if incident is not None and (step.alerts or step.opened is not None):
@@ -484,8 +286,8 @@ class Store:
                  incident.id],
             )
             db.executemany(
-                "INSERT OR IGNORE INTO incident_components (incident_id, monitor, component, started_at) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO incident_components (incident_id, monitor, component, started_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [(incident.id, step.state.monitor, n, ts(incident.started_at)) for n in names],
             )
             self._write_watch(incident)
@@ -495,7 +297,7 @@ class Store:
         watch = incident.watch
         if watch is None:
             return
-        self.db.conn.execute(
+        self.sql.execute(
             "UPDATE incidents SET watched = ?, page_said = ?, acknowledged_at = ?, lead_s = ? WHERE id = ?",
             [watch.provider, watch.said.value, ts(watch.acknowledged_at) if watch.acknowledged_at else None,
              watch.lead.total_seconds() if watch.lead is not None else None, incident.id],
@@ -503,14 +305,14 @@ class Store:
 
     def _write_timeline(self, alerts: Iterable[Alert]) -> None:
         """One timeline row per alert: its kind and its typed changes (read back by `timeline`)."""
-        self.db.conn.executemany(
+        self.sql.executemany(
             "INSERT INTO timeline (incident_id, ts, kind, text, changes) VALUES (?, ?, ?, ?, ?)",
             [(a.incident_id, ts(a.at), a.kind.value, "", json.dumps(encode(a.changes))) for a in alerts],
         )
 
     def _write_outbox(self, deliveries: Sequence[Delivery], now: float) -> None:
         """Pending outbox rows, due now; the sender delivers them in id order."""
-        self.db.conn.executemany(
+        self.sql.executemany(
             "INSERT INTO outbox (incident_id, platform, channel, op, alert, mention, next_at, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(d.alert.incident_id, d.platform, d.channel, d.op.value, json.dumps(encode(d.alert)), d.mention,
@@ -521,7 +323,7 @@ class Store:
 
     def timeline(self, incident_id: str, limit: int = 20) -> tuple[TimelineEntry, ...]:
         """The incident's latest `limit` alerts, oldest first (what `/status <monitor>` shows under Timeline)."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT ts, kind, text, changes FROM timeline WHERE incident_id = ? ORDER BY ts DESC, id DESC LIMIT ?",
             [incident_id, limit],
         ).fetchall()
@@ -534,7 +336,7 @@ class Store:
 
     def pending(self, platform: str, *, limit: int = 500) -> list[OutboxRow]:
         """Pending rows of one platform in order; the sender takes the head row of each incident+channel."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT id, incident_id, platform, channel, op, alert, mention, attempts, next_at FROM outbox "
             "WHERE state = 'pending' AND platform = ? ORDER BY id LIMIT ?",
             [platform, limit],
@@ -546,7 +348,7 @@ class Store:
         ]
 
     def parent_ref(self, incident_id: str, platform: str, channel: str) -> str | None:
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT ref FROM messages WHERE incident_id = ? AND platform = ? AND channel = ?",
             [incident_id, platform, channel],
         ).fetchone()
@@ -554,35 +356,39 @@ class Store:
 
     def mark_sent(self, row: OutboxRow, *, ref: str | None, parent: str | None, now: datetime) -> None:
         """Record delivery; `parent` (when given) becomes the message later edits and replies go to."""
-        with self.db.atomic():
-            self.db.execute(
+        with self.sql.atomic(fenced=True):
+            self.sql.execute(
                 "UPDATE outbox SET state = 'sent', sent_at = ?, ref = ?, attempts = attempts + 1, error = '' "
                 "WHERE id = ?",
                 [ts(now), ref, row.id],
             )
             if parent is not None:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO messages (incident_id, platform, channel, ref) VALUES (?, ?, ?, ?)",
+                self.sql.execute(
+                    "INSERT INTO messages (incident_id, platform, channel, ref) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (incident_id, platform, channel) DO UPDATE SET ref = excluded.ref",
                     [row.incident_id, row.platform, row.channel, parent],
                 )
 
     def mark_retry(self, row: OutboxRow, *, next_at: datetime, error: str) -> None:
-        self.db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_at = ?, error = ? WHERE id = ?",
-            [ts(next_at), error[:300], row.id],
-        )
+        with self.sql.atomic(fenced=True):
+            self.sql.execute("UPDATE outbox SET attempts = attempts + 1, next_at = ?, error = ? WHERE id = ?",
+                             [ts(next_at), error[:300], row.id])
 
     def mark_done(self, row: OutboxRow, state: RowState, error: str = "") -> None:
-        self.db.execute("UPDATE outbox SET state = ?, error = ? WHERE id = ?", [state.value, error[:300], row.id])
+        with self.sql.atomic(fenced=True):
+            self.sql.execute("UPDATE outbox SET state = ?, error = ? WHERE id = ?",
+                             [state.value, error[:300], row.id])
 
     def outbox_rows(self) -> list[dict[str, object]]:
         """Every outbox row (diagnostics and tests)."""
-        return [dict(r) for r in self.db["outbox"].rows_where(order_by="id")]
+        cursor = self.sql.execute("SELECT * FROM outbox ORDER BY id")
+        names = [d[0] for d in typing.cast(typing.Any, cursor).description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     # ------------------------------------------------------------ history reads (bot.commands.History)
 
     def monitor_names(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT name FROM monitors WHERE active = 1 ORDER BY name")]
+        return [r[0] for r in self.sql.execute("SELECT name FROM monitors WHERE active = 1 ORDER BY name")]
 
     def component_views(self, monitor: str | None = None) -> list[ComponentView]:
         # A component the source no longer describes (renamed, removed, unrecognised status) shows as
@@ -596,25 +402,25 @@ class Store:
         if monitor is not None:
             sql += " AND c.monitor = ?"
             args.append(monitor)
-        sql += " ORDER BY c.monitor, c.grp, c.name"
+        sql += " ORDER BY c.monitor, c.grp NULLS FIRST, c.name"
         return [
             ComponentView(monitor=r[0], name=r[1], status=Status(r[2]), since=dt(r[3]), detail=r[4])
-            for r in self.db.execute(sql, args)
+            for r in self.sql.execute(sql, args)
         ]
 
     def find_component(self, name: str, monitor: str | None = None) -> tuple[str, str] | None:
         """(monitor, component) for a component name, case-insensitively (ASCII), using the name index."""
         sql = ("SELECT c.monitor, c.name FROM components c JOIN monitors m ON m.name = c.monitor "
-               "WHERE c.name = ? COLLATE NOCASE AND m.active = 1")
+               f"WHERE {self.sql.nocase('c.name')} = {self.sql.nocase('?')} AND m.active = 1")
         args: list[object] = [name]
         if monitor is not None:
-            sql += " AND c.monitor = ? COLLATE NOCASE"
+            sql += f" AND {self.sql.nocase('c.monitor')} = {self.sql.nocase('?')}"
             args.append(monitor)
-        row = self.db.execute(sql + " ORDER BY c.monitor LIMIT 1", args).fetchone()
+        row = self.sql.execute(sql + " ORDER BY c.monitor LIMIT 1", args).fetchone()
         return (row[0], row[1]) if row else None
 
     def unreadable_monitors(self) -> list[str]:
-        return [r[0] for r in self.db.execute(
+        return [r[0] for r in self.sql.execute(
             "SELECT name FROM monitors WHERE active = 1 AND unreadable = 1 ORDER BY name")]
 
     def provider_maintenances(self, now: datetime, monitor: str | None = None) -> list[tuple[str, ProviderMaintenance]]:
@@ -622,7 +428,7 @@ class Store:
         readable poll saw them, that have not ended at `now` (one the provider still calls in progress has not,
         whatever its announced end), soonest first."""
         sql = "SELECT name, maintenances FROM monitors WHERE active = 1 AND maintenances IS NOT NULL"
-        rows = self.db.execute(sql + " AND name = ?", [monitor]) if monitor is not None else self.db.execute(
+        rows = self.sql.execute(sql + " AND name = ?", [monitor]) if monitor is not None else self.sql.execute(
             sql + " ORDER BY name")
         found = [
             (name, m) for name, text in rows
@@ -637,7 +443,7 @@ class Store:
         return [
             IncidentView(id=r[0], monitor=r[1], started_at=dt(r[2]) or datetime.min, resolved_at=dt(r[3]),
                          severity=Status(r[4]), title=r[5], components=tuple(json.loads(r[6])))
-            for r in self.db.execute(sql, args)
+            for r in self.sql.execute(sql, args)
         ]
 
     _INCIDENT_COLUMNS = "i.id, i.monitor, i.started_at, i.resolved_at, i.severity, i.title, i.components"
@@ -678,12 +484,12 @@ class Store:
         `excluded`: maintenance windows (issue 12), left out of both sides of a monitor's uptime."""
         end = ts(now)
         start = end - window.total_seconds()
-        resolved = self.db.execute(
+        resolved = self.sql.execute(
             "SELECT COUNT(*), AVG(resolved_at - started_at) FROM incidents WHERE monitor = ? "
             "AND resolved_at IS NOT NULL AND resolved_at >= ? AND resolved_at <= ?",
             [monitor, start, end],
         ).fetchone()
-        opened = self.db.execute(
+        opened = self.sql.execute(
             "SELECT COUNT(*) FROM incidents WHERE monitor = ? AND started_at >= ? AND started_at <= ?",
             [monitor, start, end],
         ).fetchone()[0]
@@ -708,7 +514,7 @@ class Store:
             sql += " AND (monitor = ? OR watched = ?)"
             args += [monitor, monitor]
         found: dict[str, tuple[list[timedelta], list[int]]] = {}
-        for watched, lead, said, acknowledged, resolved in self.db.execute(sql + " ORDER BY started_at", args):
+        for watched, lead, said, acknowledged, resolved in self.sql.execute(sql + " ORDER BY started_at", args):
             leads, never = found.setdefault(watched, ([], [0]))
             if lead is not None:
                 leads.append(timedelta(seconds=lead))
@@ -721,7 +527,7 @@ class Store:
         """Probe counts and latency from the hourly rollups (None for monitors without probes)."""
         end = ts(now)
         first = int((end - window.total_seconds()) // 3600)  # every hour bucket overlapping the window
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT SUM(p.probes), SUM(p.ok), SUM(p.latency_sum), MAX(p.latency_max) FROM probe_hours p "
             "JOIN monitors m ON m.mid = p.mid WHERE m.name = ? AND p.hour >= ? AND p.hour <= ?",
             [monitor, first, int(end // 3600)],
@@ -731,12 +537,12 @@ class Store:
         return ProbeStats(window=window, probes=row[0], ok=row[1], avg_ms=row[2] / row[0], max_ms=row[3])
 
     def _component_uptime(self, monitor: str, component: str, start: float, end: float) -> float | None:
-        before = self.db.execute(
+        before = self.sql.execute(
             "SELECT ts, status FROM status_log WHERE monitor = ? AND component = ? AND ts < ? "
             "ORDER BY ts DESC LIMIT 1",
             [monitor, component, start],
         ).fetchone()
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT ts, status FROM status_log WHERE monitor = ? AND component = ? AND ts >= ? AND ts <= ? "
             "ORDER BY ts",
             [monitor, component, start, end],
@@ -755,12 +561,12 @@ class Store:
     def _uptime_outside(self, monitor: str, start: float, end: float,
                         excluded: Sequence[tuple[datetime, datetime]]) -> float | None:
         """A monitor's uptime with the maintenance windows `excluded` left out of the watched and the down time."""
-        row = self.db.execute("SELECT first_seen FROM monitors WHERE name = ?", [monitor]).fetchone()
+        row = self.sql.execute("SELECT first_seen FROM monitors WHERE name = ?", [monitor]).fetchone()
         if not row or row[0] is None or row[0] >= end:
             return None
         begin = max(start, row[0])
         gaps = merge_spans([(max(ts(a), begin), min(ts(b), end)) for a, b in excluded])
-        incidents = merge_spans([(max(s, begin), min(e if e is not None else end, end)) for s, e in self.db.execute(
+        incidents = merge_spans([(max(s, begin), min(e if e is not None else end, end)) for s, e in self.sql.execute(
             "SELECT started_at, resolved_at FROM incidents WHERE monitor = ? AND started_at < ? "
             "AND (resolved_at IS NULL OR resolved_at > ?)", [monitor, end, begin])])
         total = (end - begin) - sum(b - a for a, b in gaps)
@@ -769,12 +575,13 @@ class Store:
         return None if total <= 0 else max(0.0, 100.0 * (1 - down / total))
 
     def _monitor_uptime(self, monitor: str, start: float, end: float) -> float | None:
-        row = self.db.execute("SELECT first_seen FROM monitors WHERE name = ?", [monitor]).fetchone()
+        row = self.sql.execute("SELECT first_seen FROM monitors WHERE name = ?", [monitor]).fetchone()
         if not row or row[0] is None or row[0] >= end:
             return None
         begin = max(start, row[0])
-        down = self.db.execute(
-            "SELECT COALESCE(SUM(MIN(COALESCE(resolved_at, ?), ?) - MAX(started_at, ?)), 0) FROM incidents "
+        down = self.sql.execute(
+            f"SELECT COALESCE(SUM({self.sql.least}(COALESCE(resolved_at, ?), ?) - {self.sql.greatest}(started_at, ?)), 0) "
+            "FROM incidents "
             "WHERE monitor = ? AND started_at < ? AND (resolved_at IS NULL OR resolved_at > ?)",
             [end, end, begin, monitor, end, begin],
         ).fetchone()[0]
@@ -785,7 +592,7 @@ class Store:
 
     def changes(self) -> int:
         """Rows written through this connection so far: a cheap "has anything changed" for the page cache."""
-        return int(self.db.conn.total_changes)
+        return self.sql.changes()
 
     def version(self, monitor: str) -> int:
         """Moves whenever the monitor's state, components or incident are written through this store (not
@@ -809,20 +616,20 @@ class Store:
         where, args = "active = 1", []
         if monitor is not None:
             where, args = "name = ?", [monitor]
-        seen = {name: first for name, first in self.db.execute(
+        seen = {name: first for name, first in self.sql.execute(
             f"SELECT name, first_seen FROM monitors WHERE {where}", args) if among is None or name in among}
         # Incidents overlapping the window: the ones started in it (or up to `days` before, by the started
         # index) and the open ones (by the open index); a single incident longer than that is cut short.
         lookback = first_day - days * 86400
         if component is not None and monitor is not None:
-            rows = self.db.execute(
+            rows = self.sql.execute(
                 "SELECT ic.component, i.started_at, i.resolved_at, i.severity FROM incident_components ic "
                 "JOIN incidents i ON i.id = ic.incident_id WHERE ic.monitor = ? AND ic.component = ? "
                 "AND ic.started_at >= ? AND ic.started_at < ?",
                 [monitor, component, lookback, end]).fetchall()
             seen = {component: seen.get(monitor)}
         else:
-            rows = self.db.execute(
+            rows = self.sql.execute(
                 "SELECT monitor, started_at, resolved_at, severity FROM incidents WHERE started_at >= ? "
                 "AND started_at < ? AND resolved_at IS NOT NULL UNION ALL "
                 "SELECT monitor, started_at, resolved_at, severity FROM incidents WHERE resolved_at IS NULL",
@@ -876,7 +683,7 @@ class Store:
     def probe_hours(self, *, monitor: str, hours: int, now: datetime) -> list[ProbeHour]:
         """An HTTP monitor's last `hours` hourly rollups, oldest first (its latency chart)."""
         last = int(ts(now) // 3600)
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT p.hour, p.probes, p.ok, p.latency_sum, p.latency_max FROM probe_hours p "
             "JOIN monitors m ON m.mid = p.mid WHERE m.name = ? AND p.hour > ? AND p.hour <= ? ORDER BY p.hour",
             [monitor, last - hours, last]).fetchall()
@@ -886,12 +693,13 @@ class Store:
     def outbox_health(self) -> list[OutboxHealth]:
         """Per platform with rows: pending (the partial index), retrying and failed rows."""
         out: dict[str, OutboxHealth] = {}
-        for platform, pending, retrying, oldest in self.db.execute(
-                "SELECT platform, COUNT(*), SUM(attempts > 0), MIN(next_at) FROM outbox WHERE state = 'pending' "
+        for platform, pending, retrying, oldest in self.sql.execute(
+                "SELECT platform, COUNT(*), SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), MIN(next_at) FROM outbox "
+                "WHERE state = 'pending' "
                 "GROUP BY platform"):
             out[platform] = OutboxHealth(platform, pending=pending, retrying=retrying or 0, oldest_due=oldest)
         # Failed rows are few and kept only until retention deletes delivered rows: a short scan.
-        for platform, failed in self.db.execute(
+        for platform, failed in self.sql.execute(
                 "SELECT platform, COUNT(*) FROM outbox WHERE state = 'failed' GROUP BY platform"):
             out[platform] = replace(out.get(platform, OutboxHealth(platform)), failed=failed)
         return sorted(out.values(), key=lambda h: h.platform)
@@ -915,16 +723,16 @@ class Store:
         ]
         for sql, limit in statements:
             while True:
-                with self.db.atomic():
-                    n = max(0, self.db.execute(sql, [limit, chunk]).rowcount)
+                with self.sql.atomic():
+                    n = max(0, self.sql.execute(sql, [limit, chunk]).rowcount)
                 yield n
                 if n < chunk:
                     break
         last_hour = int((ts(now) - rollup_days * 86400) // 3600)
-        mids = [r[0] for r in self.db.execute("SELECT mid FROM monitors ORDER BY mid")]
+        mids = [r[0] for r in self.sql.execute("SELECT mid FROM monitors ORDER BY mid")]
         for start in range(0, len(mids), 100):  # rollups are clustered by monitor: delete monitor by monitor
-            with self.db.atomic():
-                n = sum(max(0, self.db.execute("DELETE FROM probe_hours WHERE mid = ? AND hour < ?",
+            with self.sql.atomic():
+                n = sum(max(0, self.sql.execute("DELETE FROM probe_hours WHERE mid = ? AND hour < ?",
                                                [mid, last_hour]).rowcount) for mid in mids[start:start + 100])
             yield n
 
@@ -932,11 +740,11 @@ class Store:
 
     def transaction(self) -> typing.ContextManager[object]:
         """One transaction around several of the writes below (bot/operate.py: an action and its rows)."""
-        return typing.cast(typing.ContextManager[object], self.db.atomic())
+        return typing.cast(typing.ContextManager[object], self.sql.atomic())
 
     def record_action(self, action: Action, *, monitor: str, incident_id: str, now: datetime) -> None:
         """Who did what, when, to which monitor and incident: the history of every action, kept."""
-        self.db.execute(
+        self.sql.execute(
             "INSERT INTO actions (ts, kind, monitor, incident_id, actor_id, actor, platform, until, reason) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [ts(now), action.kind.value, monitor, incident_id, action.actor.id, action.actor.name,
@@ -946,42 +754,44 @@ class Store:
     def actions(self, monitor: str | None = None, *, limit: int = 50) -> list[tuple[datetime, str, str, str, str]]:
         """The latest actions, newest first: (at, kind, monitor, actor, reason) — diagnostics and tests."""
         where, args = ("WHERE monitor = ?", [monitor]) if monitor is not None else ("", [])
-        return [(dt(r[0]) or datetime.min, r[1], r[2], r[3], r[4]) for r in self.db.execute(
+        return [(dt(r[0]) or datetime.min, r[1], r[2], r[3], r[4]) for r in self.sql.execute(
             f"SELECT ts, kind, monitor, actor, reason FROM actions {where} ORDER BY id DESC LIMIT ?", [*args, limit])]
 
     def set_mute(self, monitor: str, muted: Muted, *, incident_id: str = "") -> None:
         """Mute a monitor (replacing its mute, if any); `incident_id`: the incident a mute until resolved
         waits for."""
-        self.db.execute(
-            "INSERT OR REPLACE INTO mutes (monitor, actor, at, until, incident_id, reason) VALUES (?, ?, ?, ?, ?, ?)",
+        self.sql.execute(
+            "INSERT INTO mutes (monitor, actor, at, until, incident_id, reason) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (monitor) DO UPDATE SET actor = excluded.actor, at = excluded.at, until = excluded.until, "
+            "incident_id = excluded.incident_id, reason = excluded.reason",
             [monitor, muted.by, ts(muted.at), ts(muted.until) if muted.until else None, incident_id, muted.reason],
         )
 
     def mute(self, monitor: str) -> MuteView | None:
         """The monitor's mute as stored (it may have run out: bot/quiet.py decides, with `now`)."""
-        row = self.db.execute("SELECT monitor, actor, at, until, incident_id, reason FROM mutes WHERE monitor = ?",
+        row = self.sql.execute("SELECT monitor, actor, at, until, incident_id, reason FROM mutes WHERE monitor = ?",
                               [monitor]).fetchone()
         return _mute_view(row) if row else None
 
     def mutes(self) -> list[MuteView]:
         """Every stored mute, by monitor name."""
-        return [_mute_view(r) for r in self.db.execute(
+        return [_mute_view(r) for r in self.sql.execute(
             "SELECT monitor, actor, at, until, incident_id, reason FROM mutes ORDER BY monitor")]
 
     def end_mute(self, monitor: str) -> MuteView | None:
         """Remove the monitor's mute; what it was (None: it had none)."""
-        row = self.db.execute("DELETE FROM mutes WHERE monitor = ? RETURNING monitor, actor, at, until, incident_id, "
+        row = self.sql.execute("DELETE FROM mutes WHERE monitor = ? RETURNING monitor, actor, at, until, incident_id, "
                               "reason", [monitor]).fetchone()
         return _mute_view(row) if row else None
 
     def last_mute(self, monitor: str) -> Muted | None:
         """The latest mute action on the monitor, even one that has ended (what a stale Unmute is told)."""
-        row = self.db.execute("SELECT actor, ts, until, reason FROM actions WHERE monitor = ? AND kind = 'mute' "
+        row = self.sql.execute("SELECT actor, ts, until, reason FROM actions WHERE monitor = ? AND kind = 'mute' "
                               "ORDER BY id DESC LIMIT 1", [monitor]).fetchone()
         return Muted(by=row[0], at=dt(row[1]) or datetime.min, until=dt(row[2]), reason=row[3]) if row else None
 
     def acknowledge(self, incident_id: str, monitor: str, ack: Acknowledged) -> None:
-        self.db.execute("INSERT OR IGNORE INTO acks (incident_id, monitor, actor, at) VALUES (?, ?, ?, ?)",
+        self.sql.execute("INSERT INTO acks (incident_id, monitor, actor, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                         [incident_id, monitor, ack.by, ts(ack.at)])
 
     def acknowledgements(self, incident_ids: Collection[str]) -> dict[str, Acknowledged]:
@@ -990,7 +800,7 @@ class Store:
         if not ids:
             return {}
         marks = ", ".join("?" * len(ids))
-        return {r[0]: Acknowledged(by=r[1], at=dt(r[2]) or datetime.min) for r in self.db.execute(
+        return {r[0]: Acknowledged(by=r[1], at=dt(r[2]) or datetime.min) for r in self.sql.execute(
             f"SELECT incident_id, actor, at FROM acks WHERE incident_id IN ({marks})", ids)}
 
     def incident(self, incident_id: str) -> IncidentView | None:
@@ -1004,25 +814,25 @@ class Store:
         found = self.incident(key)
         if found is not None or not (len(key) == 16 and all(c in "0123456789abcdef" for c in key)):
             return found
-        for (incident_id,) in self.db.execute("SELECT id FROM incidents ORDER BY started_at DESC LIMIT ?", [recent]):
+        for (incident_id,) in self.sql.execute("SELECT id FROM incidents ORDER BY started_at DESC LIMIT ?", [recent]):
             if hashlib.sha1(incident_id.encode()).hexdigest()[:16] == key:
                 return self.incident(incident_id)
         return None
 
     def posted(self, incident_id: str) -> bool:
         """True when the incident's message exists or is on its way (a parent recorded, or a post queued)."""
-        return self.db.execute(
+        return self.sql.execute(
             "SELECT 1 FROM messages WHERE incident_id = ? UNION ALL SELECT 1 FROM outbox WHERE incident_id = ? "
             "AND op = 'post' AND state IN ('pending', 'sent') LIMIT 1", [incident_id, incident_id]).fetchone() is not None
 
     def load_state(self, monitor: str) -> MonitorState | None:
         """One monitor's engine state as last written (the CLI acts on it without a running watcher)."""
-        row = self.db.execute("SELECT state FROM monitors WHERE name = ? AND state IS NOT NULL", [monitor]).fetchone()
+        row = self.sql.execute("SELECT state FROM monitors WHERE name = ? AND state IS NOT NULL", [monitor]).fetchone()
         return load(MonitorState, json.loads(row[0])) if row else None
 
     def queue(self, deliveries: Sequence[Delivery], *, now: datetime, timeline: Sequence[Alert] = ()) -> None:
         """Outbox rows (and timeline rows) written outside a check: an action's edit and thread line."""
-        with self.db.atomic():
+        with self.sql.atomic():
             if timeline:
                 self._write_timeline(timeline)
             if deliveries:
@@ -1032,30 +842,30 @@ class Store:
             self._written[monitor] = self._writes
 
     def _write_held(self, held: Sequence[Held], now: float) -> None:
-        self.db.conn.executemany(
+        self.sql.executemany(
             "INSERT INTO held (monitor, ts, why, alert) VALUES (?, ?, ?, ?)",
             [(h.alert.monitor, now, h.why, json.dumps(encode(h.alert))) for h in held],
         )
 
     def hold(self, held: Sequence[Held], *, now: datetime) -> None:
         """Keep alerts back outside a check (an action on an incident that was never posted)."""
-        with self.db.atomic():
+        with self.sql.atomic():
             self._write_held(held, ts(now))
 
     def held_monitors(self) -> set[str]:
         """The monitors with alerts held back."""
-        return {r[0] for r in self.db.execute("SELECT DISTINCT monitor FROM held")}
+        return {r[0] for r in self.sql.execute("SELECT DISTINCT monitor FROM held")}
 
     def held(self, monitor: str) -> list[Held]:
         """A monitor's held alerts, oldest first (tests and diagnostics; `release` takes them)."""
-        return [Held(alert=queued_alert(a), why=w) for w, a in self.db.execute(
+        return [Held(alert=queued_alert(a), why=w) for w, a in self.sql.execute(
             "SELECT why, alert FROM held WHERE monitor = ? ORDER BY id", [monitor])]
 
     def release(self, monitor: str, plan: typing.Callable[[list[Held]], Sequence[Delivery]], *, now: datetime) -> int:
         """Take a monitor's held alerts and queue what `plan` makes of them, in one transaction: two processes
         releasing at once (the bot and `downwatch unmute`) cannot both queue them. Returns rows queued."""
-        with self.db.atomic():
-            rows = self.db.execute("DELETE FROM held WHERE monitor = ? RETURNING id, why, alert", [monitor]).fetchall()
+        with self.sql.atomic():
+            rows = self.sql.execute("DELETE FROM held WHERE monitor = ? RETURNING id, why, alert", [monitor]).fetchall()
             if not rows:
                 return 0
             deliveries = plan([Held(alert=queued_alert(a), why=w) for _, w, a in sorted(rows)])
@@ -1068,7 +878,7 @@ class Store:
 
     def first_seen(self) -> dict[str, datetime]:
         """When each active monitor was first watched (the digest counts uptime from then)."""
-        return {name: dt(first) or datetime.min for name, first in self.db.execute(
+        return {name: dt(first) or datetime.min for name, first in self.sql.execute(
             "SELECT name, first_seen FROM monitors WHERE active = 1 AND first_seen IS NOT NULL")}
 
     def incidents_between(self, *, start: datetime, end: datetime) -> list[IncidentView]:
@@ -1087,15 +897,15 @@ class Store:
         delivery must carry `key` as its alert's incident_id. True when queued now."""
         if any(d.alert.incident_id != key for d in deliveries):
             raise ValueError("every delivery must carry the key as its incident_id")
-        with self.db.atomic():
-            if self.db.execute("SELECT 1 FROM outbox WHERE incident_id = ? LIMIT 1", [key]).fetchone():
+        with self.sql.atomic():
+            if self.sql.execute("SELECT 1 FROM outbox WHERE incident_id = ? LIMIT 1", [key]).fetchone():
                 return False
             self._write_outbox(deliveries, ts(now))
         return True
 
     def queued(self, key: str) -> bool:
         """Whether rows keyed `key` were ever queued (and not yet deleted by retention)."""
-        return self.db.execute("SELECT 1 FROM outbox WHERE incident_id = ? LIMIT 1", [key]).fetchone() is not None
+        return self.sql.execute("SELECT 1 FROM outbox WHERE incident_id = ? LIMIT 1", [key]).fetchone() is not None
 
 def _mute_view(row: Sequence[typing.Any]) -> MuteView:
     monitor, actor, at, until, incident_id, reason = row

@@ -1,0 +1,342 @@
+"""The PostgreSQL backend: several downwatch processes on one database (issue 14). The only importer of psycopg.
+
+The Store's SQL is shared with SQLite (`?` parameters become psycopg's `%s` here, once per statement). The
+schema is the SQLite one as of its m007, in PostgreSQL's types, plus the cluster's tables (lease, members,
+claims, region readings); migrations are recorded in `schema_migrations` and applied under an advisory lock,
+so two processes starting together migrate once. A database migrated by a newer downwatch is refused before
+anything is written.
+
+Calls are synchronous, like SQLite's, from the event loop: a statement on loopback or a LAN takes well under a
+millisecond. libpq's timeouts bound what a dead network path can cost (a few seconds, then `Unavailable`),
+and the pool replaces a broken connection on its next use.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import typing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from bot.store.sql import Fenced, Unavailable
+
+# libpq's own settings (postgresql.org/docs/15/libpq-connect.html): fail a dead path within seconds. A
+# statement may run 30 s at most (a retention step is the longest), a lock is waited for 5 s.
+CONNECT = {
+    "autocommit": True,
+    "connect_timeout": 3,
+    "tcp_user_timeout": 3000,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "options": "-c statement_timeout=30000 -c lock_timeout=5000",
+    "application_name": "downwatch",
+}
+MIGRATION_LOCK = 0x646F776E  # pg_advisory_xact_lock key: "down"
+
+# What PostgreSQL says when the URL or the credentials are wrong (SQLSTATE classes 28 and 3D): no retry helps.
+_REFUSED = ("28000", "28P01", "3D000")
+
+
+class BadDatabase(Exception):
+    """The URL or the credentials are wrong, or the schema belongs to another downwatch: retrying cannot help."""
+
+
+def redact(url: str) -> str:
+    """The URL as logs may show it: no password."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+@functools.lru_cache(maxsize=2048)
+def _translate(statement: str) -> str:
+    """The Store's `?` placeholders as psycopg's `%s` (the Store's SQL has no `?` or `%` inside literals)."""
+    return statement.replace("%", "%%").replace("?", "%s")
+
+
+class _Rows:
+    """A statement's result, read at once so the connection can go back to the pool."""
+
+    __slots__ = ("_rows", "description", "rowcount")
+
+    def __init__(self, cursor: psycopg.Cursor[typing.Any]) -> None:
+        self.description = cursor.description
+        self._rows = cursor.fetchall() if cursor.description is not None else []
+        self.rowcount = cursor.rowcount
+
+    def fetchone(self) -> typing.Any:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[typing.Any]:
+        return list(self._rows)
+
+    def __iter__(self) -> Iterator[typing.Any]:
+        return iter(self._rows)
+
+
+Fence = Callable[[], tuple[str, int] | None]
+
+
+class PostgresBackend:
+    """The Store's connection to PostgreSQL (bot/store/sql.py Backend), through psycopg's pool.
+
+    `fence`, when set (bot/app.py, from the lease), returns (holder, epoch) of the term this process leads, or
+    None when it leads none: a fenced transaction first locks the lease row in SHARE mode and goes on only if
+    that term is still current, so a leader that froze and was replaced commits nothing, and a takeover waits
+    for the writes already under way. The epoch is written on every outbox row (a default reads it)."""
+
+    name = "postgresql"
+    greatest, least = "GREATEST", "LEAST"
+
+    def __init__(self, pool: ConnectionPool[typing.Any], *, url: str) -> None:
+        self.pool = pool
+        self.url = redact(url)
+        self.fence: Fence | None = None
+        self._held: psycopg.Connection[typing.Any] | None = None
+        self._writes = 0
+
+    @classmethod
+    def open(cls, url: str, *, timeout: float = 5.0) -> PostgresBackend:
+        """Connect and migrate. `BadDatabase`: wrong URL, credentials or schema; `Unavailable`: not reachable."""
+        check(url)
+        pool: ConnectionPool[typing.Any] = ConnectionPool(
+            url, min_size=1, max_size=4, kwargs=dict(CONNECT), open=False, timeout=timeout,
+            name="downwatch", reconnect_timeout=0)
+        try:
+            pool.open(wait=True, timeout=timeout)
+        except PoolTimeout as exc:
+            pool.close()
+            raise Unavailable(f"PostgreSQL at {redact(url)} did not answer within {timeout:g}s") from exc
+        backend = cls(pool, url=url)
+        try:
+            migrate(backend)
+        except BaseException:
+            pool.close()
+            raise
+        return backend
+
+    # -------------------------------------------------------------- Backend
+
+    def execute(self, sql: str, args: Sequence[object] = ()) -> _Rows:
+        statement = _translate(sql)
+        try:
+            if self._held is not None:
+                return _Rows(self._held.execute(statement, args))
+            with self.pool.connection() as conn:
+                return _Rows(conn.execute(statement, args))
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise Unavailable(_why(exc)) from exc
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        statement = _translate(sql)
+        try:
+            if self._held is not None:
+                self._held.cursor().executemany(statement, list(rows))
+                return
+            with self.pool.connection() as conn:
+                conn.cursor().executemany(statement, list(rows))
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise Unavailable(_why(exc)) from exc
+
+    @contextmanager
+    def atomic(self, *, fenced: bool = False) -> Iterator[object]:
+        if self._held is not None:  # nested: a savepoint on the transaction's connection
+            with self._held.transaction():
+                yield self
+            return
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                self._held = conn
+                try:
+                    if fenced and self.fence is not None:
+                        self._check_fence(conn)
+                    yield self
+                finally:
+                    self._held = None
+            self._writes += 1
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise Unavailable(_why(exc)) from exc
+
+    def _check_fence(self, conn: psycopg.Connection[typing.Any]) -> None:
+        term = self.fence() if self.fence is not None else None
+        if term is None:
+            raise Fenced("this process does not lead the cluster")
+        holder, epoch = term
+        row = conn.execute(
+            "SELECT set_config('downwatch.epoch', %s, true) FROM lease WHERE name = 'leader' AND holder = %s "
+            "AND epoch = %s AND expires_at > now() FOR SHARE", [str(epoch), holder, epoch]).fetchone()
+        if row is None:
+            raise Fenced(f"epoch {epoch} is no longer the leader's")
+
+    def nocase(self, expr: str) -> str:
+        return f"lower({expr})"
+
+    def changes(self) -> int:
+        return self._writes
+
+    def integrity(self) -> str:
+        """Whether the schema is the one this downwatch expects ("ok", as SQLite's integrity_check says)."""
+        missing = sorted(set(TABLES) - set(self.tables()))
+        return "ok" if not missing else f"missing tables: {', '.join(missing)}"
+
+    def tables(self) -> list[str]:
+        return [r[0] for r in self.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")]
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def _why(exc: BaseException) -> str:
+    """A connection failure in one line, without the URL (libpq's messages carry host and port, no password)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def check(url: str) -> None:
+    """Connect once: `BadDatabase` for a malformed URL or refused credentials/database, `Unavailable` when
+    nothing answers (the caller retries)."""
+    try:
+        with psycopg.connect(url, **CONNECT) as conn:  # type: ignore[arg-type]
+            conn.execute("SELECT 1")
+    except psycopg.ProgrammingError as exc:  # libpq could not parse the conninfo
+        raise BadDatabase(f"database: {redact(url)} is not a valid PostgreSQL URL ({_why(exc)})") from exc
+    except psycopg.OperationalError as exc:
+        state = getattr(exc, "sqlstate", None)
+        text = _why(exc)
+        if state in _REFUSED or "authentication failed" in text or "does not exist" in text:
+            raise BadDatabase(f"database: PostgreSQL refused {redact(url)}: {text}") from exc
+        raise Unavailable(f"PostgreSQL at {redact(url)} is not reachable: {text}") from exc
+
+
+# ---------------------------------------------------------------- schema
+
+T = 'TEXT COLLATE "C"'  # byte order, as SQLite sorts: the same lists in the same order on both backends
+ID = "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+F = "DOUBLE PRECISION"
+
+MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # The SQLite schema as of its m007 (bot/store/sqlite.py), in one step: PostgreSQL support began there.
+    ("m007_schema", (
+        f"""CREATE TABLE monitors (
+            name {T} PRIMARY KEY, kind {T} NOT NULL, active INTEGER NOT NULL DEFAULT 1, state TEXT,
+            checked_at {F}, first_seen {F}, readable INTEGER NOT NULL DEFAULT 1,
+            unreadable INTEGER NOT NULL DEFAULT 0, detail TEXT NOT NULL DEFAULT '', mid INTEGER, maintenances TEXT)""",
+        "CREATE UNIQUE INDEX monitors_mid ON monitors (mid)",
+        f"""CREATE TABLE components (
+            monitor {T} NOT NULL, name {T} NOT NULL, grp {T}, status {T} NOT NULL, since {F},
+            observed {T} NOT NULL, detail TEXT NOT NULL DEFAULT '', PRIMARY KEY (monitor, name))""",
+        "CREATE INDEX components_name ON components (lower(name))",
+        f"""CREATE TABLE status_log (
+            id {ID}, monitor {T} NOT NULL, component {T} NOT NULL, ts {F} NOT NULL, status {T} NOT NULL)""",
+        "CREATE INDEX status_log_component_ts ON status_log (monitor, component, ts)",
+        "CREATE INDEX status_log_ts ON status_log (ts)",
+        f"""CREATE TABLE probes (
+            id {ID}, mid INTEGER NOT NULL, ts BIGINT NOT NULL, status INTEGER NOT NULL, latency_ms INTEGER,
+            detail TEXT)""",
+        """CREATE TABLE probe_hours (
+            mid INTEGER NOT NULL, hour INTEGER NOT NULL, probes INTEGER NOT NULL, ok INTEGER NOT NULL,
+            latency_sum INTEGER NOT NULL, latency_max INTEGER NOT NULL, PRIMARY KEY (mid, hour))""",
+        f"""CREATE TABLE incidents (
+            id {T} PRIMARY KEY, monitor {T} NOT NULL, started_at {F} NOT NULL, resolved_at {F},
+            severity {T} NOT NULL, title TEXT NOT NULL DEFAULT '', components TEXT NOT NULL DEFAULT '[]',
+            announced INTEGER NOT NULL, watched {T}, page_said {T}, acknowledged_at {F}, lead_s {F})""",
+        "CREATE INDEX incidents_started ON incidents (started_at)",
+        "CREATE INDEX incidents_monitor_started ON incidents (monitor, started_at)",
+        "CREATE INDEX incidents_open ON incidents (resolved_at) WHERE resolved_at IS NULL",
+        "CREATE INDEX incidents_watched ON incidents (watched, started_at)",
+        f"""CREATE TABLE incident_components (
+            incident_id {T} NOT NULL, monitor {T} NOT NULL, component {T} NOT NULL, started_at {F} NOT NULL,
+            PRIMARY KEY (incident_id, component))""",
+        "CREATE INDEX incident_components_by_component ON incident_components (monitor, component, started_at)",
+        f"""CREATE TABLE timeline (
+            id {ID}, incident_id {T} NOT NULL, ts {F} NOT NULL, kind {T} NOT NULL, text TEXT NOT NULL,
+            changes TEXT)""",
+        "CREATE INDEX timeline_incident ON timeline (incident_id, ts)",
+        f"""CREATE TABLE outbox (
+            id {ID}, incident_id {T} NOT NULL, platform {T} NOT NULL, channel {T} NOT NULL, op {T} NOT NULL,
+            alert TEXT NOT NULL, mention TEXT, state {T} NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0, next_at {F} NOT NULL, created_at {F} NOT NULL, sent_at {F},
+            ref TEXT, error TEXT NOT NULL DEFAULT '',
+            epoch BIGINT DEFAULT NULLIF(current_setting('downwatch.epoch', true), '')::BIGINT)""",
+        "CREATE INDEX outbox_pending ON outbox (platform, id) WHERE state = 'pending'",
+        "CREATE INDEX outbox_incident ON outbox (incident_id)",
+        f"""CREATE TABLE messages (
+            incident_id {T} NOT NULL, platform {T} NOT NULL, channel {T} NOT NULL, ref TEXT NOT NULL,
+            PRIMARY KEY (incident_id, platform, channel))""",
+        f"""CREATE TABLE actions (
+            id {ID}, ts {F} NOT NULL, kind {T} NOT NULL, monitor {T} NOT NULL, incident_id {T} NOT NULL DEFAULT '',
+            actor_id TEXT NOT NULL, actor TEXT NOT NULL, platform {T} NOT NULL, until {F},
+            reason TEXT NOT NULL DEFAULT '')""",
+        "CREATE INDEX actions_monitor_ts ON actions (monitor, ts)",
+        f"""CREATE TABLE mutes (
+            monitor {T} PRIMARY KEY, actor TEXT NOT NULL, at {F} NOT NULL, until {F},
+            incident_id {T} NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '')""",
+        f"""CREATE TABLE acks (
+            incident_id {T} PRIMARY KEY, monitor {T} NOT NULL, actor TEXT NOT NULL, at {F} NOT NULL)""",
+        f"""CREATE TABLE held (
+            id {ID}, monitor {T} NOT NULL, ts {F} NOT NULL, why TEXT NOT NULL DEFAULT '', alert TEXT NOT NULL)""",
+        "CREATE INDEX held_monitor ON held (monitor, id)",
+    )),
+    # Several processes as one (issue 14): the leader's lease and its history, the members, the claims on
+    # interactions several replicas receive, each region's latest probe result per monitor.
+    ("m008_cluster", (
+        f"""CREATE TABLE lease (
+            name {T} PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL, cluster TEXT NOT NULL,
+            acquired_at TIMESTAMPTZ NOT NULL, renewed_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ NOT NULL)""",
+        """CREATE TABLE lease_log (
+            epoch BIGINT PRIMARY KEY, holder TEXT NOT NULL, acquired_at TIMESTAMPTZ NOT NULL)""",
+        """CREATE TABLE members (
+            holder TEXT PRIMARY KEY, cluster TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+            region TEXT NOT NULL DEFAULT '', started_at TIMESTAMPTZ NOT NULL, seen_at TIMESTAMPTZ NOT NULL)""",
+        "CREATE TABLE claims (key TEXT PRIMARY KEY, holder TEXT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        f"""CREATE TABLE region_readings (
+            monitor {T} NOT NULL, region {T} NOT NULL, at {F} NOT NULL, status {T} NOT NULL,
+            failures INTEGER NOT NULL, successes INTEGER NOT NULL, latency_ms {F}, detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (monitor, region))""",
+    )),
+)
+TABLES = ("monitors", "components", "status_log", "probes", "probe_hours", "incidents", "incident_components",
+          "timeline", "outbox", "messages", "actions", "mutes", "acks", "held", "lease", "lease_log", "members",
+          "claims", "region_readings", "schema_migrations")
+
+
+def applied(backend: PostgresBackend) -> list[str]:
+    """The migrations recorded in the database, in the order they ran."""
+    return [r[0] for r in backend.execute("SELECT name FROM schema_migrations ORDER BY applied_at, name")]
+
+
+def migrate(backend: PostgresBackend) -> list[str]:
+    """Apply the migrations this database lacks, under an advisory lock, and return their names. A database
+    with a migration this downwatch does not know was written by a newer one: `BadDatabase`, nothing written."""
+    known = [name for name, _ in MIGRATIONS]
+    done: list[str] = []
+    with backend.atomic():
+        backend.execute("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK])
+        backend.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                        "name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())")
+        have = applied(backend)
+        unknown = [name for name in have if name not in known]
+        if unknown:
+            raise BadDatabase(
+                f"database: {backend.url} was migrated by a newer downwatch (its schema has {', '.join(unknown)}; "
+                f"this one knows up to {known[-1]}): upgrade downwatch; nothing was written")
+        for name, statements in MIGRATIONS:
+            if name in have:
+                continue
+            for statement in statements:
+                backend.execute(statement)
+            backend.execute("INSERT INTO schema_migrations (name) VALUES (?)", [name])
+            done.append(name)
+    return done
+
+
+def drop_everything(backend: PostgresBackend) -> None:
+    """Remove downwatch's tables (tests reuse one database; `downwatch migrate --replace`)."""
+    with backend.atomic():
+        for table in TABLES:
+            backend.execute(f"DROP TABLE IF EXISTS {table} CASCADE")

@@ -1,0 +1,55 @@
+"""What the Store needs of a database: one small interface that SQLite and PostgreSQL each implement.
+
+The Store's SQL is written once, in the subset both speak (`?` parameters, `ON CONFLICT … DO …`,
+`RETURNING`, `NULLS FIRST`); the few words they spell differently are attributes of the backend.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterable, Iterator, Sequence
+
+from bot.model import Status
+
+# Probe rows store the status as a small integer: its index here. Append only: stored rows keep their codes.
+STATUS_CODES: tuple[Status, ...] = (Status.OPERATIONAL, Status.DEGRADED, Status.PARTIAL, Status.MAJOR,
+                                    Status.MAINTENANCE, Status.UNKNOWN)
+CODE = {status: code for code, status in enumerate(STATUS_CODES)}
+
+
+class Rows(typing.Protocol):
+    """A statement's result: sqlite3's cursor, or the PostgreSQL backend's rows (read before the connection
+    goes back to its pool)."""
+
+    rowcount: int
+
+    def fetchone(self) -> typing.Any: ...
+    def fetchall(self) -> list[typing.Any]: ...
+    def __iter__(self) -> Iterator[typing.Any]: ...
+
+
+class Fenced(Exception):
+    """A write refused because this process no longer holds the leader's lease at the epoch it wrote with:
+    another process took over (bot/cluster.py). Nothing of the transaction was committed."""
+
+
+class Unavailable(Exception):
+    """The database could not be reached (its detail says why, without credentials)."""
+
+
+class Backend(typing.Protocol):
+    """A database connection as the Store uses it. `atomic(fenced=True)` wraps the writes only the leader may
+    commit: state, incidents, the outbox and its deliveries (a no-op check on SQLite, a single process)."""
+
+    name: str                    # "sqlite" | "postgresql"
+    greatest: str                # the two-argument max/min: MAX/MIN in SQLite, GREATEST/LEAST in PostgreSQL
+    least: str
+
+    def execute(self, sql: str, args: Sequence[object] = ()) -> Rows: ...
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
+    def atomic(self, *, fenced: bool = False) -> typing.ContextManager[object]: ...
+    def nocase(self, expr: str) -> str: ...
+    def changes(self) -> int: ...
+    def integrity(self) -> str: ...
+    def tables(self) -> list[str]: ...
+    def close(self) -> None: ...
