@@ -15,6 +15,7 @@ demo: $(STAMP)
 	$(BIN)/downwatch demo
 
 test: $(STAMP)
+	bash .ci/postgres    # Debian's postgresql (and nft) for the PostgreSQL tests, when missing and root
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -4,29 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import os
+import socket
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from datetime import timedelta
 
 import httpx
 
 from adapters import PLATFORMS
-from bot import commands, runtime
-from bot.chat import ChatAdapter, CommandHandler
+from bot import commands, runtime, wording
+from bot.chat import ChatAdapter, Claiming, CommandHandler
 from bot.checks import KINDS, run_check
 from bot.checks.client import make_client
 from bot.checks.control import reachable
 from bot.clock import Clock, SystemClock
-from bot.config import Config
+from bot.cluster import Lease, Membership, Role, fingerprint, new_holder
+from bot.config import Config, Monitor
 from bot.digest import DigestJob
 from bot.maintenance import Window
-from bot.model import Command, Reply
+from bot.model import Alert, AlertKind, Change, ChangeKind, Command, Reply, Status
 from bot.operate import Operations, Snapshots
-from bot.outbox import Sender
+from bot.outbox import Sender, send_direct
 from bot.platform import NamesFn, Platform
 from bot.quiet import Quiet
 from bot.reachability import Reachability
+from bot.regions import Quorum, RegionAgent, regional
 from bot.schedule import build_scheduler
-from bot.store import Store
+from bot.store import Store, Unavailable
+from bot.store.postgres import PostgresBackend
 from bot.watch import NetworkNotices, Watcher
 from bot.web.activity import Activity, Health
 from bot.web.server import Mountable, StatusSite, serve
@@ -34,6 +40,52 @@ from bot.wording import plural
 
 log = logging.getLogger("downwatch")
 PRUNE_PAUSE = 0.01  # seconds between two retention transactions
+LOST_AFTER = 120.0  # seconds without the database before each replica says so in chat (once)
+RETRY_DATABASE = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between tries while PostgreSQL does not answer at start
+
+
+async def open_store(database: str, *, stop: asyncio.Event, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+                     ) -> Store | None:
+    """The store; while PostgreSQL does not answer, said once per try and tried again (None: stopped first).
+    A wrong URL, credentials or schema raise BadDatabase (the CLI exits 2)."""
+    tries = 0
+    while True:
+        try:
+            return Store.open(database)
+        except Unavailable as exc:
+            wait = RETRY_DATABASE[min(tries, len(RETRY_DATABASE) - 1)]
+            log.error("database: %s; trying again in %gs", exc, wait)
+            tries += 1
+        waiter = asyncio.ensure_future(sleep(wait))
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        stopper.cancel()
+        if stop.is_set():
+            return None
+
+
+async def _finish(task: asyncio.Future[None]) -> None:
+    """Wait for a background task that ends with `stop` (cancel it if it does not)."""
+    try:
+        await asyncio.wait_for(task, timeout=5.0)
+    except TimeoutError:
+        task.cancel()
+
+
+class Roles:
+    """Whether this process runs the engine, the sender and the jobs now. A single process (SQLite) always
+    does; in a cluster only the lease's holder (bot/cluster.py)."""
+
+    def __init__(self, membership: Membership | None = None) -> None:
+        self._membership = membership
+
+    def leads(self) -> bool:
+        return self._membership is None or self._membership.role is Role.LEADER
+
+    async def may_send(self) -> bool:
+        """Right before a send: still the leader, by the database now (not only by our last beat)."""
+        return self._membership is None or await self._membership.confirm()
 
 
 def build_adapters(
@@ -74,8 +126,19 @@ async def run(
     server's URL once it listens (the [web] table turns it on)."""
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
-        store = Store.open(config.database)
+        opened = await open_store(config.database, stop=stop)
+        if opened is None:
+            return
+        store = opened
         stack.callback(store.close)
+        lease: Lease | None = None
+        if isinstance(store.sql, PostgresBackend):  # several processes as one: who leads (bot/cluster.py)
+            host, pid = socket.gethostname(), os.getpid()
+            lease = Lease(config.database, holder=new_holder(host, pid),
+                          cluster=fingerprint((m.name, m.kind) for m in config.monitors), host=host, pid=pid,
+                          region=config.cluster.region, ttl=config.cluster.ttl)
+            stack.callback(lease.close)
+            lease.check_cluster()  # ClusterConflict: another configuration already runs on this database
         store.sync_monitors(((m.name, m.kind) for m in config.monitors), clock.now())
         client = await stack.enter_async_context(make_client(transport=transport))
         async def names() -> list[str]:  # autocomplete: monitors, then components
@@ -83,23 +146,55 @@ async def run(
 
         chat = (dict(adapters) if adapters is not None
                 else build_adapters(config, platforms=platforms, clock=clock, names=names))
-        sender = Sender(store=store, adapters=chat, clock=clock)
+        membership: Membership | None = None
+        if lease is not None:
+            membership = Membership(lease=lease, clock=clock, on_change=lambda role, view: on_role(role),
+                                    on_lost=lambda: on_lost(), on_found=lambda: log.info("database: reachable again"),
+                                    renew=config.cluster.renew, lost_after=LOST_AFTER)
+            store.sql.fence = membership.term  # type: ignore[attr-defined]  # (a PostgresBackend: checked above)
+            for adapter in chat.values():
+                if isinstance(adapter, Claiming):  # one replica answers an interaction every replica received
+                    adapter.claim_with(lambda key: asyncio.to_thread(lease.claim, key))  # type: ignore[union-attr]
+        roles = Roles(membership)
+        sender = Sender(store=store, adapters=chat, clock=clock, may_send=roles.may_send)
         control_url = config.control_url
         control = (lambda: reachable(client, control_url)) if control_url else None
         sight = Reachability(monitors=(m.name for m in config.monitors), clock=clock, control=control,
                              notify=NetworkNotices(store=store, monitors=config.monitors, on_commit=sender.wake))
         activity = Activity(clock=clock)
-        snapshots = Snapshots(monitors=config.monitors, states=lambda: watcher.states)  # operations (issue 12)
+        # operations (issue 12): the leader's states in memory; a follower's as the leader last wrote them
+        snapshots = Snapshots(monitors=config.monitors,
+                              states=lambda: watcher.states if roles.leads() else store.load_states())
         quiet = Quiet(store=store, monitors=config.monitors, windows=config.maintenance, snapshot=snapshots,
                       on_commit=sender.wake)
+        quorum = None
+        if config.cluster.regions:  # HTTP/TCP monitors are decided by the regions' quorum (bot/regions.py)
+            quorum = Quorum(regions=config.cluster.regions, confirm=config.cluster.confirm_regions)
         watcher = Watcher(monitors=config.monitors, store=store, client=client, clock=clock, on_commit=sender.wake,
-                          sight=sight, check=activity.wrap_check(run_check), quiet=quiet)
+                          sight=sight, check=activity.wrap_check(run_check), quiet=quiet, leads=roles.leads,
+                          quorum=quorum)
+        poll: Callable[[Monitor], Awaitable[object]] = watcher.poll
+        if config.cluster.region:  # this process also probes as its region; the leader decides from all of them
+            agent = RegionAgent(region=config.cluster.region, monitors=[m for m in config.monitors if regional(m)],
+                                readings=store, client=client, clock=clock, check=activity.wrap_check(run_check),
+                                sight=Reachability(monitors=(m.name for m in config.monitors), clock=clock,
+                                                   control=control, notify=lambda alert: None))
+
+            async def probe_and_decide(monitor: Monitor) -> object:
+                if regional(monitor):
+                    await agent.poll(monitor)
+                return await watcher.poll(monitor)
+
+            poll = probe_and_decide
+
         operations = Operations(store=store, clock=clock, monitors=config.monitors, quiet=quiet, snapshot=snapshots,
                                 on_commit=sender.wake)
-        quiet.tick(clock.now())  # mutes and windows that ended while the bot was down: catch up now
+        if roles.leads():
+            quiet.tick(clock.now())  # mutes and windows that ended while the bot was down: catch up now
 
         async def quiet_tick() -> None:
-            quiet.tick(clock.now())
+            if roles.leads():
+                quiet.tick(clock.now())
 
         handler = command_handler(store, clock, {m.name: m.alternatives for m in config.monitors},
                                   operations=operations, planned=config.maintenance)
@@ -123,6 +218,8 @@ async def run(
             stack.push_async_callback(adapter.stop)
 
         async def housekeeping() -> None:
+            if not roles.leads():
+                return
             deleted = 0
             for rows in store.prune_steps(clock.now(), retention_days=config.retention_days,
                                           rollup_days=config.rollup_days):
@@ -135,11 +232,43 @@ async def run(
         if config.digest is not None:  # the weekly digest (issue 12): one missed while down is queued first
             digest = DigestJob(config=config.digest, store=store, clock=clock, windows=config.maintenance,
                                on_commit=sender.wake)
-            digest.start()
-        scheduler = build_scheduler(monitors=config.monitors, poll=activity.wrap_poll(watcher.poll),
+            if roles.leads():
+                digest.start()
+
+        async def digest_tick() -> None:
+            if digest is not None and roles.leads():
+                await digest.tick()
+
+        async def on_role(role: Role) -> None:
+            """This process became the leader (a new term: the previous leader moved the state on) or stopped
+            being it (the engine, the jobs and the sender pause by themselves: `roles.leads()`)."""
+            if role is not Role.LEADER:
+                return
+            watcher.reload()
+            quiet.tick(clock.now())
+            if digest is not None:
+                digest.start()
+            sender.wake()
+
+        async def on_lost() -> None:
+            """No answer from the database for 2 minutes: said once, straight to the channels (the outbox is in
+            the database). Every replica says it: each one is blind in its own way."""
+            assert lease is not None
+            now = clock.now()
+            alert = Alert(kind=AlertKind.DATABASE_LOST, incident_id=f"database-lost:{lease.holder}:{int(now.timestamp())}",
+                          monitor="downwatch", severity=Status.UNKNOWN, at=now, started_at=now,
+                          changes=(Change(ChangeKind.TEXT, detail=wording.database_lost_detail(
+                              holder=lease.holder, silent=timedelta(seconds=LOST_AFTER))),))
+            await send_direct(chat, alert, [r for m in config.monitors for r in m.routes])
+
+        scheduler = build_scheduler(monitors=config.monitors, poll=activity.wrap_poll(poll),
                                     housekeeping=housekeeping,
-                                    start=clock.now(), digest=digest.tick if digest is not None else None,
+                                    start=clock.now(), digest=digest_tick if digest is not None else None,
                                     quiet=quiet_tick)
+        if membership is not None and lease is not None:
+            beating = asyncio.ensure_future(membership.run(stop))
+            stack.callback(lease.release)  # after the engine and the sender stopped: a follower takes over now
+            stack.push_async_callback(_finish, beating)
         runtime.settle()  # everything built so far lives for the whole run
         stack.callback(runtime.unsettle)
         scheduler.start()

@@ -9,7 +9,7 @@ How a platform is configured and built is its `bot.platform.Platform`'s job.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.model import Action, ActionResult, Alert, Command, Reply, SendResult
 
@@ -47,3 +47,11 @@ class ChatAdapter(Protocol):
     async def stop(self) -> None:
         """Disconnect and release resources."""
         ...
+
+
+@runtime_checkable
+class Claiming(Protocol):
+    """An adapter whose interactions every replica of a cluster receives (Discord's gateway): it answers one
+    only after `claim(interaction id)` said this replica is the one (bot/cluster.py, a row per claim)."""
+
+    def claim_with(self, claim: Callable[[str], Awaitable[bool]]) -> None: ...

@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("run", help="run the bot until SIGINT/SIGTERM")
     p.add_argument("--config", default="downwatch.toml")
+    p.add_argument("--region", default=None, help="also probe HTTP/TCP monitors as this region (PostgreSQL only; "
+                   "overrides `region` and DOWNWATCH_REGION)")
     p = sub.add_parser("check", help="run every monitor once and print one row per component")
     p.add_argument("--config", default="downwatch.toml")
     p.add_argument("--json", action="store_true", help="print a JSON array")
@@ -76,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="the week of the 7 days before DATE (YYYY-MM-DD; default: today, in [digest] timezone)")
     _history_args(p)
     _operation_parsers(sub)
+    p = sub.add_parser("migrate", help="copy an SQLite history into the config's PostgreSQL database")
+    p.add_argument("--from", dest="source", default=None, metavar="FILE",
+                   help="the SQLite file (default: downwatch.db)")
+    p.add_argument("--to", dest="target", default=None, metavar="URL",
+                   help="the PostgreSQL URL (default: DOWNWATCH_DATABASE_URL, else the config's `database`)")
+    p.add_argument("--config", default=None, help="read the PostgreSQL URL from this config")
+    p = sub.add_parser("cluster", help="the processes sharing the PostgreSQL database: who leads, lease, backlog")
+    p.add_argument("--config", default="downwatch.toml")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
     p = sub.add_parser("validate", help="check a config file and explain every error")
     p.add_argument("--config", default="downwatch.toml")
     sub.add_parser("demo", help="a scripted outage against a simulated status page (no tokens needed)")
@@ -108,14 +119,47 @@ def _config_errors(errors: Sequence[str]) -> None:
         print(f"  {error}", file=sys.stderr)
 
 
+def is_postgres(database: str) -> bool:
+    return database.startswith(("postgresql://", "postgres://"))
+
+
 def _database_error(config: Config) -> bool:
-    """Report a `database` SQLite cannot open as a config error (True), before anything is created."""
+    """Report a `database` SQLite cannot open as a config error (True), before anything is created. A
+    PostgreSQL URL is checked by connecting (bot/app.py retries while it is unreachable)."""
     from bot.store import unusable
 
+    if is_postgres(config.database):
+        return False
     problem = unusable(config.database)
     if problem is not None:
         _config_errors([f"{config.path}: database: cannot use {config.database!r}: {problem}"])
     return problem is not None
+
+
+def _open_store(database: str, *, existing: bool = True) -> Store | None:
+    """The store in `database`, or None once it said why it cannot be used (an SQLite file that does not exist
+    yet when `existing`, or is not usable; PostgreSQL refusing or not answering)."""
+    from bot.store import Store, Unavailable, unusable
+
+    if is_postgres(database):
+        from bot.store.postgres import BadDatabase, redact
+
+        try:
+            return Store.open(database)
+        except (BadDatabase, Unavailable) as exc:
+            print(f"downwatch: {exc}", file=sys.stderr)
+            return None
+        except Exception as exc:  # anything else psycopg raises, said without the URL's password
+            print(f"downwatch: cannot use {redact(database)}: {type(exc).__name__}", file=sys.stderr)
+            return None
+    if existing and not os.path.exists(database):
+        print(f"downwatch: no history yet: {database} does not exist (run `downwatch run` first)", file=sys.stderr)
+        return None
+    problem = unusable(database)
+    if problem is not None:
+        print(f"downwatch: cannot use the database {database!r}: {problem}", file=sys.stderr)
+        return None
+    return Store.open(database)
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -141,6 +185,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return _operate(args, env)
     if args.command == "digest":
         return _digest(args, env)
+    if args.command == "migrate":
+        return _migrate(args, env)
+    if args.command == "cluster":
+        return _cluster(args, env)
+    if args.command == "run" and args.region:
+        env = {**env, "DOWNWATCH_REGION": args.region}
     config = _load(args.config, env)
     if config is None or (args.command in ("validate", "run") and _database_error(config)):
         return 2
@@ -164,16 +214,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
 def _open_history(database: str) -> Store | None:
     """The history in `database`, or None once it said why it cannot be read (no file yet, or not usable)."""
-    from bot.store import Store, unusable
-
-    if not os.path.exists(database):
-        print(f"downwatch: no history yet: {database} does not exist (run `downwatch run` first)", file=sys.stderr)
-        return None
-    problem = unusable(database)
-    if problem is not None:
-        print(f"downwatch: cannot use the database {database!r}: {problem}", file=sys.stderr)
-        return None
-    return Store.open(database)
+    return _open_store(database)
 
 
 def _history(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -388,6 +429,76 @@ async def _run(config: Config) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- PostgreSQL (issue 14): migrate, cluster
+
+
+def _migrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """`downwatch migrate`: copy an SQLite history into an empty PostgreSQL database. 0 copied, 2 bad input
+    (no such file, not a PostgreSQL URL, refused, not empty)."""
+    import time
+
+    from bot.config import DATABASE_ENV
+    from bot.store.migrate import NotEmpty, copy_history
+    from bot.store.postgres import redact
+
+    target = args.target or env.get(DATABASE_ENV)
+    if target is None and args.config:
+        config = _load(args.config, env)
+        if config is None:
+            return 2
+        target = config.database
+    if not target or not is_postgres(target):
+        print(f"downwatch: migrate needs a PostgreSQL URL: --to, {DATABASE_ENV} or a config whose `database` is "
+              f"one (got {redact(target) if target else 'none'})", file=sys.stderr)
+        return 2
+    source_path = args.source or "downwatch.db"
+    source = _open_store(source_path)
+    if source is None:
+        return 2
+    try:
+        destination = _open_store(target)
+        if destination is None:
+            return 2
+        try:
+            started = time.monotonic()
+            copied = copy_history(source, destination)
+        except NotEmpty as exc:
+            print(f"downwatch: {redact(target)}: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            destination.close()
+    finally:
+        source.close()
+    for table, rows in copied.items():
+        print(f"  {table:<20} {rows:>10,} rows")
+    print(f"copied {sum(copied.values()):,} rows from {source_path} to {redact(target)} in "
+          f"{time.monotonic() - started:.1f}s")
+    return 0
+
+
+def _cluster(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """`downwatch cluster`: the processes, their regions, the leader, its epoch and lease age, the outbox
+    backlog. 0 a leader holds the lease, 1 none does, 2 bad input (no PostgreSQL, refused)."""
+    from bot.cluster import read_cluster, render_cluster
+    from bot.store import Unavailable
+    from bot.store.postgres import BadDatabase
+
+    config = _load(args.config, env)
+    if config is None:
+        return 2
+    if not is_postgres(config.database):
+        print(f"downwatch: {config.path}: database is an SQLite file: a cluster needs PostgreSQL "
+              f"(`database = \"postgresql://…\"` or DOWNWATCH_DATABASE_URL)", file=sys.stderr)
+        return 2
+    try:
+        view = read_cluster(config.database)
+    except (BadDatabase, Unavailable) as exc:
+        print(f"downwatch: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(view.as_json(), indent=2) if args.json else render_cluster(view))
+    return 0 if view.leader else 1
+
+
 # ---------------------------------------------------------------- operations (issue 12): mute, unmute, ack
 
 
@@ -419,16 +530,11 @@ def _operate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from bot.model import Action, ActionKind, Usage
     from bot.operate import TERMINAL, Operations
     from bot.quiet import Quiet
-    from bot.store import Store, unusable
 
     config = _load(args.config, env)
     if config is None:
         return 2
     database = args.db or config.database
-    problem = unusable(database) if os.path.exists(database) else "it does not exist (run `downwatch run` first)"
-    if problem is not None:
-        print(f"downwatch: cannot use the database {database!r}: {problem}", file=sys.stderr)
-        return 2
     clock = SystemClock()
     until = None
     if args.command == "mute":
@@ -438,7 +544,9 @@ def _operate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             return 2
         until = clock.now() + span if span is not None else None
     kind = {"mute": ActionKind.MUTE, "unmute": ActionKind.UNMUTE, "ack": ActionKind.ACK}[args.command]
-    store = Store.open(database)
+    store = _open_store(database)
+    if store is None:
+        return 2
     try:
         quiet = Quiet(store=store, monitors=config.monitors, windows=config.maintenance)
         operations = Operations(store=store, clock=clock, monitors=config.monitors, quiet=quiet)

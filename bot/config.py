@@ -87,6 +87,7 @@ class Cluster:
     ttl: float = 10.0    # seconds a lease lasts unrenewed: a follower takes over this long after the leader died
     renew: float = 2.0   # seconds between two renewals (and heartbeats of every member)
     region: str = ""     # `region = "eu-west"` (flag --region, env DOWNWATCH_REGION): also probe from this region
+    regions: tuple[str, ...] = ()  # every region that probes: HTTP/TCP monitors are decided by their quorum
     confirm_regions: int | None = None  # regions that must see a failure (None: 2 when there are 2+, else 1)
 
 
@@ -122,7 +123,7 @@ _POLICY_KEYS = {
     "flap_settle": float,
     "reminder_interval": float,
 }
-_TOP_KEYS = {"database", "region", "confirm_regions", "cluster", "retention_days", "rollup_days", "control_url", "monitors", "web", "digest", "maintenance", *_POLICY_KEYS}  # + platforms
+_TOP_KEYS = {"database", "region", "regions", "confirm_regions", "cluster", "retention_days", "rollup_days", "control_url", "monitors", "web", "digest", "maintenance", *_POLICY_KEYS}  # + platforms
 # The keys every monitor has; each check kind adds its own (CheckKind.keys), each platform its own
 # (Platform.monitor_keys)
 _MONITOR_KEYS = {"name", "type", "url", "interval", "timeout", "alternatives", "preset", "watches", *_POLICY_KEYS}
@@ -268,7 +269,7 @@ def parse_config(
     check = Checker(path, env)
     check.unknown("", raw, _TOP_KEYS | {p.name for p in platforms})
     database = _database(check, raw.get("database", "downwatch.db"), env)
-    cluster = _cluster(check, raw, env)
+    cluster = _cluster(check, raw, env, database)
     policy = _policy(check, "", raw, Policy())
     retention = check.number("retention_days", raw.get("retention_days", 7), kind=int, minimum=1, exclusive=False)
     rollup = check.number("rollup_days", raw.get("rollup_days", 400), kind=int, minimum=1, exclusive=False)
@@ -317,14 +318,37 @@ def _database(check: Checker, raw: object, env: Mapping[str, str]) -> str:
     return text
 
 
-def _cluster(check: Checker, raw: Mapping[str, object], env: Mapping[str, str]) -> Cluster:
-    """`region`, `confirm_regions` and the [cluster] table (ttl, renew)."""
+REGION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+
+
+def _cluster(check: Checker, raw: Mapping[str, object], env: Mapping[str, str], database: str) -> Cluster:
+    """`region`, `regions`, `confirm_regions` and the [cluster] table (ttl, renew)."""
     region = env.get("DOWNWATCH_REGION") or (check.text("region", raw["region"]) if "region" in raw else "") or ""
-    if region and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}", region):
+    if region and not REGION_NAME.fullmatch(region):
         check.error("region", f"{region!r} is not a region name (letters, digits, '-', '_' and '.', up to 40)")
+    regions: list[str] = []
+    if "regions" in raw:
+        items = raw["regions"]
+        if not isinstance(items, list) or not items or not all(isinstance(r, str) for r in items):
+            check.error("regions", f"must be a list of region names, e.g. [\"eu-west\", \"us-east\"] (got {items!r})")
+        else:
+            regions = list(dict.fromkeys(items))
+            for name in regions:
+                if not REGION_NAME.fullmatch(name):
+                    check.error("regions", f"{name!r} is not a region name (letters, digits, '-', '_' and '.')")
+            if not database.startswith(("postgresql://", "postgres://")):
+                check.error("regions", "regions need a PostgreSQL database: each region's process writes its results "
+                                       "there (database = \"postgresql://…\" or DOWNWATCH_DATABASE_URL)")
+    if region and regions and region not in regions:
+        check.error("region", f"{region!r} is not one of regions {regions}")
     confirm = None
     if "confirm_regions" in raw:
         confirm = check.number("confirm_regions", raw["confirm_regions"], kind=int, minimum=1, exclusive=False)
+        if not regions:
+            check.error("confirm_regions", "needs `regions`, the list of the regions that probe")
+        elif confirm is not None and confirm > len(regions):
+            check.error("confirm_regions", f"{int(confirm)} is more than the {len(regions)} regions listed: no "
+                                           "failure could ever be confirmed")
     table = raw.get("cluster", {})
     if not isinstance(table, dict):
         check.error("cluster", "must be a table: [cluster]")
@@ -335,7 +359,7 @@ def _cluster(check: Checker, raw: Mapping[str, object], env: Mapping[str, str]) 
     if ttl is not None and renew is not None and renew * 2 > ttl:
         check.error("cluster.renew", f"{renew:g}s is more than half the lease's ttl ({ttl:g}s): a leader would "
                                      "lose its lease between two renewals")
-    return Cluster(ttl=float(ttl or 10.0), renew=float(renew or 2.0), region=region,
+    return Cluster(ttl=float(ttl or 10.0), renew=float(renew or 2.0), region=region, regions=tuple(regions),
                    confirm_regions=int(confirm) if confirm is not None else None)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -91,7 +91,7 @@ class Sender:
         adapters: Mapping[str, ChatAdapter],
         clock: Clock,
         log: logging.Logger | None = None,
-        may_send: Callable[[], bool] = lambda: True,
+        may_send: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         """`may_send` is asked right before each send: in a cluster, whether this process still leads (a
         leader that froze and was replaced must not send what its successor sends)."""
@@ -126,7 +126,7 @@ class Sender:
 
     async def _pass(self, platform: str) -> int:
         """One pass: deliver the head row of every incident+channel that is due. Returns rows settled."""
-        if not self._may_send():
+        if self._may_send is not None and not await self._may_send():
             return 0
         adapter = self._adapters[platform]
         health = self._health[platform]
@@ -148,7 +148,7 @@ class Sender:
             last = self._last_sent.get((platform, row.channel))
             if last is not None and (now - last).total_seconds() < adapter.pace:
                 continue
-            if not self._may_send():
+            if self._may_send is not None and not await self._may_send():
                 break
             if await self._deliver(adapter, row):
                 settled += 1

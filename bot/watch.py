@@ -16,17 +16,18 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot import early, engine, wording
+from bot import early, engine, regions, wording
 from bot.checks import KINDS, CheckKind, run_check
 from bot.checks.client import ProbeClient
 from bot.clock import Clock
 from bot.config import Monitor, Route
 from bot.engine import MonitorState, Step
-from bot.model import Alert, AlertKind, Alternative, CheckResult, Delivery, Status, summary
+from bot.model import Alert, AlertKind, Alternative, CheckResult, Delivery, Status, Verdict, summary
 from bot.outbox import plan, plan_edit
 from bot.overload import OverloadGate
 from bot.quiet import Quiet
 from bot.reachability import Reachability
+from bot.regions import Quorum, Readings
 from bot.store import Fenced, Store, Unavailable
 
 Check = Callable[..., Awaitable[CheckResult]]
@@ -81,6 +82,8 @@ class Watcher:
         sight: Reachability | None = None,
         quiet: Quiet | None = None,
         leads: Callable[[], bool] = lambda: True,
+        quorum: Quorum | None = None,
+        readings: Readings | None = None,
     ) -> None:
         """`gate` defaults to the standard in-flight limit; `sight` to "blind when every monitor fails at
         once" (no control target), its notices delivered to the monitors' channels. `kinds`: the check kinds
@@ -95,6 +98,12 @@ class Watcher:
         self._probe_kinds = frozenset(k.type for k in kinds if k.records_probes)
         self._log = log or logging.getLogger("downwatch.watch")
         self._leads = leads
+        # With regions, HTTP/TCP monitors are probed by the region agents and decided here from their readings,
+        # stepped with thresholds of 1: each region applied the monitor's own (bot/regions.py).
+        self._quorum = quorum or Quorum()
+        self._readings: Readings = readings or store
+        self._voted = {m.name: replace(m, policy=regions.quorum_policy(m.policy)) for m in self._monitors.values()
+                       if quorum is not None and m.kind in self._probe_kinds}
         self._states: dict[str, MonitorState] = {}
         self._stored = ""  # why the last write failed ("" when it did not): logged once, not every poll
         self.reload()
@@ -146,6 +155,8 @@ class Watcher:
         if not self._leads() or not self._gate.enter():
             return None
         try:
+            if monitor.name in self._voted:
+                return self._decide(monitor)
             result = await self._check(monitor, client=self._client, now=self._clock.now)
             if not result.reached:
                 if not await self._sight.can_see(monitor.name):
@@ -154,23 +165,39 @@ class Watcher:
                 self._sight.answered(monitor.name)
             if not self._leads():  # lost the lead during the check: its successor decides
                 return None
-            try:
-                step = self.apply(monitor, result)
-            except (Unavailable, Fenced) as exc:  # nothing was committed and the state did not move
-                if not self._stored:
-                    self._log.warning("store: cannot write (%s); checks go on and are applied again once it can",
-                                      exc)
-                self._stored = str(exc)
-                return None
-            if self._stored:
-                self._log.info("store: writing again")
-                self._stored = ""
-            return step
+            return self._stored_or_not(lambda: self.apply(monitor, result))
         finally:
             self._gate.leave()
 
-    def apply(self, monitor: Monitor, result: CheckResult, now: datetime | None = None) -> Step:
-        """Feed one result to the engine and persist its consequences in one transaction."""
+    def _decide(self, monitor: Monitor) -> Step | None:
+        """A regional monitor: the quorum over the regions' latest readings, as the engine's result."""
+        def decide() -> Step:
+            now = self._clock.now()
+            verdict = self._quorum.judge(monitor, self._readings.readings(monitor.name), now)
+            return self.apply(self._voted[monitor.name], regions.verdict_result(monitor.name, verdict, now),
+                              verdict=verdict)
+
+        return self._stored_or_not(decide)
+
+    def _stored_or_not(self, work: Callable[[], Step]) -> Step | None:
+        """`work` (a read and an apply); None when the store refused it (unreachable, or this process no
+        longer leads): nothing was committed and the state did not move. Said once, not on every poll."""
+        try:
+            step = work()
+        except (Unavailable, Fenced) as exc:
+            if not self._stored:
+                self._log.warning("store: cannot write (%s); checks go on and are applied again once it can", exc)
+            self._stored = str(exc)
+            return None
+        if self._stored:
+            self._log.info("store: writing again")
+            self._stored = ""
+        return step
+
+    def apply(self, monitor: Monitor, result: CheckResult, now: datetime | None = None, *,
+              verdict: Verdict | None = None) -> Step:
+        """Feed one result to the engine and persist its consequences in one transaction (`verdict`: the
+        regions' quorum the result stands for; its detail, which names the regions, is the component's)."""
         prev = self._states.get(monitor.name)
         at = now or result.at
         step = engine.step(prev, result, at, monitor.policy)
@@ -183,7 +210,8 @@ class Watcher:
         deliveries, held = self._quiet.sort(deliveries, at)  # muted or in maintenance: held (bot/quiet.py)
         # an unreadable probe (its key refused) measured nothing about the target: no probe row, no downtime
         self._store.commit(prev=prev, step=step, result=result, deliveries=deliveries,
-                           probe=monitor.kind in self._probe_kinds and result.readable, held=held)
+                           probe=monitor.kind in self._probe_kinds and result.readable
+                           and (verdict is None or verdict.status is not Status.UNKNOWN), held=held)
         self._quiet.settle(monitor.name, at)  # held alerts go once the quiet ends (a set lookup when none)
         self._states[monitor.name] = step.state
         self._log_transition(prev, step)

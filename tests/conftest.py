@@ -9,6 +9,7 @@ copied out when each fake closes. The scan itself runs last (see pytest_collecti
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from bot.checks.client import make_client
+from tests import pg
 from tests.loopback import LoopbackServer, on_own_loop
 
 SCAN_TEST = "tests/test_secrets.py::test_nothing_the_suite_logged_stored_or_posted_holds_a_secret"
@@ -180,3 +182,32 @@ def page_thread() -> Iterator[LoopbackServer]:
     """A loopback status page on its own thread's loop, for in-process commands (main runs its own loop)."""
     with on_own_loop() as server:
         yield server
+
+
+# ---- postgresql (issue 14)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PgServer]:
+    """One throwaway PostgreSQL server for the session (tests/pg.py), stopped and removed at the end.
+    Where none can run the tests using it are skipped with the reason, except on CI (`CI` set), where
+    `make test` installs Debian's package first and a missing server is a failure, not a quiet skip."""
+    reason = pg.missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required on CI: {reason}")
+        pytest.skip(reason)
+    server = pg.PgServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
+    """A fresh, empty database of its own for this test: its URL (TCP, the superuser and its password).
+    Dropped afterwards, connections still open to it included."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)

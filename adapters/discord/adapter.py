@@ -262,6 +262,18 @@ class DiscordAdapter:
         self._threads: dict[str, str] = {}  # parent ref → thread id, known to exist
         self._no_threads: set[str] = set()  # channels where threads cannot be used
         self._logged: set[tuple[str, str]] = set()  # (channel, problem) already logged once
+        self._claim: Callable[[str], Awaitable[bool]] | None = None  # a cluster's (bot/chat.py Claiming)
+
+    def claim_with(self, claim: Callable[[str], Awaitable[bool]]) -> None:
+        """Answer an interaction only when `claim(its id)` says this replica is the one: every replica's
+        gateway session receives it."""
+        self._claim = claim
+
+    async def _claimed(self, interaction: discord.Interaction) -> bool:
+        if self._claim is None or await self._claim(f"discord:{interaction.id}"):
+            return True
+        self._log.debug("discord: interaction %s answered by another replica", interaction.id)
+        return False
 
     def __repr__(self) -> str:
         return f"DiscordAdapter(guild_id={self._config.guild_id!r}, api_url={self._config.api_url!r})"
@@ -333,6 +345,8 @@ class DiscordAdapter:
 
         Bad options and /help are answered here, at once and privately, with the slash-command help.
         """
+        if not await self._claimed(interaction):
+            return
         command = build(name, options, now=self._clock.now())
         if isinstance(command, Usage) or command.kind is CommandKind.HELP:
             usage = usage_error(command.message, slash=True) if isinstance(command, Usage) else HELP
@@ -364,6 +378,8 @@ class DiscordAdapter:
     async def _on_click(self, interaction: discord.Interaction) -> None:
         """A click on one of our buttons: a deferred update at once (Discord's 3 s), then the outcome privately.
         The message itself is edited through the outbox, like every other change to an alert."""
+        if not await self._claimed(interaction):
+            return
         try:
             await interaction.response.defer()  # DEFERRED_UPDATE_MESSAGE: no "thinking…", no new message
         except discord.HTTPException as exc:  # the interaction expired or was answered elsewhere

@@ -41,6 +41,7 @@ from bot.model import (
     ProbeHour,
     ProbeStats,
     ProviderMaintenance,
+    RegionReading,
     RowState,
     Status,
     TimelineEntry,
@@ -906,6 +907,26 @@ class Store:
     def queued(self, key: str) -> bool:
         """Whether rows keyed `key` were ever queued (and not yet deleted by retention)."""
         return self.sql.execute("SELECT 1 FROM outbox WHERE incident_id = ? LIMIT 1", [key]).fetchone() is not None
+
+    # ------------------------------------------------------------ regions (issue 14)
+
+    def write_reading(self, monitor: str, reading: RegionReading) -> None:
+        """One region's latest result for a monitor (bot/regions.py). Not fenced: every region writes its own."""
+        self.sql.execute(
+            "INSERT INTO region_readings (monitor, region, at, status, failures, successes, latency_ms, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (monitor, region) DO UPDATE SET at = excluded.at, "
+            "status = excluded.status, failures = excluded.failures, successes = excluded.successes, "
+            "latency_ms = excluded.latency_ms, detail = excluded.detail",
+            [monitor, reading.region, ts(reading.at), reading.status.value, reading.failures, reading.successes,
+             reading.latency_ms, reading.detail[:300]])
+
+    def readings(self, monitor: str) -> dict[str, RegionReading]:
+        """Every region's latest result for a monitor, by region."""
+        return {r[0]: RegionReading(region=r[0], at=dt(r[1]) or datetime.min, status=Status(r[2]), failures=r[3],
+                                    successes=r[4], latency_ms=r[5], detail=r[6]) for r in self.sql.execute(
+            "SELECT region, at, status, failures, successes, latency_ms, detail FROM region_readings "
+            "WHERE monitor = ?", [monitor])}
+
 
 def _mute_view(row: Sequence[typing.Any]) -> MuteView:
     monitor, actor, at, until, incident_id, reason = row

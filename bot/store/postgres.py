@@ -1,4 +1,5 @@
-"""The PostgreSQL backend: several downwatch processes on one database (issue 14). The only importer of psycopg.
+"""The PostgreSQL backend: several downwatch processes on one database (issue 14). With bot/cluster.py (the
+lease, on a connection of its own), the only importer of psycopg.
 
 The Store's SQL is shared with SQLite (`?` parameters become psycopg's `%s` here, once per statement). The
 schema is the SQLite one as of its m007, in PostgreSQL's types, plus the cluster's tables (lease, members,
@@ -14,7 +15,11 @@ and the pool replaces a broken connection on its next use.
 from __future__ import annotations
 
 import functools
+import os
 import re
+import socket
+import threading
+import time
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +30,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from bot.store.sql import Fenced, Unavailable
 
 # libpq's own settings (postgresql.org/docs/15/libpq-connect.html): fail a dead path within seconds. A
-# statement may run 30 s at most (a retention step is the longest), a lock is waited for 5 s.
+# statement may run 5 s at most (a retention step, chunked, is the longest), a lock is waited for 3 s.
 CONNECT = {
     "autocommit": True,
     "connect_timeout": 3,
@@ -34,10 +39,11 @@ CONNECT = {
     "keepalives_idle": 5,
     "keepalives_interval": 2,
     "keepalives_count": 2,
-    "options": "-c statement_timeout=30000 -c lock_timeout=5000",
+    "options": "-c statement_timeout=5000 -c lock_timeout=3000",
     "application_name": "downwatch",
 }
 MIGRATION_LOCK = 0x646F776E  # pg_advisory_xact_lock key: "down"
+DEADLINE = 6.0  # seconds: a round trip still unanswered then is cut by the Watchdog
 
 # What PostgreSQL says when the URL or the credentials are wrong (SQLSTATE classes 28 and 3D): no retry helps.
 _REFUSED = ("28000", "28P01", "3D000")
@@ -81,6 +87,46 @@ class _Rows:
 Fence = Callable[[], tuple[str, int] | None]
 
 
+class Watchdog:
+    """Cuts a round trip that has not answered by its deadline: shuts its connection's socket down, which
+    wakes libpq's wait with an error. libpq's timeouts cannot see a path that acknowledges every packet and
+    never answers (a stalled proxy or NAT on the way), and a synchronous call has no deadline of its own. One
+    thread for the whole store, looking twice a second: arming costs two assignments per statement."""
+
+    def __init__(self, seconds: float = DEADLINE) -> None:
+        self.seconds = seconds
+        self._busy: tuple[psycopg.Connection[typing.Any], float] | None = None
+        self._stop = threading.Event()
+        self.cut = 0
+        self._thread = threading.Thread(target=self._watch, name="downwatch-pg-watchdog", daemon=True)
+        self._thread.start()
+
+    @contextmanager
+    def watching(self, conn: psycopg.Connection[typing.Any]) -> Iterator[None]:
+        self._busy = (conn, time.monotonic() + self.seconds)
+        try:
+            yield
+        finally:
+            self._busy = None
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            busy = self._busy
+            if busy is None or time.monotonic() < busy[1]:
+                continue
+            conn = busy[0]
+            try:
+                with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+                    sock.shutdown(socket.SHUT_RDWR)
+                self.cut += 1
+            except (OSError, psycopg.Error):  # closed meanwhile: the round trip is failing by itself
+                pass
+            self._busy = None
+
+    def close(self) -> None:
+        self._stop.set()
+
+
 class PostgresBackend:
     """The Store's connection to PostgreSQL (bot/store/sql.py Backend), through psycopg's pool.
 
@@ -96,6 +142,7 @@ class PostgresBackend:
         self.pool = pool
         self.url = redact(url)
         self.fence: Fence | None = None
+        self.watchdog = Watchdog()
         self._held: psycopg.Connection[typing.Any] | None = None
         self._writes = 0
 
@@ -125,8 +172,9 @@ class PostgresBackend:
         statement = _translate(sql)
         try:
             if self._held is not None:
-                return _Rows(self._held.execute(statement, args))
-            with self.pool.connection() as conn:
+                with self.watchdog.watching(self._held):
+                    return _Rows(self._held.execute(statement, args))
+            with self.pool.connection() as conn, self.watchdog.watching(conn):
                 return _Rows(conn.execute(statement, args))
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise Unavailable(_why(exc)) from exc
@@ -135,9 +183,10 @@ class PostgresBackend:
         statement = _translate(sql)
         try:
             if self._held is not None:
-                self._held.cursor().executemany(statement, list(rows))
+                with self.watchdog.watching(self._held):
+                    self._held.cursor().executemany(statement, list(rows))
                 return
-            with self.pool.connection() as conn:
+            with self.pool.connection() as conn, self.watchdog.watching(conn):
                 conn.cursor().executemany(statement, list(rows))
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise Unavailable(_why(exc)) from exc
@@ -188,6 +237,7 @@ class PostgresBackend:
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")]
 
     def close(self) -> None:
+        self.watchdog.close()
         self.pool.close()
 
 
