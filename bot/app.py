@@ -19,7 +19,7 @@ from bot.checks import KINDS, run_check
 from bot.checks.client import make_client
 from bot.checks.control import reachable
 from bot.clock import Clock, SystemClock
-from bot.cluster import Lease, Membership, Role, fingerprint, new_holder
+from bot.cluster import ClusterConflict, Lease, Membership, Role, fingerprint, new_holder
 from bot.config import Config, Monitor
 from bot.digest import DigestJob
 from bot.maintenance import Window
@@ -32,7 +32,7 @@ from bot.reachability import Reachability
 from bot.regions import Quorum, RegionAgent, regional
 from bot.schedule import build_scheduler
 from bot.store import Store, Unavailable
-from bot.store.postgres import PostgresBackend
+from bot.store.postgres import BadDatabase, PostgresBackend
 from bot.watch import NetworkNotices, Watcher
 from bot.web.activity import Activity, Health
 from bot.web.server import Mountable, StatusSite, serve
@@ -40,6 +40,7 @@ from bot.wording import plural
 
 log = logging.getLogger("downwatch")
 PRUNE_PAUSE = 0.01  # seconds between two retention transactions
+REFUSED = (BadDatabase, ClusterConflict)  # what `run` raises when retrying cannot help: the CLI exits 2
 LOST_AFTER = 120.0  # seconds without the database before each replica says so in chat (once)
 RETRY_DATABASE = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between tries while PostgreSQL does not answer at start
 
@@ -82,6 +83,10 @@ class Roles:
 
     def leads(self) -> bool:
         return self._membership is None or self._membership.role is Role.LEADER
+
+    def describe(self) -> str:
+        """"leader", "follower" or "unknown" (/healthz)."""
+        return "single" if self._membership is None else self._membership.role.value
 
     async def may_send(self) -> bool:
         """Right before a send: still the leader, by the database now (not only by our last beat)."""
@@ -202,7 +207,8 @@ async def run(
         shared: list[str] = []  # paths chat adapters answer on the web server (Slack's HTTP mode)
         if config.web is not None:  # built before the adapters start, so that they can answer on its port
             health = Health(store=store, clock=clock, activity=activity, monitors=config.monitors,
-                            scheduler_running=lambda: bool(scheduler.running))  # asked once serving, below
+                            scheduler_running=lambda: bool(scheduler.running),  # asked once serving, below
+                            role=roles.describe if membership is not None else None)
             site = StatusSite(store=store, clock=clock, monitors=config.monitors, public=config.web.public,
                               activity=activity, health=health,
                               probe_kinds=frozenset(k.type for k in KINDS if k.records_probes),

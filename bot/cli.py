@@ -424,7 +424,12 @@ async def _run(config: Config) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await app.run(config, stop=stop, platforms=PLATFORMS)
+    try:
+        await app.run(config, stop=stop, platforms=PLATFORMS)
+    except app.REFUSED as exc:  # a wrong URL, credentials or schema; another cluster on the database
+        logging.getLogger("downwatch").error("%s", exc)
+        print(f"downwatch: {exc}", file=sys.stderr)
+        return 2
     logging.getLogger("downwatch").info("stopped cleanly")
     return 0
 

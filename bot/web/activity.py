@@ -97,7 +97,10 @@ class Health:
     """/healthz's answer: the reasons the bot is not healthy (none: healthy)."""
 
     def __init__(self, *, store: Store, clock: Clock, activity: Activity, monitors: Iterable[Monitor],
-                 scheduler_running: Callable[[], bool]) -> None:
+                 scheduler_running: Callable[[], bool], role: Callable[[], str] | None = None) -> None:
+        """`role`: in a cluster, this process's part ("leader", "follower", or "unknown" while the database
+        cannot say): a follower runs no checks and no sender, so neither is asked of it."""
+        self._role = role
         self._store = store
         self._clock = clock
         self._activity = activity
@@ -105,11 +108,20 @@ class Health:
         self._stale = max(MIN_STALE, timedelta(seconds=STALE_FACTOR * min(intervals, default=60.0)))
         self._scheduler_running = scheduler_running
 
+    def role(self) -> str:
+        """"leader", "follower" or "unknown" in a cluster; "" for a single process."""
+        return self._role() if self._role is not None else ""
+
     def problems(self) -> list[str]:
         now = self._clock.now()
         out: list[str] = []
         if not self._scheduler_running():
             out.append("the scheduler is not running")
+        role = self.role()
+        if role == "unknown":
+            out.append("the database does not answer: this process cannot tell who leads")
+        if role in ("follower", "unknown"):
+            return out  # the leader checks and sends; a follower answers commands and serves pages
         last = self._activity.last_completed or self._activity.started
         if now - last > self._stale:
             out.append(f"no check completed for {int((now - last).total_seconds())} s "

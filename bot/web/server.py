@@ -479,9 +479,11 @@ class StatusSite:
 
     async def _healthz(self, request: web.Request) -> web.Response:
         problems = self._health.problems() if self._health else []
+        role = self._health.role() if self._health else ""
+        said = f" ({role})" if role else ""  # a cluster's process says whether it leads
         if problems:
-            return web.Response(status=503, text="unhealthy: " + "; ".join(problems) + "\n")
-        return web.Response(text="ok\n")
+            return web.Response(status=503, text=f"unhealthy{said}: " + "; ".join(problems) + "\n")
+        return web.Response(text=f"ok{said}\n")
 
 
 class _Card:

@@ -1,0 +1,199 @@
+"""Two replicas of `app.run` on one PostgreSQL database, in one process: one leads, one follows, /healthz says
+which, the follower answers commands from the shared database, a clean stop hands over at once. And what the
+command line says for a cluster: `downwatch cluster`, refused credentials, a password in the TOML, PostgreSQL
+unreachable at start. (Real processes, kill -9 and the network faults: tests/test_chaos.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from adapters.console import render_reply
+from bot import app, cli
+from bot.checks.statuspage import StatuspageMonitor
+from bot.cluster import Lease, read_cluster
+from bot.config import Cluster, Config, Route, Web, load_config
+from bot.model import Command, CommandKind
+from bot.simulator import Phase, SimulatedProvider
+from tests.fakes.recording import RecordingAdapter
+from tests.loopback import closed_port
+from tests.pg import PgServer
+
+pytestmark = pytest.mark.anyio
+
+
+async def until(condition, *, within: float = 20.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    """Poll `condition` (sync or async) every 20 ms until it holds, failing after `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what} did not happen within {within}s")
+        await asyncio.sleep(0.02)
+
+
+def replica_config(url: str, page: str, tmp_path: Path) -> Config:
+    monitor = StatuspageMonitor(name="OpenAI", url=page, interval=1.0, timeout=0.5, kind="statuspage",
+                                routes=(Route("chat", "C1"),))
+    return Config(path=str(tmp_path / "dw.toml"), database=url, monitors=(monitor,),
+                  web=Web(host="127.0.0.1", port=0, refresh=30), cluster=Cluster(ttl=2.0, renew=0.5))
+
+
+async def test_two_replicas_one_leads_the_follower_answers_and_a_clean_stop_hands_over(
+        pg_url: str, tmp_path: Path) -> None:
+    async with SimulatedProvider() as sim:
+        config = replica_config(pg_url, sim.url, tmp_path)
+        chats = [RecordingAdapter(name="chat"), RecordingAdapter(name="chat")]
+        stops = [asyncio.Event(), asyncio.Event()]
+        urls: list[list[str]] = [[], []]
+        runs = [asyncio.create_task(app.run(config, stop=stops[i], adapters={"chat": chats[i]},
+                                            on_web=urls[i].append)) for i in range(2)]
+        try:
+            async with httpx.AsyncClient() as client:
+                async def roles() -> list[str]:
+                    if not all(urls):
+                        return []
+                    return [(await client.get(u[0] + "/healthz")).text for u in urls]
+
+                await until(lambda: _both(roles), what="one leader and one follower")
+                said = await roles()
+                leader = said.index("ok (leader)\n")
+                follower = 1 - leader
+                assert said[follower] == "ok (follower)\n"
+
+                def seen() -> bool:  # the leader's first poll is in: a state to compare the next with
+                    with psycopg.connect(pg_url) as conn:
+                        return bool(conn.execute("SELECT state IS NOT NULL FROM monitors").fetchone()[0])
+
+                await until(seen, what="the leader's first poll")
+                sim.set_phase(Phase.MAJOR)
+                await until(lambda: any(c.op == "post" for c in chats[leader].calls), what="the leader's post")
+                assert not chats[follower].calls  # only the leader sends
+                # the follower answers /status from the shared database
+                reply = await chats[follower].handler(Command(CommandKind.OVERVIEW))
+                assert "OpenAI" in render_reply(reply) and "major outage" in render_reply(reply).lower()
+
+                stops[leader].set()  # a clean stop releases the lease: the follower leads at its next beat
+                await asyncio.wait_for(runs[leader], 10)
+                await until(lambda: _is(client, urls[follower][0], "ok (leader)\n"), within=3.0,
+                            what="the follower to lead within a beat or two of the release")
+                sim.set_phase(Phase.RECOVERED)
+                await until(lambda: len([c for c in chats[follower].calls if c.kind.value == "resolved"]) == 2,
+                            what="the new leader's recovery: an edit and a thread line")
+                resolved = [c for c in chats[follower].calls if c.kind.value == "resolved"]
+                assert {c.op for c in resolved} == {"edit", "reply"}  # under the first leader's message
+                assert [c.op for c in chats[leader].calls if c.op == "post"] == ["post"]
+                assert all(c.ref == "m1" for c in resolved)  # the first leader's message (its adapter's id)
+        finally:
+            for stop in stops:
+                stop.set()
+            await asyncio.gather(*runs, return_exceptions=True)
+    view = read_cluster(pg_url)
+    assert view.epoch == 2  # two terms: the first leader's and its successor's
+
+
+async def _both(roles) -> bool:  # type: ignore[no-untyped-def]
+    said = await roles()
+    return sorted(said) == ["ok (follower)\n", "ok (leader)\n"]
+
+
+async def _is(client: httpx.AsyncClient, url: str, text: str) -> bool:
+    return (await client.get(url + "/healthz")).text == text
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def write_config(tmp_path: Path, database: str, extra: str = "") -> Path:
+    path = tmp_path / "dw.toml"
+    path.write_text(f'{database}{extra}[[monitors]]\nname = "OpenAI"\ntype = "statuspage"\n'
+                    'url = "http://127.0.0.1:9/"\n')
+    return path
+
+
+def test_a_password_in_the_toml_is_refused_with_the_way_to_pass_it(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, 'database = "postgresql://dw:hunter2@db.internal/dw"\n')
+    assert cli.main(["validate", "--config", str(path)], env={}) == 2
+    err = capsys.readouterr().err
+    assert "database: the URL carries a password" in err and "DOWNWATCH_DATABASE_URL" in err
+    assert "hunter2" not in err
+    # the same URL from the environment is accepted, its password kept out of the config's repr
+    config = load_config(str(write_config(tmp_path, "")), {"DOWNWATCH_DATABASE_URL": "postgresql://dw:hunter2@db/dw"})
+    assert config.database == "postgresql://dw:hunter2@db/dw" and "hunter2" in config.secrets
+
+
+def test_run_with_refused_credentials_exits_2_naming_the_reason_not_the_password(
+        pg_server: PgServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, "")
+    url = pg_server.url(password="wrong-password-123")
+    assert cli.main(["run", "--config", str(path)], env={"DOWNWATCH_DATABASE_URL": url}) == 2
+    err = capsys.readouterr().err
+    assert "PostgreSQL refused" in err and "password authentication failed" in err
+    assert "wrong-password-123" not in err
+
+
+def test_cluster_says_who_leads_and_exits_1_without_a_leader(pg_url: str, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.store import Store
+
+    Store.open(pg_url).close()  # the schema, as the first `downwatch run` leaves it
+    path = write_config(tmp_path, "")
+    env = {"DOWNWATCH_DATABASE_URL": pg_url}
+    assert cli.main(["cluster", "--config", str(path)], env=env) == 1
+    with Lease(pg_url, holder="h1:42:abc", cluster="c", host="h1", pid=42, region="eu-west", ttl=10) as lease:
+        assert lease.beat() is not None
+        capsys.readouterr()
+        assert cli.main(["cluster", "--config", str(path)], env=env) == 0
+        out = capsys.readouterr().out
+        assert "leader: h1:42:abc (epoch 1" in out and "eu-west" in out
+        assert cli.main(["cluster", "--config", str(path), "--json"], env=env) == 0
+        assert '"epoch": 1' in capsys.readouterr().out
+
+
+def test_cluster_on_sqlite_says_a_cluster_needs_postgresql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, f'database = "{tmp_path / "dw.db"}"\n')
+    assert cli.main(["cluster", "--config", str(path)], env={}) == 2
+    assert "a cluster needs PostgreSQL" in capsys.readouterr().err
+
+
+async def test_postgresql_unreachable_at_start_is_said_and_retried_until_stopped(
+        caplog: pytest.LogCaptureFixture) -> None:
+    url = f"postgresql://dw:secret-pw@127.0.0.1:{closed_port()}/dw"
+    stop = asyncio.Event()
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # the retry pauses, counted instead of waited
+        waits.append(seconds)
+        if len(waits) == 3:
+            stop.set()
+
+    caplog.set_level(logging.ERROR, logger="downwatch")
+    assert await app.open_store(url, stop=stop, sleep=sleep) is None
+    assert waits == [1.0, 2.0, 5.0]
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 3 and all("is not reachable" in line and "trying again" in line for line in lines)
+    assert not any("secret-pw" in line for line in lines) and "dw:***@" in lines[0]
+
+
+def test_a_schema_from_a_newer_downwatch_is_refused_before_any_write(pg_url: str) -> None:
+    from bot.store import Store
+    from bot.store.postgres import BadDatabase
+
+    Store.open(pg_url).close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO schema_migrations (name) VALUES ('m099_from_the_future')")
+        before = conn.execute("SELECT COUNT(*) FROM monitors").fetchone()
+    with pytest.raises(BadDatabase, match="newer downwatch.*m099_from_the_future.*upgrade downwatch"):
+        Store.open(pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM monitors").fetchone() == before
