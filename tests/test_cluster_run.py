@@ -75,12 +75,21 @@ async def test_two_replicas_one_leads_the_follower_answers_and_a_clean_stop_hand
                         return bool(conn.execute("SELECT state IS NOT NULL FROM monitors").fetchone()[0])
 
                 await until(seen, what="the leader's first poll")
+                before = (await client.get(urls[follower][0] + "/api/v2/summary.json")).json()  # now cached
+                assert {c["status"] for c in before["components"]} == {"operational"}
                 sim.set_phase(Phase.MAJOR)
                 await until(lambda: any(c.op == "post" for c in chats[leader].calls), what="the leader's post")
                 assert not chats[follower].calls  # only the leader sends
                 # the follower answers /status from the shared database
                 reply = await chats[follower].handler(Command(CommandKind.OVERVIEW))
                 assert "OpenAI" in render_reply(reply) and "major outage" in render_reply(reply).lower()
+                # ... and its pages follow the leader's writes (the monitors' versions are the database's)
+                async def follower_page_says_major() -> bool:
+                    summary = (await client.get(urls[follower][0] + "/api/v2/summary.json")).json()
+                    return any(c["name"] == "Chat Completions" and c["status"] == "major_outage"
+                               for c in summary["components"])
+
+                await until(follower_page_says_major, within=3.0, what="the follower's page to show the outage")
 
                 stops[leader].set()  # a clean stop releases the lease: the follower leads at its next beat
                 await asyncio.wait_for(runs[leader], 10)

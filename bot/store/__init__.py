@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 import typing
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -51,6 +52,8 @@ from bot.store.sql import CODE as _CODE
 from bot.store.sql import STATUS_CODES, Backend, Fenced, Unavailable
 from bot.store.sqlite import SQLITE_HEADER, SqliteBackend, migrations, unusable
 
+SHARED_FOR = 0.5  # seconds a read of every monitor's version is reused (PostgreSQL: the pages' cache key)
+
 __all__ = ["STATUS_CODES", "SQLITE_HEADER", "Backend", "Fenced", "Store", "Unavailable", "migrations", "queued_alert",
            "unusable"]
 
@@ -88,6 +91,7 @@ class Store:
         # a monitor's rendered parts until it moves. `_synced` covers every monitor at once.
         self._written: dict[str, int] = {}
         self._writes = self._synced = 0
+        self._others: tuple[float, int, dict[str, int]] | None = None  # PostgreSQL: versions as last read
 
     @property
     def db(self) -> typing.Any:
@@ -124,9 +128,20 @@ class Store:
                     "ON CONFLICT(name) DO UPDATE SET active = 1, kind = excluded.kind",
                     [name, kind, ts(now)],
                 )
+            if self.sql.shared:
+                self.sql.execute("UPDATE monitors SET version = nextval('monitor_versions')")
         self._mids = dict(self.sql.execute("SELECT name, mid FROM monitors").fetchall())
         self._writes += 1
         self._synced = self._writes
+        self._others = None
+
+    def _moved(self, monitor: str) -> None:
+        """The monitor's state, incident or timeline was written (inside the write's transaction): its
+        `version` moves. Shared with the other processes on PostgreSQL, whose pages read it."""
+        self._writes += 1
+        self._written[monitor] = self._writes
+        if self.sql.shared:
+            self.sql.execute("UPDATE monitors SET version = nextval('monitor_versions') WHERE name = ?", [monitor])
 
     def _mid(self, monitor: str) -> int:
         """The small integer that stands for a monitor in probe rows."""
@@ -157,8 +172,7 @@ class Store:
         now = ts(result.at)
         with self.sql.atomic(fenced=True):
             if self._write_state(prev, step, now, probe=probe) or step.alerts:
-                self._writes += 1
-                self._written[state.monitor] = self._writes
+                self._moved(state.monitor)
             self._write_components(prev, state)
             if step.observed:
                 self._write_status_log(state.monitor, step.observed)
@@ -179,8 +193,7 @@ class Store:
         now = ts(at)
         with self.sql.atomic(fenced=True):
             self._write_state(prev, step, now, probe=False)
-            self._writes += 1
-            self._written[step.state.monitor] = self._writes
+            self._moved(step.state.monitor)
             self._write_incident(step, now)
             if step.alerts:
                 self._write_timeline(step.alerts)
@@ -592,18 +605,33 @@ class Store:
     # ------------------------------------------------------------ web reads (bot/web)
 
     def changes(self) -> int:
-        """Rows written through this connection so far: a cheap "has anything changed" for the page cache."""
-        return self.sql.changes()
+        """Rows written through this connection so far (on PostgreSQL, by any process): a cheap "has anything
+        changed" for the page cache."""
+        return self._shared()[0] if self.sql.shared else self.sql.changes()
 
     def version(self, monitor: str) -> int:
-        """Moves whenever the monitor's state, components or incident are written through this store (not
-        on a poll that changed nothing): what the web pages key their per-monitor parts on."""
+        """Moves whenever the monitor's state, components or incident are written (not on a poll that changed
+        nothing): what the web pages key their per-monitor parts on. On PostgreSQL, by any process."""
+        if self.sql.shared:
+            return self._shared()[1].get(monitor, 0)
         return max(self._written.get(monitor, 0), self._synced)
 
     def versions(self) -> tuple[int, int]:
         """(the latest `version` of any monitor, the one when the monitors were last synced): while neither
         moves, no monitor's version did, nor the list of active monitors."""
+        if self.sql.shared:
+            latest = self._shared()[0]
+            return latest, latest  # a sync elsewhere moves every version: the list is read again
         return self._writes, self._synced
+
+    def _shared(self) -> tuple[int, dict[str, int]]:
+        """Every monitor's version as the database has it, read at most every SHARED_FOR seconds: a
+        follower's pages follow the leader's writes within that."""
+        now = time.monotonic()
+        if self._others is None or now - self._others[0] >= SHARED_FOR:
+            versions = {name: int(v) for name, v in self.sql.execute("SELECT name, version FROM monitors")}
+            self._others = (now, max(versions.values(), default=0), versions)
+        return self._others[1], self._others[2]
 
     def daily_status(self, *, days: int, now: datetime, monitor: str | None = None,
                      component: str | None = None,
@@ -838,9 +866,8 @@ class Store:
                 self._write_timeline(timeline)
             if deliveries:
                 self._write_outbox(deliveries, ts(now))
-        for monitor in {a.monitor for a in timeline}:  # the pages show the timeline: theirs moved
-            self._writes += 1
-            self._written[monitor] = self._writes
+            for monitor in {a.monitor for a in timeline}:  # the pages show the timeline: theirs moved
+                self._moved(monitor)
 
     def _write_held(self, held: Sequence[Held], now: float) -> None:
         self.sql.executemany(

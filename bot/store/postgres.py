@@ -136,6 +136,7 @@ class PostgresBackend:
     for the writes already under way. The epoch is written on every outbox row (a default reads it)."""
 
     name = "postgresql"
+    shared = True
     greatest, least = "GREATEST", "LEAST"
 
     def __init__(self, pool: ConnectionPool[typing.Any], *, url: str) -> None:
@@ -348,6 +349,10 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             monitor {T} NOT NULL, region {T} NOT NULL, at {F} NOT NULL, status {T} NOT NULL,
             failures INTEGER NOT NULL, successes INTEGER NOT NULL, latency_ms {F}, detail TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (monitor, region))""",
+        # Every write of a monitor's state, incident or timeline moves its version: the pages of every
+        # process (not only the writer's) key their caches on it.
+        "CREATE SEQUENCE monitor_versions",
+        "ALTER TABLE monitors ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
     )),
 )
 TABLES = ("monitors", "components", "status_log", "probes", "probe_hours", "incidents", "incident_components",

@@ -42,6 +42,7 @@ class Backend(typing.Protocol):
     commit: state, incidents, the outbox and its deliveries (a no-op check on SQLite, a single process)."""
 
     name: str                    # "sqlite" | "postgresql"
+    shared: bool                 # other processes write to it too (PostgreSQL): versions are read from it
     greatest: str                # the two-argument max/min: MAX/MIN in SQLite, GREATEST/LEAST in PostgreSQL
     least: str
 

@@ -234,6 +234,7 @@ class SqliteBackend:
     """The Store's connection to one SQLite file (bot/store/sql.py Backend)."""
 
     name = "sqlite"
+    shared = False  # one process: its own counters are the versions
     greatest, least = "MAX", "MIN"
 
     def __init__(self, db: Database) -> None:
