@@ -161,7 +161,7 @@ async def run(
                 if isinstance(adapter, Claiming):  # one replica answers an interaction every replica received
                     adapter.claim_with(lambda key: asyncio.to_thread(lease.claim, key))  # type: ignore[union-attr]
         roles = Roles(membership)
-        sender = Sender(store=store, adapters=chat, clock=clock, may_send=roles.may_send)
+        sender = Sender(store=store, adapters=chat, clock=clock, may_send=roles.may_send, active=roles.leads)
         control_url = config.control_url
         control = (lambda: reachable(client, control_url)) if control_url else None
         sight = Reachability(monitors=(m.name for m in config.monitors), clock=clock, control=control,

@@ -92,11 +92,14 @@ class Sender:
         clock: Clock,
         log: logging.Logger | None = None,
         may_send: Callable[[], Awaitable[bool]] | None = None,
+        active: Callable[[], bool] = lambda: True,
     ) -> None:
         """`may_send` is asked right before each send: in a cluster, whether this process still leads (a
-        leader that froze and was replaced must not send what its successor sends)."""
+        leader that froze and was replaced must not send what its successor sends). `active`, asked before
+        each pass without a round trip: whether this process leads at all (by its last beat)."""
         self._store = store
         self._may_send = may_send
+        self._active = active
         self._adapters = dict(adapters)
         self._clock = clock
         self._log = log or logging.getLogger("downwatch.outbox")
@@ -180,13 +183,15 @@ class Sender:
     async def _worker(self, platform: str, stop: asyncio.Event) -> None:
         wake = self._wake[platform]
         while not stop.is_set():
+            wait: float | None = None
             try:
-                await self.deliver_due(platform)
+                if self._active():  # a follower's sender never reads the outbox: the leader drains it
+                    await self.deliver_due(platform)
+                    wait = self.next_due(platform)
             except (Unavailable, Fenced) as exc:  # the database, not a bug: the rows wait (and are retried)
                 self._log.debug("outbox: %s waits: %s", platform, exc)
             except Exception:  # a bug here must not stop delivery for good
                 self._log.exception("outbox: %s worker error", platform)
-            wait = self.next_due(platform)
             pace = self._adapters[platform].pace
             timeout = 5.0 if wait is None else min(5.0, max(wait, pace, 0.05))
             wake.clear()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -14,15 +15,17 @@ import psycopg
 import pytest
 
 from adapters.console import render_reply
-from bot import app, cli
+from bot import app, cli, wording
 from bot.checks.statuspage import StatuspageMonitor
+from bot.clock import FakeClock
 from bot.cluster import Lease, read_cluster
 from bot.config import Cluster, Config, Route, Web, load_config
-from bot.model import Command, CommandKind
+from bot.model import AlertKind, Command, CommandKind
 from bot.simulator import Phase, SimulatedProvider
 from tests.fakes.recording import RecordingAdapter
 from tests.loopback import closed_port
-from tests.pg import PgServer
+from tests.pg import PgServer, via
+from tests.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.anyio
 
@@ -206,3 +209,43 @@ def test_a_schema_from_a_newer_downwatch_is_refused_before_any_write(pg_url: str
         Store.open(pg_url)
     with psycopg.connect(pg_url, autocommit=True) as conn:
         assert conn.execute("SELECT COUNT(*) FROM monitors").fetchone() == before
+
+
+async def test_a_replica_without_its_database_for_2_minutes_says_so_once_straight_to_the_channels(
+        pg_server: PgServer, pg_url: str, tmp_path: Path) -> None:
+    """Its database path black-holed (a proxy that keeps accepting and never answers): no false alarm, and
+    after 2 minutes (the clock advanced) one 'downwatch has lost its database' notice, posted directly."""
+    proxy = TcpProxy(pg_server.port)
+    proxy.start()
+    try:
+        async with SimulatedProvider() as sim:
+            config = replica_config(via(pg_url, *proxy.address), sim.url, tmp_path)
+            chat, stop, clock = RecordingAdapter(name="chat"), asyncio.Event(), FakeClock(datetime.now(UTC))
+            run = asyncio.create_task(app.run(config, stop=stop, adapters={"chat": chat}, clock=clock))
+            try:
+                def leading() -> bool:
+                    with psycopg.connect(pg_url) as conn:
+                        if conn.execute("SELECT to_regclass('lease')").fetchone()[0] is None:
+                            return False  # not migrated yet
+                        return conn.execute("SELECT COUNT(*) FROM lease").fetchone()[0] == 1
+
+                await until(leading, what="the replica to lead")
+                proxy.blackhole()
+                sim.set_phase(Phase.MAJOR)  # nothing can be recorded: nothing may be said about it either
+                clock.advance(60)
+                await asyncio.sleep(0)
+                assert not [c for c in chat.calls if c.kind is AlertKind.DATABASE_LOST]
+                clock.advance(61)  # past the 2 minutes since the last beat that was answered
+                await until(lambda: any(c.kind is AlertKind.DATABASE_LOST for c in chat.calls), within=30.0,
+                            what="the lost-database notice")
+                clock.advance(600)  # still lost: said once only
+                await until(lambda: proxy.accepted >= 1, what="further tries")
+                lost = [c for c in chat.calls if c.kind is AlertKind.DATABASE_LOST]
+                assert [(c.op, c.channel) for c in lost] == [("post", "C1")]
+                assert "has had no answer from PostgreSQL for 2m" in wording.notice_detail(lost[0].alert)
+                assert not [c for c in chat.calls if c.kind is not AlertKind.DATABASE_LOST]  # no false alarm
+            finally:
+                stop.set()
+                await asyncio.wait_for(run, 30)
+    finally:
+        proxy.stop()

@@ -148,7 +148,7 @@ class PostgresBackend:
         self._writes = 0
 
     @classmethod
-    def open(cls, url: str, *, timeout: float = 5.0) -> PostgresBackend:
+    def open(cls, url: str, *, timeout: float = 3.0) -> PostgresBackend:
         """Connect and migrate. `BadDatabase`: wrong URL, credentials or schema; `Unavailable`: not reachable."""
         check(url)
         pool: ConnectionPool[typing.Any] = ConnectionPool(
