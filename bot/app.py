@@ -226,6 +226,9 @@ async def run(
         async def housekeeping() -> None:
             if not roles.leads():
                 return
+            if lease is not None:  # claims answered long ago, members gone for a day
+                await asyncio.to_thread(lease.prune_claims)
+                await asyncio.to_thread(lease.prune_members)
             deleted = 0
             for rows in store.prune_steps(clock.now(), retention_days=config.retention_days,
                                           rollup_days=config.rollup_days):

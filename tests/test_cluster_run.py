@@ -249,3 +249,34 @@ async def test_a_replica_without_its_database_for_2_minutes_says_so_once_straigh
                 await asyncio.wait_for(run, 30)
     finally:
         proxy.stop()
+
+
+def test_replicas_starting_together_register_their_monitors_once_each(pg_url: str) -> None:
+    """Three processes syncing a fresh database at once (the first start of a cluster): every monitor gets one
+    row and its own small id, whichever process wrote it (the sync is serialized cluster-wide)."""
+    import threading
+
+    from bot.store import Store
+
+    stores = [Store.open(pg_url) for _ in range(3)]
+    names = [(f"m{i:03d}", "http") for i in range(60)]
+    start = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def sync(store: Store, offset: int) -> None:
+        start.wait()
+        try:
+            store.sync_monitors(names[offset:] + names[:offset], datetime.now(UTC))
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sync, args=(store, 20 * i)) for i, store in enumerate(stores)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    rows = stores[0].sql.execute("SELECT COUNT(*), COUNT(DISTINCT mid), MIN(mid), MAX(mid) FROM monitors").fetchone()
+    assert tuple(rows) == (60, 60, 1, 60)
+    for store in stores:
+        store.close()

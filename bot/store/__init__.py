@@ -52,6 +52,7 @@ from bot.store.sql import CODE as _CODE
 from bot.store.sql import STATUS_CODES, Backend, Fenced, Unavailable
 from bot.store.sqlite import SQLITE_HEADER, SqliteBackend, migrations, unusable
 
+SYNC_LOCK = 0x73796E63  # "sync": sync_monitors, one process at a time
 SHARED_FOR = 0.5  # seconds a read of every monitor's version is reused (PostgreSQL: the pages' cache key)
 
 __all__ = ["STATUS_CODES", "SQLITE_HEADER", "Backend", "Fenced", "Store", "Unavailable", "migrations", "queued_alert",
@@ -120,6 +121,7 @@ class Store:
     def sync_monitors(self, monitors: Iterable[tuple[str, str]], now: datetime) -> None:
         """Mark exactly these (name, kind) monitors as active; history of removed ones is kept."""
         with self.sql.atomic():
+            self.sql.serialize(SYNC_LOCK)  # replicas starting together: new monitors' ids are MAX(mid) + 1
             self.sql.execute("UPDATE monitors SET active = 0")
             for name, kind in monitors:
                 self.sql.execute(

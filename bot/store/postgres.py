@@ -225,6 +225,10 @@ class PostgresBackend:
     def nocase(self, expr: str) -> str:
         return f"lower({expr})"
 
+    def serialize(self, key: int) -> None:
+        """Wait for any other process's transaction holding `key` (released at commit)."""
+        self.execute("SELECT pg_advisory_xact_lock(?)", [key])
+
     def changes(self) -> int:
         return self._writes
 

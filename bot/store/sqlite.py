@@ -264,6 +264,9 @@ class SqliteBackend:
     def nocase(self, expr: str) -> str:
         return f"{expr} COLLATE NOCASE"
 
+    def serialize(self, key: int) -> None:
+        """One process: its transactions are one at a time already."""
+
     def changes(self) -> int:
         return int(self._conn.total_changes)
 
