@@ -169,7 +169,8 @@ async def run(
         activity = Activity(clock=clock)
         # operations (issue 12): the leader's states in memory; a follower's as the leader last wrote them
         snapshots = Snapshots(monitors=config.monitors,
-                              states=lambda: watcher.states if roles.leads() else store.load_states())
+                              states=lambda: watcher.states if roles.leads() else store.load_states(),
+                              regions=lambda name: watcher.verdict(name) if roles.leads() else None)
         quiet = Quiet(store=store, monitors=config.monitors, windows=config.maintenance, snapshot=snapshots,
                       on_commit=sender.wake)
         quorum = None

@@ -123,6 +123,10 @@ class ChangeKind(StrEnum):
     READABLE = "readable"  # readable again; duration = how long it was not
     NETWORK_DOWN = "network_down"  # detail = reason
     NETWORK_UP = "network_up"  # duration
+    # too few regions report for any outage to be confirmed (issue 14): affected = regions reporting, total =
+    # regions expected, components = the regions not reporting (by name, status unknown)
+    REGIONS_DEGRADED = "regions_degraded"
+    REGIONS_RESTORED = "regions_restored"  # enough report again: affected/total, duration = how long it was not
     RESOLVED = "resolved"  # duration
     REMINDER = "reminder"  # still ongoing; duration
     ACKNOWLEDGED = "acknowledged"  # the watched provider's page admits it: detail = what it says, duration = lead
@@ -288,6 +292,8 @@ class AlertKind(StrEnum):
     NETWORK_UP = "network_up"
     DIGEST = "digest"  # the weekly digest (issue 12): one new message, `Alert.digest` carries it
     DATABASE_LOST = "database_lost"  # a replica cannot reach PostgreSQL (issue 14): sent straight, not queued
+    REGIONS_DEGRADED = "regions_degraded"  # too few regions report to confirm any outage (bot/regions.py)
+    REGIONS_RESTORED = "regions_restored"
 
 
 @dataclass(frozen=True)
@@ -331,6 +337,7 @@ class Alert:
     muted: Muted | None = None
     buttons: bool = True
     digest: Digest | None = None  # kind DIGEST only (rows queued before this field existed decode with none)
+    regions: Verdict | None = None  # a regional monitor's incident: how each region sees it (issue 14)
 
     @property
     def duration(self) -> timedelta:
@@ -346,6 +353,8 @@ class Alert:
             AlertKind.NETWORK_DOWN,
             AlertKind.NETWORK_UP,
             AlertKind.DATABASE_LOST,
+            AlertKind.REGIONS_DEGRADED,
+            AlertKind.REGIONS_RESTORED,
         )
 
 

@@ -39,6 +39,7 @@ from bot.model import (
     IncidentView,
     Muted,
     Op,
+    Verdict,
 )
 from bot.outbox import plan_edit
 from bot.quiet import Quiet, Snapshot, decorate
@@ -56,16 +57,20 @@ def clean_reason(text: str) -> str:
 class Snapshots:
     """A monitor's open incident as its message shows it, from the engine states (with its alternatives)."""
 
-    def __init__(self, *, monitors: Iterable[Monitor], states: Callable[[], Mapping[str, MonitorState]]) -> None:
+    def __init__(self, *, monitors: Iterable[Monitor], states: Callable[[], Mapping[str, MonitorState]],
+                 regions: Callable[[str], Verdict | None] = lambda monitor: None) -> None:
+        """`regions`: a regional monitor's latest verdict, so that an ack or a mute keeps the regions line."""
         self._monitors = {m.name: m for m in monitors}
         self._states = states
+        self._regions = regions
 
     def __call__(self, monitor: str, now: datetime) -> Alert | None:
         states = self._states()
         state = states.get(monitor)
         if state is None or state.incident is None:
             return None
-        alert = engine.snapshot(state, state.incident, AlertKind.UPDATED, now, ())
+        alert = replace(engine.snapshot(state, state.incident, AlertKind.UPDATED, now, ()),
+                        regions=self._regions(monitor))
         config = self._monitors.get(monitor)
         if config is not None and config.alternatives:
             alert = replace(alert, alternatives=tuple(Alternative(n, live_status(states.get(n)))

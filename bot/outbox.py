@@ -38,6 +38,8 @@ _OPS = {
     AlertKind.SOURCE_READABLE: (Op.EDIT, Op.REPLY),
     AlertKind.NETWORK_DOWN: (Op.POST,),
     AlertKind.NETWORK_UP: (Op.EDIT, Op.REPLY),
+    AlertKind.REGIONS_DEGRADED: (Op.POST,),
+    AlertKind.REGIONS_RESTORED: (Op.EDIT, Op.REPLY),
     AlertKind.DIGEST: (Op.POST,),  # the weekly digest (bot/digest.py): a message of its own, never edited
     AlertKind.DATABASE_LOST: (Op.POST,),  # sent straight (send_direct): the outbox is in the database
 }

@@ -10,6 +10,10 @@ A stale region does not vote, a region that cannot judge (its own network is dow
 few voters is "monitoring degraded", never an outage. `verdict_result` turns a verdict into the CheckResult
 the engine steps on, with thresholds of 1 (`quorum_policy`): the regions already counted.
 
+Too few voters on every regional monitor at once is said once for the whole cluster (`Coverage`, `Degradation`,
+`degradation`: one "monitoring degraded: only N of M regions reporting" notice, one restore), with a hold on
+both transitions so that a region on the edge of staleness or blindness cannot make it flap.
+
 The decision, the counting and the wording of a verdict are pure; `RegionAgent` is the region's poll, its
 I/O all injected (the check, the readings store, the clock).
 """
@@ -28,7 +32,20 @@ from bot.checks import KINDS, CheckKind, kind_of, run_check
 from bot.checks.client import ProbeClient
 from bot.clock import Clock
 from bot.config import Monitor, Policy
-from bot.model import Alert, CheckResult, ComponentReading, RegionReading, Status, Verdict, worst
+from bot.model import (
+    Alert,
+    AlertKind,
+    Change,
+    ChangedComponent,
+    ChangeKind,
+    CheckResult,
+    ComponentReading,
+    RegionReading,
+    Status,
+    TimelineEntry,
+    Verdict,
+    worst,
+)
 from bot.overload import OverloadGate
 from bot.reachability import Reachability
 from bot.store import Unavailable
@@ -160,6 +177,123 @@ def verdict_result(monitor: str, verdict: Verdict, at: datetime) -> CheckResult:
     reading = ComponentReading(name=monitor, status=verdict.status, detail=wording.verdict_detail(verdict))
     return CheckResult(monitor=monitor, at=at, readable=True, components=(reading,),
                        latency_ms=verdict.latency_ms)
+
+
+# ---------------------------------------------------------------- the cluster's coverage (pure)
+
+NOTICE_ID = "downwatch#regions"  # every degraded/restored notice: the last one's kind says whether one is open
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How the regions report across the regional monitors' latest verdicts. `degraded`: every one of those
+    verdicts is (no outage can be confirmed anywhere); the counts and the silent regions are the best-covered
+    monitor's, so that "only N of M" is what the quorum itself saw."""
+
+    degraded: bool
+    reporting: int
+    expected: int
+    silent: tuple[str, ...] = ()  # regions without a vote there: stale, or unable to judge
+
+
+def coverage(verdicts: Iterable[Verdict]) -> Coverage | None:
+    """The coverage of these verdicts (None without any)."""
+    verdicts = tuple(verdicts)
+    if not verdicts:
+        return None
+    best = max(verdicts, key=lambda v: v.reporting)  # the first of the best: verdicts in the monitors' order
+    return Coverage(degraded=all(v.degraded for v in verdicts), reporting=best.reporting, expected=best.expected,
+                    silent=best.stale + best.unknown)
+
+
+@dataclass(frozen=True)
+class Degradation:
+    """Whether a "monitoring degraded" notice is out (`since`: when its coverage fell) and, while the coverage
+    disagrees with that, since when it has (`pending`: the hold counts from there)."""
+
+    since: datetime | None = None
+    pending: datetime | None = None
+
+    @property
+    def announced(self) -> bool:
+        return self.since is not None
+
+
+def degradation(prev: Degradation, cover: Coverage | None, now: datetime, *,
+                hold: timedelta) -> tuple[Degradation, Alert | None]:
+    """The next state and the notice to send, if any: "monitoring degraded" once the coverage has been
+    degraded for `hold`, "monitoring restored" once it has been enough for `hold` (a coverage that changes
+    back within the hold resets it). No coverage (not every monitor judged yet) changes nothing."""
+    if cover is None:
+        return prev, None
+    if cover.degraded == prev.announced:
+        return (replace(prev, pending=None) if prev.pending is not None else prev), None
+    pending = prev.pending or now
+    if now - pending < hold:
+        return replace(prev, pending=pending), None
+    if cover.degraded:
+        change = Change(ChangeKind.REGIONS_DEGRADED, affected=cover.reporting, total=cover.expected,
+                        components=tuple(ChangedComponent(r, Status.UNKNOWN) for r in cover.silent))
+        return Degradation(since=pending), _regions_notice(AlertKind.REGIONS_DEGRADED, now, pending, change)
+    since = prev.since or pending
+    change = Change(ChangeKind.REGIONS_RESTORED, affected=cover.reporting, total=cover.expected,
+                    duration=now - since)
+    return Degradation(), _regions_notice(AlertKind.REGIONS_RESTORED, now, since, change)
+
+
+def _regions_notice(kind: AlertKind, now: datetime, since: datetime, change: Change) -> Alert:
+    return Alert(kind=kind, incident_id=NOTICE_ID, monitor="downwatch", severity=Status.UNKNOWN, at=now,
+                 started_at=since, resolved_at=now if kind is AlertKind.REGIONS_RESTORED else None,
+                 changes=(change,), buttons=False)
+
+
+def notice_hold(monitors: Iterable[Monitor]) -> timedelta:
+    """How long the coverage must hold before the notice moves: two intervals of the slowest regional monitor
+    (on top of the freshness window a region takes to go stale: a region missing one poll says nothing)."""
+    return timedelta(seconds=2 * max((m.interval for m in monitors), default=60.0))
+
+
+def resumed(last: TimelineEntry | None) -> Degradation:
+    """The state a new leader starts from: a notice is out when the last one said degraded (its time)."""
+    if last is not None and last.kind is AlertKind.REGIONS_DEGRADED:
+        return Degradation(since=last.at)
+    return Degradation()
+
+
+class Reporting:
+    """The leader's view of the cluster's coverage: takes each regional monitor's verdict as it is made and
+    notifies a degraded/restored notice when `degradation` says so. A notice that cannot be committed (the
+    store refused it) is tried again with the next verdict: the state moves only once it is."""
+
+    def __init__(self, *, monitors: Iterable[str], hold: timedelta, notify: Callable[[Alert], None],
+                 log: logging.Logger | None = None) -> None:
+        self._monitors = tuple(monitors)
+        self._hold = hold
+        self._notify = notify
+        self._log = log or logging.getLogger("downwatch.regions")
+        self._verdicts: dict[str, Verdict] = {}
+        self.state = Degradation()
+
+    def resume(self, last: TimelineEntry | None) -> None:
+        """Start a term: the notice state as the store has it; every monitor is to be judged again."""
+        self.state = resumed(last)
+        self._verdicts = {}
+
+    def judged(self, monitor: str, verdict: Verdict, now: datetime) -> None:
+        """`monitor`'s quorum gave `verdict`: notify if the coverage of all of them says so."""
+        self._verdicts[monitor] = verdict
+        cover = None
+        if all(m in self._verdicts for m in self._monitors):  # every regional monitor judged in this term
+            cover = coverage(self._verdicts[m] for m in self._monitors)
+        state, alert = degradation(self.state, cover, now, hold=self._hold)
+        if alert is not None:
+            self._notify(alert)  # raises when the store refuses: the state stays, the next verdict tries again
+            line = wording.change_line(alert)
+            if alert.kind is AlertKind.REGIONS_DEGRADED:
+                self._log.error("%s", line)
+            else:
+                self._log.info("%s", line)
+        self.state = state
 
 
 # ---------------------------------------------------------------- a region's counting (pure)

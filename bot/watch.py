@@ -104,6 +104,12 @@ class Watcher:
         self._readings: Readings = readings or store
         self._voted = {m.name: replace(m, policy=regions.quorum_policy(m.policy)) for m in self._monitors.values()
                        if quorum is not None and m.kind in self._probe_kinds}
+        self._verdicts: dict[str, Verdict] = {}  # each regional monitor's latest: its alerts name the regions
+        voted = [self._monitors[name] for name in self._voted]
+        # too few regions reporting on every regional monitor: one notice to their channels (and one restore)
+        self._reporting = regions.Reporting(
+            monitors=self._voted, hold=regions.notice_hold(voted), log=self._log,
+            notify=NetworkNotices(store=store, monitors=voted, on_commit=on_commit)) if voted else None
         self._states: dict[str, MonitorState] = {}
         self._stored = ""  # why the last write failed ("" when it did not): logged once, not every poll
         self.reload()
@@ -128,10 +134,17 @@ class Watcher:
         """Take the engine state from the store, as the last writer left it (at start, and when this process
         becomes the leader: the previous leader moved it on)."""
         self._states = {name: state for name, state in self._store.load_states().items() if name in self._monitors}
+        if self._reporting is not None:  # whether a "monitoring degraded" notice is out, as the last leader left it
+            last = self._store.timeline(regions.NOTICE_ID, limit=1)
+            self._reporting.resume(last[-1] if last else None)
 
     @property
     def states(self) -> dict[str, MonitorState]:
         return dict(self._states)
+
+    def verdict(self, monitor: str) -> Verdict | None:
+        """A regional monitor's latest quorum verdict (None: not regional, or not judged by this process)."""
+        return self._verdicts.get(monitor)
 
     @property
     def blind(self) -> bool:
@@ -174,8 +187,11 @@ class Watcher:
         def decide() -> Step:
             now = self._clock.now()
             verdict = self._quorum.judge(monitor, self._readings.readings(monitor.name), now)
-            return self.apply(self._voted[monitor.name], regions.verdict_result(monitor.name, verdict, now),
+            step = self.apply(self._voted[monitor.name], regions.verdict_result(monitor.name, verdict, now),
                               verdict=verdict)
+            if self._reporting is not None:
+                self._reporting.judged(monitor.name, verdict, now)
+            return step
 
         return self._stored_or_not(decide)
 
@@ -200,13 +216,16 @@ class Watcher:
         regions' quorum the result stands for; its detail, which names the regions, is the component's)."""
         prev = self._states.get(monitor.name)
         at = now or result.at
+        if verdict is not None:
+            self._verdicts[monitor.name] = verdict
         step = engine.step(prev, result, at, monitor.policy)
         if monitor.watches:
             step = early.link(step, self._states.get(monitor.watches), name=monitor.watches,
                               page=self._pages[monitor.watches])
         states = ChainMap({monitor.name: step.state}, self._states)  # as they stand after this step
-        step = self._with_alternatives(monitor, step, states)
-        deliveries = plan(step.alerts, monitor.routes) + self._alternative_edits(monitor.name, prev, states, at)
+        step = self._with_regions(monitor.name, self._with_alternatives(monitor, step, states))
+        deliveries = (plan(step.alerts, monitor.routes) + self._alternative_edits(monitor.name, prev, states, at)
+                      + self._regions_edits(monitor, prev, step, states, at))
         deliveries, held = self._quiet.sort(deliveries, at)  # muted or in maintenance: held (bot/quiet.py)
         # an unreadable probe (its key refused) measured nothing about the target: no probe row, no downtime
         self._store.commit(prev=prev, step=step, result=result, deliveries=deliveries,
@@ -231,7 +250,7 @@ class Watcher:
         if step is None:
             return
         states = ChainMap({probe.name: step.state}, self._states)
-        step = self._with_alternatives(probe, step, states)
+        step = self._with_regions(probe.name, self._with_alternatives(probe, step, states))
         deliveries, held = self._quiet.sort(plan(step.alerts, probe.routes), now)
         self._store.commit_linked(prev=prev, step=step, deliveries=deliveries, at=now, held=held)
         self._quiet.settle(probe.name, now)
@@ -269,8 +288,33 @@ class Watcher:
                 continue
             monitor = self._monitors[parent]
             alert = engine.snapshot(state, incident, AlertKind.UPDATED, now, ())
-            edits += plan_edit(replace(alert, alternatives=self._alternatives(monitor, states)), monitor.routes)
+            edits += plan_edit(replace(alert, alternatives=self._alternatives(monitor, states),
+                                       regions=self._verdicts.get(parent)), monitor.routes)
         return edits
+
+    def _with_regions(self, name: str, step: Step) -> Step:
+        """A regional monitor's step with its open incident's alerts naming the regions (its latest verdict)."""
+        verdict = self._verdicts.get(name)
+        if verdict is None or not any(a.kind in _WITH_ALTERNATIVES for a in step.alerts):
+            return step
+        return replace(step, alerts=tuple(replace(a, regions=verdict) if a.kind in _WITH_ALTERNATIVES else a
+                                          for a in step.alerts))
+
+    def _regions_edits(self, monitor: Monitor, prev: MonitorState | None, step: Step,
+                       states: Mapping[str, MonitorState], now: datetime) -> list[Delivery]:
+        """A regional monitor's open, announced incident whose regions moved without an alert of its own (the
+        engine has none for a detail: a third region joining the failure, one recovering): its parent message
+        rewritten to say so. Edits only, as for an alternative's news."""
+        verdict = self._verdicts.get(monitor.name)
+        incident = step.state.incident
+        if verdict is None or step.alerts or prev is None or incident is None or not incident.announced:
+            return []
+        before = prev.component(monitor.name)
+        if before is not None and before.detail == wording.verdict_detail(verdict):
+            return []
+        alert = engine.snapshot(step.state, incident, AlertKind.UPDATED, now, ())
+        alternatives = self._alternatives(monitor, states) if monitor.alternatives else ()
+        return plan_edit(replace(alert, regions=verdict, alternatives=alternatives), monitor.routes)
 
     def _log_transition(self, prev: MonitorState | None, step: Step) -> None:
         state = step.state

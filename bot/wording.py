@@ -177,6 +177,8 @@ _NOTICE_TITLE = {
     AlertKind.NETWORK_DOWN: "downwatch cannot reach the network",
     AlertKind.NETWORK_UP: "downwatch can reach the network again",
     AlertKind.DATABASE_LOST: "downwatch has lost its database",
+    AlertKind.REGIONS_DEGRADED: "Monitoring degraded: too few regions reporting",
+    AlertKind.REGIONS_RESTORED: "Monitoring restored: enough regions reporting",
 }
 _NOTICE_TEXT = {
     AlertKind.SOURCE_UNREADABLE: "Its state is unknown until the source can be read again; "
@@ -186,6 +188,9 @@ _NOTICE_TEXT = {
     AlertKind.NETWORK_UP: "Checks resumed.",
     AlertKind.DATABASE_LOST: "Nothing is recorded or sent through the queue until PostgreSQL answers again; "
                              "alerts decided meanwhile are lost only if no replica can reach it.",
+    AlertKind.REGIONS_DEGRADED: "No outage of an HTTP or TCP monitor can be confirmed, and none is declared, "
+                                "until enough regions report again.",
+    AlertKind.REGIONS_RESTORED: "Outages can be confirmed again.",
 }
 
 
@@ -210,13 +215,22 @@ def notice_text(alert: Alert) -> str:
 
 
 def notice_detail(alert: Alert) -> str:
-    """The outside reason a notice carries (a check's error, why the network looks down), or ''."""
-    return next((c.detail for c in alert.changes if c.detail), "")
+    """The outside reason a notice carries (a check's error, why the network looks down), or ''; for the
+    regions' notices, how many report."""
+    for change in alert.changes:
+        if change.detail:
+            return change.detail
+        if change.kind in (ChangeKind.REGIONS_DEGRADED, ChangeKind.REGIONS_RESTORED):
+            return change_part(change)
+    return ""
 
 
 def affected(alert: Alert) -> str:
     """'2 of 25 components affected' ('1 component affected' when the total is not known); an incident
-    only the provider reports yet says so instead of '0 of 8 components affected'."""
+    only the provider reports yet says so instead of '0 of 8 components affected'; a regional monitor's
+    names the regions instead ('down from eu-west and us-east; up from ap-south')."""
+    if alert.regions is not None:
+        return verdict_detail(alert.regions) or affected_count(len(alert.components), alert.total_components)
     if not alert.components and alert.provider_incidents:
         return "Reported by the provider; no component affected yet"
     return affected_count(len(alert.components), alert.total_components)
@@ -348,6 +362,13 @@ def change_part(change: Change) -> str:
         return f"cannot reach the network: {change.detail}" if change.detail else "cannot reach the network"
     if kind is ChangeKind.NETWORK_UP:
         return _after("network reachable again", change.duration, "unreachable for")
+    if kind is ChangeKind.REGIONS_DEGRADED:
+        silent = [c.name for c in change.components]
+        line = degraded_line(change.affected, change.total)
+        return f"{line} (nothing from {_and(silent)})" if silent else line
+    if kind is ChangeKind.REGIONS_RESTORED:
+        return _after(f"monitoring restored: {change.affected:,} of {plural(change.total, 'region')} reporting",
+                      change.duration, "degraded for")
     if kind is ChangeKind.RESOLVED:
         return f"Recovered after {format_duration(change.duration)}" if change.duration is not None else "Recovered"
     if kind is ChangeKind.REMINDER:

@@ -38,6 +38,8 @@ EVENTS = {
     AlertKind.NETWORK_DOWN: "notice",
     AlertKind.NETWORK_UP: "notice",
     AlertKind.DATABASE_LOST: "notice",
+    AlertKind.REGIONS_DEGRADED: "notice",
+    AlertKind.REGIONS_RESTORED: "notice",
     AlertKind.DIGEST: "digest",  # the weekly digest: its own document (digest_document)
 }
 
