@@ -499,7 +499,12 @@ class Membership:
         self.epoch = view.epoch if role is Role.LEADER else None
         if change is not None:
             self._log.info("cluster: %s %s (epoch %d)", self._lease.holder, change.kind.value, change.epoch)
-            await _call(self._on_change(role, view))
+            try:
+                await _call(self._on_change(role, view))
+            except Exception:
+                if role is Role.LEADER:  # the term could not be taken up (the state could not be read): lead
+                    self.role, self.epoch = Role.UNKNOWN, None  # nothing on a stale state; the next beat retries
+                raise
 
     async def _failed(self, now: datetime) -> None:
         await self._step_down_if_silent(now)

@@ -28,6 +28,7 @@ from bot.store import Fenced, Store, Unavailable
 
 MAX_BACKOFF = 300.0  # seconds: the longest wait between two tries when the platform gives no hint
 MAX_RETRY_AFTER = 3600.0
+DATABASE_RETRY = 1.0  # seconds: the outbox could not be read or written (the database away); tried again this soon
 
 _OPS = {
     AlertKind.OPENED: (Op.POST,),
@@ -192,6 +193,7 @@ class Sender:
                     wait = self.next_due(platform)
             except (Unavailable, Fenced) as exc:  # the database, not a bug: the rows wait (and are retried)
                 self._log.debug("outbox: %s waits: %s", platform, exc)
+                wait = DATABASE_RETRY  # soon: a restarted database is back within a second, and its rows are due
             except Exception:  # a bug here must not stop delivery for good
                 self._log.exception("outbox: %s worker error", platform)
             pace = self._adapters[platform].pace

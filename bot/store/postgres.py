@@ -31,6 +31,10 @@ from bot.store.sql import Fenced, Unavailable
 
 # libpq's own settings (postgresql.org/docs/15/libpq-connect.html): fail a dead path within seconds. A
 # statement may run 5 s at most (a retention step, chunked, is the longest), a lock is waited for 3 s.
+# A transaction idle for 2 s is ended by the server: the Store sends a transaction's statements back to back,
+# so an idle one belongs to a process that froze (SIGSTOP, a VM pause) or lost its path mid-transaction. Left
+# open it would hold the lease row FOR SHARE (the fence) and every takeover would wait for it: no failover
+# for as long as the freeze lasts (tests/test_chaos.py, a leader frozen inside a fenced transaction).
 CONNECT = {
     "autocommit": True,
     "connect_timeout": 3,
@@ -39,7 +43,7 @@ CONNECT = {
     "keepalives_idle": 5,
     "keepalives_interval": 2,
     "keepalives_count": 2,
-    "options": "-c statement_timeout=5000 -c lock_timeout=3000",
+    "options": "-c statement_timeout=5000 -c lock_timeout=3000 -c idle_in_transaction_session_timeout=2000",
     "application_name": "downwatch",
 }
 MIGRATION_LOCK = 0x646F776E  # pg_advisory_xact_lock key: "down"
@@ -153,7 +157,10 @@ class PostgresBackend:
         check(url)
         pool: ConnectionPool[typing.Any] = ConnectionPool(
             url, min_size=1, max_size=4, kwargs=dict(CONNECT), open=False, timeout=timeout,
-            name="downwatch", reconnect_timeout=0)
+            # reconnect_timeout: a connection lost with the server (a restart) is re-made in the background, with
+            # backoff, until the server is back; with 0 one refused try ends it, and the next checkout waits out
+            # the whole `timeout` on the event loop (3 s without a beat: a 2 s lease is lost)
+            name="downwatch", reconnect_timeout=60)
         try:
             pool.open(wait=True, timeout=timeout)
         except PoolTimeout as exc:

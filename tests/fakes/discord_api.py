@@ -6,6 +6,9 @@ IDENTIFY → READY, acknowledging heartbeats. Every request is recorded; tests i
 Messages keep their components; `message_object(id)` is a message as Discord would put it in a component
 interaction (buttons, issue 12), and an interaction callback answers with the dispatched interaction's type.
 `intercept` (any async function of the request and its record) may answer a REST call instead of Discord.
+A message created with a `nonce` and `enforce_nonce` is remembered for `NONCE_WINDOW` seconds: the same nonce
+again returns that first message and creates none, as Discord documents for Create Message (`nonce_hits`
+counts those answers).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +25,11 @@ from aiohttp import WSMsgType, web
 
 APP_ID = "775799577604522054"
 BOT_ID = "809850198683418695"
+# "If true and nonce is present, it will be checked for uniqueness in the past few minutes. If another message
+# was created by the same author with the same nonce, that message will be returned and no new message will
+# be created." (discord.com/developers/docs/resources/message#create-message, `enforce_nonce`). "A few
+# minutes" is not a published figure: two is the conservative reading.
+NONCE_WINDOW = 120.0
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -54,6 +63,8 @@ class FakeDiscord:
     failures: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     # Fault injection: answers instead of Discord when it returns a response (None: behave normally).
     intercept: Callable[[web.Request, Recorded], Awaitable[web.StreamResponse | None]] | None = None
+    nonces: dict[str, tuple[str, float]] = field(default_factory=dict)  # enforced nonce → (message id, monotonic)
+    nonce_hits: int = 0  # creates answered with the message an earlier one made (the same enforced nonce)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1_100_000_000_000_000_000)
@@ -221,7 +232,7 @@ class FakeDiscord:
         if parts[0] == "channels" and len(parts) >= 3 and parts[2] == "messages":
             channel = parts[1]
             if method == "POST" and len(parts) == 3:
-                return _json(self._message(self.new_id(), channel, body))
+                return _json(self._create(channel, body))
             if method == "PATCH" and len(parts) == 4:
                 if parts[3] not in self.messages:
                     return _json({"message": "Unknown Message", "code": 10008}, status=404)
@@ -244,6 +255,19 @@ class FakeDiscord:
         if parts[0] == "webhooks" and method in ("POST", "PATCH"):
             return _json(self._message(self.new_id(), "645027906669510667", body, webhook_id=parts[1]))
         return _json({"message": "404: Not Found", "code": 0}, status=404)
+
+    def _create(self, channel: str, body: Any) -> dict[str, Any]:
+        """Create Message: a new message, or the one an enforced nonce already made within the window."""
+        nonce = body.get("nonce") if isinstance(body, dict) and body.get("enforce_nonce") else None
+        if nonce is not None:
+            seen = self.nonces.get(str(nonce))
+            if seen is not None and time.monotonic() - seen[1] < NONCE_WINDOW:
+                self.nonce_hits += 1
+                return self.message_object(seen[0])
+        message = self._message(self.new_id(), channel, body)
+        if nonce is not None:
+            self.nonces[str(nonce)] = (message["id"], time.monotonic())
+        return message
 
     def _message(self, message_id: str, channel: str, body: Any, *, webhook_id: str | None = None) -> dict[str, Any]:
         body = body if isinstance(body, dict) else {}
@@ -274,6 +298,8 @@ class FakeDiscord:
             "edited_timestamp": None,
             "author": {"id": BOT_ID, "username": "downwatch", "discriminator": "0", "avatar": None, "bot": True},
         }
+        if merged.get("nonce") is not None:
+            message["nonce"] = merged["nonce"]
         if webhook_id:
             message["webhook_id"] = webhook_id
         return message
