@@ -211,3 +211,45 @@ def pg_url(pg_server: pg.PgServer) -> Iterator[str]:
     url = pg_server.create_database()
     yield url
     pg_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def pg_schema(pg_server: pg.PgServer) -> str:
+    """A database collated as production ones are (en-US, not the test server's C locale) with downwatch's
+    schema, made once by `Store.open`: what `database` copies for each test, instead of migrating again."""
+    from bot.store import Store
+
+    url = pg_server.create_database(collation="en-US")
+    Store.open(url).close()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Where a store-exercising test keeps its history, once per backend: an SQLite file under `tmp_path`,
+    then a fresh PostgreSQL database (a copy of `pg_schema`: en-US collation, so that an ORDER BY or a
+    case-insensitive match leaning on byte order shows). What the test opened on PostgreSQL and left open is
+    closed before the database is dropped: no pool outlives its test."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "dw.db")
+        return
+    server: pg.PgServer = request.getfixturevalue("pg_server")
+    schema: str = request.getfixturevalue("pg_schema")
+    from bot.store.postgres import PostgresBackend
+
+    opened: list[PostgresBackend] = []
+    original = PostgresBackend.open.__func__  # type: ignore[attr-defined]
+
+    def open_and_keep(cls: type[PostgresBackend], url: str, **kwargs: Any) -> PostgresBackend:
+        backend: PostgresBackend = original(cls, url, **kwargs)
+        opened.append(backend)
+        return backend
+
+    monkeypatch.setattr(PostgresBackend, "open", classmethod(open_and_keep))
+    url = server.create_database(like=schema)
+    try:
+        yield url
+    finally:
+        for backend in opened:
+            backend.close()
+        server.drop_database(url)

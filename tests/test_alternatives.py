@@ -39,7 +39,7 @@ from tests.fakes.discord_api import APP_ID, FakeDiscord
 from tests.fakes.recording import Call, RecordingAdapter
 from tests.test_discord_bot import CHANNEL, GUILD, TOKEN, followup_of, interaction
 from tests.test_slack_commands import served
-from tests.wiring import Wired, wire
+from tests.wiring import Wired, database_setting, wire
 
 OK, DEG, MAJ, UNKNOWN = Status.OPERATIONAL, Status.DEGRADED, Status.MAJOR, Status.UNKNOWN
 QUICK = Policy(failures_before_alert=1, successes_before_recovery=1)
@@ -121,7 +121,7 @@ def provider(name: str, *alternatives: str, routes: tuple[Route, ...] = (Route("
 
 
 class Bot:
-    def __init__(self, path: Path, pages: Pages, monitors: list[StatuspageMonitor], **adapters: RecordingAdapter) -> None:
+    def __init__(self, path: Path | str, pages: Pages, monitors: list[StatuspageMonitor], **adapters: RecordingAdapter) -> None:
         self.pages = pages
         self.monitors = monitors
         self.wired: Wired = wire(path, monitors, adapters=adapters, check=pages.check)
@@ -143,10 +143,10 @@ def seq(calls: list[Call]) -> list[tuple[str, str | None, str]]:
 
 
 @pytest.mark.anyio
-async def test_the_open_incident_shows_its_alternatives_and_one_edit_keeps_them_current(tmp_path: Path) -> None:
+async def test_the_open_incident_shows_its_alternatives_and_one_edit_keeps_them_current(database: str) -> None:
     chat = RecordingAdapter()
     pages = Pages({"OpenAI": {"API": OK}, "Anthropic": {"Claude API": OK}, "Gemini": {"Gemini API": OK}})
-    bot = Bot(tmp_path / "dw.db", pages, [provider("OpenAI", "Anthropic", "Gemini"), provider("Anthropic", "OpenAI"),
+    bot = Bot(database, pages, [provider("OpenAI", "Anthropic", "Gemini"), provider("Anthropic", "OpenAI"),
                                           provider("Gemini")], chat=chat)
     await bot.tick()  # seed: silent
     pages.now["OpenAI"] = {"API": MAJ}
@@ -198,10 +198,10 @@ async def test_the_open_incident_shows_its_alternatives_and_one_edit_keeps_them_
 
 
 @pytest.mark.anyio
-async def test_a_platform_that_cannot_edit_gets_no_extra_message(tmp_path: Path) -> None:
+async def test_a_platform_that_cannot_edit_gets_no_extra_message(database: str) -> None:
     hook = RecordingAdapter(name="hook", keeps_parent=False, can_edit=False, can_thread=False)
     pages = Pages({"OpenAI": {"API": OK}, "Anthropic": {"Claude API": OK}})
-    bot = Bot(tmp_path / "dw.db", pages, [provider("OpenAI", "Anthropic", routes=(Route("hook", "-"),)),
+    bot = Bot(database, pages, [provider("OpenAI", "Anthropic", routes=(Route("hook", "-"),)),
                                           provider("Anthropic", routes=())], hook=hook)
     await bot.tick()
     pages.now["OpenAI"] = {"API": MAJ}
@@ -214,10 +214,10 @@ async def test_a_platform_that_cannot_edit_gets_no_extra_message(tmp_path: Path)
 
 
 @pytest.mark.anyio
-async def test_an_incident_found_at_start_up_is_not_edited(tmp_path: Path) -> None:
+async def test_an_incident_found_at_start_up_is_not_edited(database: str) -> None:
     chat = RecordingAdapter()
     pages = Pages({"OpenAI": {"API": MAJ}, "Anthropic": {"Claude API": OK}})
-    bot = Bot(tmp_path / "dw.db", pages, [provider("OpenAI", "Anthropic"), provider("Anthropic", routes=())],
+    bot = Bot(database, pages, [provider("OpenAI", "Anthropic"), provider("Anthropic", routes=())],
               chat=chat)
     await bot.tick()  # seeded mid-outage: recorded, not announced
     pages.now["Anthropic"] = {"Claude API": DEG}
@@ -237,7 +237,7 @@ def test_rows_queued_before_alternatives_existed_decode_with_none() -> None:
 # ---------------------------------------------------------------- /status alternatives
 
 
-async def outage(path: Path) -> Wired:
+async def outage(path: Path | str) -> Wired:
     """OpenAI in a major outage, Anthropic degraded, Gemini fine, Mistral never read."""
     pages = Pages({"OpenAI": {"API": OK}, "Anthropic": {"Claude API": OK}, "Gemini": {"Gemini API": OK},
                    "Mistral": None})
@@ -256,8 +256,8 @@ LINE = "Alternatives: 🟡 Anthropic degraded performance · ✅ Gemini operatio
 
 
 @pytest.mark.anyio
-async def test_the_command_answers_what_the_alert_shows(tmp_path: Path) -> None:
-    wired = await outage(tmp_path / "dw.db")
+async def test_the_command_answers_what_the_alert_shows(database: str) -> None:
+    wired = await outage(database)
     answer = commands.handle(commands.parse_text("alternatives openai", now=wired.clock.now()),
                              history=wired.store, now=wired.clock.now(), alternatives=ALTERNATIVES)
     assert answer == AlternativesReport(now=wired.clock.now(), monitor="OpenAI", status=MAJ, alternatives=(
@@ -277,8 +277,8 @@ async def test_the_command_answers_what_the_alert_shows(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_slack_status_alternatives_through_bolt(tmp_path: Path) -> None:
-    wired = await outage(tmp_path / "dw.db")
+async def test_slack_status_alternatives_through_bolt(database: str) -> None:
+    wired = await outage(database)
     handler = command_handler(wired.store, wired.clock, ALTERNATIVES)
     async with served(handler) as s:
         answer = await s.command("alternatives OpenAI")
@@ -291,8 +291,8 @@ async def test_slack_status_alternatives_through_bolt(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_discord_alternatives_slash_command(tmp_path: Path) -> None:
-    wired = await outage(tmp_path / "dw.db")
+async def test_discord_alternatives_slash_command(database: str) -> None:
+    wired = await outage(database)
     handler = command_handler(wired.store, wired.clock, ALTERNATIVES)
 
     async def names() -> list[str]:
@@ -319,12 +319,13 @@ async def test_discord_alternatives_slash_command(tmp_path: Path) -> None:
     assert followup.json["allowed_mentions"] == {"parse": []}
 
 
-def test_the_cli_answers_from_the_config_it_is_given(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_answers_from_the_config_it_is_given(tmp_path: Path, database: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     from bot import cli
 
-    database = tmp_path / "dw.db"
     asyncio.run(outage(database))
-    path = write(tmp_path, f'database = "{database}"\n' + monitors(
+    line, env = database_setting(database)
+    path = write(tmp_path, line + monitors(
         'OpenAI|alternatives = ["Anthropic", "Gemini", "Mistral"]', "Anthropic|", "Gemini|", "Mistral|"))
-    assert cli.main(["status", "--config", path, "alternatives", "OpenAI"], env={}) == 0
+    assert cli.main(["status", "--config", path, "alternatives", "OpenAI"], env=env) == 0
     assert capsys.readouterr().out.splitlines() == ["🔴 OpenAI — major outage", LINE]

@@ -40,7 +40,7 @@ from bot.model import (
 from bot.outbox import plan
 from bot.store import Store, queued_alert
 from tests.conftest import Ran
-from tests.wiring import Wired, wire
+from tests.wiring import Wired, database_setting, wire
 
 OK, DEG, PART, MAJ = Status.OPERATIONAL, Status.DEGRADED, Status.PARTIAL, Status.MAJOR
 QUICK = Policy(failures_before_alert=1, successes_before_recovery=1)  # a poll that sees it decides it
@@ -84,7 +84,7 @@ def provider(name: str) -> StatuspageMonitor:
 
 async def scripted_week(path: Path | str, *, until: datetime = POSTED) -> Wired:
     """The history of the scripted outages, polled at each change (and the new monitor synced on Wednesday),
-    through the real Watcher into a real SQLite file, up to `until`."""
+    through the real Watcher into a real database (SQLite or PostgreSQL), up to `until`."""
     page = Page()
     monitors = [provider("OpenAI"), provider("Anthropic")]
     wired = wire(path, monitors, clock=FakeClock(FIRST_SEEN), check=page.check)
@@ -128,8 +128,8 @@ def rows(week: Digest) -> dict[str, DigestRow]:
 
 
 @pytest.mark.anyio
-async def test_the_week_s_numbers_match_an_independent_computation_of_the_script(tmp_path: Path) -> None:
-    wired = await scripted_week(tmp_path / "dw.db")
+async def test_the_week_s_numbers_match_an_independent_computation_of_the_script(database: str) -> None:
+    wired = await scripted_week(database)
     week = digest.read(wired.store, now=POSTED)
     assert (week.start, week.end) == WEEK
     openai = rows(week)["OpenAI"]
@@ -155,8 +155,8 @@ async def test_the_week_s_numbers_match_an_independent_computation_of_the_script
 
 
 @pytest.mark.anyio
-async def test_maintenance_is_left_out_of_the_week_s_uptime_as_uptime_does(tmp_path: Path) -> None:
-    wired = await scripted_week(tmp_path / "dw.db")
+async def test_maintenance_is_left_out_of_the_week_s_uptime_as_uptime_does(database: str) -> None:
+    wired = await scripted_week(database)
     upgrade = Window(name="upgrade", monitors=("OpenAI",), start=utc(25, 10), end=utc(25, 11))
     openai = rows(digest.read(wired.store, now=POSTED, windows=(upgrade,)))["OpenAI"]
     # Wednesday's 45 minutes of degradation fell inside the window: 3 h down out of 167 h watched
@@ -170,8 +170,8 @@ async def test_maintenance_is_left_out_of_the_week_s_uptime_as_uptime_does(tmp_p
 
 
 @pytest.mark.anyio
-async def test_an_incident_still_open_when_the_week_ends_counts_until_the_end(tmp_path: Path) -> None:
-    wired = await scripted_week(tmp_path / "dw.db", until=utc(30, 0, 30))  # Sunday's outage still on
+async def test_an_incident_still_open_when_the_week_ends_counts_until_the_end(database: str) -> None:
+    wired = await scripted_week(database, until=utc(30, 0, 30))  # Sunday's outage still on
     week = digest.read(wired.store, now=wired.clock.now())
     openai = rows(week)["OpenAI"]
     assert wired.store.open_incidents()[0].monitor == "OpenAI"
@@ -182,8 +182,8 @@ async def test_an_incident_still_open_when_the_week_ends_counts_until_the_end(tm
 
 
 @pytest.mark.anyio
-async def test_the_strip_has_one_square_per_day(tmp_path: Path) -> None:
-    wired = await scripted_week(tmp_path / "dw.db")
+async def test_the_strip_has_one_square_per_day(database: str) -> None:
+    wired = await scripted_week(database)
     week = rows(digest.read(wired.store, now=POSTED))
     # Mon: Sunday's major outage ran until 01:00 · Wed: Chat degraded · Fri 23:30 → Sat 00:30 partial outage ·
     # Sun 23:00: major
@@ -199,8 +199,8 @@ async def test_the_strip_has_one_square_per_day(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_a_quiet_week_says_no_incidents_this_week_everywhere(tmp_path: Path) -> None:
-    wired = wire(tmp_path / "dw.db", [provider("Anthropic"), provider("OpenAI")], clock=FakeClock(FIRST_SEEN),
+async def test_a_quiet_week_says_no_incidents_this_week_everywhere(database: str) -> None:
+    wired = wire(database, [provider("Anthropic"), provider("OpenAI")], clock=FakeClock(FIRST_SEEN),
                  check=Page().check)
     await wired.watcher.poll(provider("OpenAI"))
     week = digest.read(wired.store, now=POSTED)
@@ -260,8 +260,8 @@ class Leads:
 
 
 @pytest.mark.anyio
-async def test_read_asks_the_history_for_the_week_s_leads(tmp_path: Path) -> None:
-    wired = await scripted_week(tmp_path / "dw.db")
+async def test_read_asks_the_history_for_the_week_s_leads(database: str) -> None:
+    wired = await scripted_week(database)
     assert rows(digest.read(wired.store, now=POSTED))["OpenAI"].lead is None  # none recorded in the store
     row = rows(digest.read(Leads(wired.store), now=POSTED))["OpenAI"]
     assert row.lead is not None and (row.lead.median, len(row.lead.leads)) == (timedelta(minutes=8), 1)
@@ -352,8 +352,8 @@ def test_the_console_lists_100_monitors_then_says_how_many_more_and_the_cli_list
 
 
 @pytest.mark.anyio
-async def test_the_same_words_on_every_platform(tmp_path: Path) -> None:
-    wired = await scripted_week(tmp_path / "dw.db")
+async def test_the_same_words_on_every_platform(database: str) -> None:
+    wired = await scripted_week(database)
     week = digest.read(wired.store, now=POSTED)
     line = wording.digest_figures(rows(week)["OpenAI"])
     assert line == "97.77% · 3 incidents · MTTR 1h 15m · longest 2h"
@@ -466,11 +466,11 @@ def test_a_digest_that_is_not_a_table_and_validate_exits_2(tmp_path: Path, downw
 
 
 @pytest.mark.anyio
-async def test_downwatch_digest_prints_the_week_from_the_database(tmp_path: Path,
+async def test_downwatch_digest_prints_the_week_from_the_database(tmp_path: Path, database: str,
                                                                   downwatch: Callable[..., Ran]) -> None:
-    wired = await scripted_week(tmp_path / "dw.db")
+    wired = await scripted_week(database)
     wired.store.close()
-    ran = downwatch("digest", "--db", str(tmp_path / "dw.db"), "--until", "2026-11-30")
+    ran = downwatch("digest", "--db", database, "--until", "2026-11-30")
     assert ran.code == 0, ran.err
     lines = ran.out.splitlines()
     assert lines[0] == "📊 Weekly digest · 23–29 Nov 2026"
@@ -478,19 +478,20 @@ async def test_downwatch_digest_prints_the_week_from_the_database(tmp_path: Path
     assert lines[2].strip() == "🟥🟩🟨🟩🟥🟥🟥  OpenAI — 97.77% · 3 incidents · MTTR 1h 15m · longest 2h"
     # from a config: its database and its time zone (the week of Berlin's days, a different count)
     config = tmp_path / "downwatch.toml"
-    config.write_text(f'database = "{tmp_path / "dw.db"}"\n{MONITOR}[digest]\ntimezone = "Europe/Berlin"\n')
-    ran = downwatch("digest", "--config", str(config), "--until", "2026-11-30")
+    line, env = database_setting(database)
+    config.write_text(f'{line}{MONITOR}[digest]\ntimezone = "Europe/Berlin"\n')
+    ran = downwatch("digest", "--config", str(config), "--until", "2026-11-30", env=env)
     assert ran.code == 0, ran.err
     assert "days Mon → Sun, Europe/Berlin" in ran.out
     # Berlin is UTC+1: Friday's 23:30 UTC outage fell on Saturday there, Sunday's 23:00 UTC one on next Monday
     assert "🟥🟩🟨🟩🟩🟥🟩  OpenAI — 97.77% · 3 incidents · MTTR 1h 15m · longest 2h" in ran.out
 
 
-def test_downwatch_digest_says_what_is_wrong(tmp_path: Path, downwatch: Callable[..., Ran]) -> None:
+def test_downwatch_digest_says_what_is_wrong(tmp_path: Path, database: str, downwatch: Callable[..., Ran]) -> None:
     ran = downwatch("digest", "--db", str(tmp_path / "none.db"))
     assert ran.code == 2 and "no history yet" in ran.err
-    Store.open(str(tmp_path / "dw.db")).close()
-    ran = downwatch("digest", "--db", str(tmp_path / "dw.db"), "--until", "last monday")
+    Store.open(database).close()
+    ran = downwatch("digest", "--db", database, "--until", "last monday")
     assert ran.code == 2 and "--until must be a date like 2026-11-30 (got 'last monday')" in ran.err
-    ran = downwatch("digest", "--db", str(tmp_path / "dw.db"))
+    ran = downwatch("digest", "--db", database)
     assert ran.code == 0 and "No incidents this week · 0 monitors" in ran.out

@@ -151,7 +151,7 @@ class World:
 
 
 @asynccontextmanager
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def world(tmp_path: Path, database: str) -> AsyncIterator[World]:
     clock = FakeClock(T0)
     async with (
         LoopbackServer() as server,
@@ -175,7 +175,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             raise AssertionError("no command in this test")
 
         await discord.start(nothing)
-        wired = wire(tmp_path / "dw.db", monitors, clock=clock, client=http,
+        wired = wire(database, monitors, clock=clock, client=http,
                      adapters={"slack": slack, "discord": discord})
         try:
             yield World(wired, api, page, fake_slack, fake_discord, replace(config, monitors=monitors))
@@ -198,8 +198,8 @@ def probe_alerts(world: World) -> list[Alert]:
 
 
 @pytest.mark.anyio
-async def test_api_fails_page_green_then_admits_it_then_both_recover(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_api_fails_page_green_then_admits_it_then_both_recover(tmp_path: Path, database: str) -> None:
+    async with world(tmp_path, database) as w:
         await w.tick()  # minute 0: all well (the first poll seeds, silently)
         w.api.failing = True  # minute 1: our calls fail; the page is green
         for _ in range(11):  # minutes 1-11
@@ -272,8 +272,8 @@ async def test_api_fails_page_green_then_admits_it_then_both_recover(tmp_path: P
 
 
 @pytest.mark.anyio
-async def test_a_page_that_never_admits_it_says_so_on_the_recovery(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_a_page_that_never_admits_it_says_so_on_the_recovery(tmp_path: Path, database: str) -> None:
+    async with world(tmp_path, database) as w:
         await w.tick()
         w.api.failing = True
         for _ in range(6):
@@ -423,7 +423,7 @@ watches = {value}
 
 
 @pytest.mark.anyio
-async def test_the_watch_survives_a_restart_and_the_lead_counts_from_the_first_failure(tmp_path: Path) -> None:
+async def test_the_watch_survives_a_restart_and_the_lead_counts_from_the_first_failure(database: str) -> None:
     """The probe's incident opens, the bot restarts, then the page admits it: the new process edits the same
     message and measures the lead from the failure the old one saw."""
     quick = Policy(failures_before_alert=1, successes_before_recovery=1)
@@ -447,14 +447,14 @@ async def test_the_watch_survives_a_restart_and_the_lead_counts_from_the_first_f
         await wired.sender.deliver_all()
         clock.advance(60)
 
-    first = wire(tmp_path / "dw.db", [probe, page], clock=clock, adapters={"chat": chat}, check=check)
+    first = wire(database, [probe, page], clock=clock, adapters={"chat": chat}, check=check)
     await tick(first)
     script["probe"] = Status.MAJOR
     await tick(first)  # 12:01 the probe fails, the page is green
     await tick(first)
     first.store.close()
 
-    second = wire(tmp_path / "dw.db", [probe, page], clock=clock, adapters={"chat": chat}, check=check)
+    second = wire(database, [probe, page], clock=clock, adapters={"chat": chat}, check=check)
     clock.advance(5 * 60)  # down for five minutes
     script["page"] = (ELEVATED,)
     await tick(second)  # 12:08 the page admits it
@@ -467,7 +467,7 @@ async def test_the_watch_survives_a_restart_and_the_lead_counts_from_the_first_f
 
 
 @pytest.mark.anyio
-async def test_a_muted_probe_keeps_the_acknowledgement_until_the_mute_ends(tmp_path: Path) -> None:
+async def test_a_muted_probe_keeps_the_acknowledgement_until_the_mute_ends(database: str) -> None:
     """The page admits it while the probe is muted: recorded at once (the lead is the page's moment), posted
     as one edit and one line when the mute ends."""
     quick = Policy(failures_before_alert=1, successes_before_recovery=1)
@@ -476,7 +476,7 @@ async def test_a_muted_probe_keeps_the_acknowledgement_until_the_mute_ends(tmp_p
     page = StatuspageMonitor(name="OpenAI", url="https://status.openai.test", policy=quick)
     clock = FakeClock(T0)
     chat = RecordingAdapter()
-    wired = wire(tmp_path / "dw.db", [probe, page], clock=clock, adapters={"chat": chat})
+    wired = wire(database, [probe, page], clock=clock, adapters={"chat": chat})
     store, watcher, sender, ops = wired.store, wired.watcher, wired.sender, wired.ops
 
     def poll(api: Status, incidents: tuple[ProviderIncident, ...] = ()) -> None:

@@ -116,7 +116,7 @@ def by_incident(rows: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str
 
 @pytest.mark.anyio
 async def test_an_hour_of_incidents_through_slack_and_discord_outages_loses_and_duplicates_nothing(
-    tmp_path: Any,
+    database: str,
 ) -> None:
     clock = FakeClock(T0)
     async with (
@@ -146,7 +146,7 @@ async def test_an_hour_of_incidents_through_slack_and_discord_outages_loses_and_
         hook = f"{fake_discord.api_url}/webhooks/1111/{HOOK_SECRET}"
         discord = DiscordWebhookAdapter(config=DiscordConfig(mode=DiscordMode.WEBHOOK, channel=DISCORD_CHANNEL,
                                                              webhook_url=hook), client=discord_http)
-        store, watcher, sender = wire(tmp_path / "dw.db", monitors, clock=clock, client=http,
+        store, watcher, sender = wire(database, monitors, clock=clock, client=http,
                                       adapters={"slack": slack, "discord": discord}).parts()
         world = World(clock, store, sender, fake_slack, fake_discord, slack_outage, discord_outage)
         try:

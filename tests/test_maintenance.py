@@ -1,5 +1,6 @@
 """Maintenance windows: the pure schedule (bot/maintenance.py) as tables with `now` given, DST weeks in
-Europe/Berlin, the config's errors, and windows through the real Watcher, Quiet, Sender and SQLite file."""
+Europe/Berlin, the config's errors, and windows through the real Watcher, Quiet, Sender and database (SQLite,
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -216,7 +217,7 @@ def reading(now: datetime, api: Status, chat: Status = Status.OPERATIONAL) -> Ch
 
 @dataclass
 class Bot:
-    path: Path
+    path: Path | str
     clock: FakeClock
     chat: RecordingAdapter
 
@@ -240,8 +241,8 @@ class Bot:
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Bot:
-    return Bot(tmp_path / "dw.db", FakeClock(at("2026-09-29T12:50:00Z")), RecordingAdapter())
+def bot(database: str) -> Bot:
+    return Bot(database, FakeClock(at("2026-09-29T12:50:00Z")), RecordingAdapter())
 
 
 @pytest.mark.anyio
@@ -258,7 +259,7 @@ async def test_an_outage_inside_a_window_posts_nothing(bot: Bot) -> None:
 
 
 @pytest.mark.anyio
-async def test_an_outage_that_outlasts_the_window_posts_once_when_it_ends_saying_so(bot: Bot, tmp_path: Path) -> None:
+async def test_an_outage_that_outlasts_the_window_posts_once_when_it_ends_saying_so(bot: Bot, database: str) -> None:
     bot.poll(Status.OPERATIONAL)
     bot.clock.advance(600)
     bot.poll(Status.MAJOR)
@@ -271,7 +272,7 @@ async def test_an_outage_that_outlasts_the_window_posts_once_when_it_ends_saying
     assert "🔧 Upgrade — OpenAI" in render_reply(overview) and "🔧 Upgrade — OpenAI" in render_reply(report)
     assert await bot.deliver() == []
     bot.store.close()
-    restarted = Bot(tmp_path / "dw.db", bot.clock, bot.chat)  # a restart inside the window changes nothing
+    restarted = Bot(database, bot.clock, bot.chat)  # a restart inside the window changes nothing
     restarted.poll(Status.MAJOR, Status.MAJOR)
     restarted.poll(Status.MAJOR, Status.MAJOR)
     assert await restarted.deliver() == []
@@ -341,7 +342,7 @@ def announcing(now: datetime) -> CheckResult:
 
 
 @pytest.mark.anyio
-async def test_the_providers_announced_maintenances_show_by_their_own_name(bot: Bot, tmp_path: Path) -> None:
+async def test_the_providers_announced_maintenances_show_by_their_own_name(bot: Bot, database: str) -> None:
     from adapters.discord.render import render_reply as discord_reply
     from adapters.slack.render import render_reply as slack_reply
 
@@ -351,7 +352,7 @@ async def test_the_providers_announced_maintenances_show_by_their_own_name(bot: 
     assert await bot.deliver() == []  # a provider's maintenance is never an outage
     assert bot.store.open_incidents() == []
     bot.store.close()
-    restarted = Bot(tmp_path / "dw.db", bot.clock, bot.chat)  # read back from the file, not from memory
+    restarted = Bot(database, bot.clock, bot.chat)  # read back from the file, not from memory
     now = bot.clock.now()  # 12:53
     report = commands.handle(Command(CommandKind.MAINTENANCE), history=restarted.store, now=now, planned=[WINDOW])
     assert isinstance(report, MaintenanceReport)
@@ -414,9 +415,9 @@ def test_a_maintenance_overrunning_its_announced_end_says_so() -> None:
     assert "2026-07-29 11:00 UTC – 2026-07-30 06:00 UTC" in wording.maintenance_row(across, at("2026-07-29T17:00:00Z"))
 
 
-def test_uptime_leaves_the_window_out(tmp_path: Path) -> None:
+def test_uptime_leaves_the_window_out(database: str) -> None:
     clock = FakeClock(at("2026-09-29T10:00:00Z"))
-    store = Store.open(str(tmp_path / "dw.db"))
+    store = Store.open(str(database))
     store.sync_monitors([("OpenAI", "statuspage")], clock.now())
     watcher = Watcher(monitors=[MONITOR], store=store, client=make_client(), clock=clock,
                       quiet=Quiet(store=store, monitors=[MONITOR], windows=[WINDOW]))

@@ -1,5 +1,6 @@
-"""check → engine → store → outbox → adapter, with real SQLite files, a real loopback status page
-serving the real OpenAI captures, and a fake clock (nothing sleeps)."""
+"""check → engine → store → outbox → adapter, on both backends (a real SQLite file, a real PostgreSQL
+database: tests/conftest.py `database`), a real loopback status page serving the real OpenAI captures, and a
+fake clock (nothing sleeps)."""
 
 from __future__ import annotations
 
@@ -59,9 +60,9 @@ def serve(page: LoopbackServer, summary: dict) -> None:
 
 
 class Bot:
-    """The pieces the composition root wires, over one SQLite file, restartable."""
+    """The pieces the composition root wires, over one database, restartable."""
 
-    def __init__(self, path: Path, page: LoopbackServer, client: httpx.AsyncClient, clock: FakeClock,
+    def __init__(self, path: Path | str, page: LoopbackServer, client: httpx.AsyncClient, clock: FakeClock,
                  chat: RecordingAdapter) -> None:
         self.monitor = StatuspageMonitor(name="OpenAI", url=page.url, interval=60, timeout=5,
                                          policy=Policy(), routes=(Route("chat", "#ops", "<!here>"),))
@@ -79,11 +80,11 @@ class Bot:
 
 @pytest.mark.anyio
 async def test_outage_update_recovery_through_the_whole_pipeline(
-    tmp_path: Path, page: LoopbackServer, client: httpx.AsyncClient
+    database: str, page: LoopbackServer, client: httpx.AsyncClient
 ) -> None:
     clock = FakeClock()
     chat = RecordingAdapter()
-    bot = Bot(tmp_path / "dw.db", page, client, clock, chat)
+    bot = Bot(database, page, client, clock, chat)
     await bot.tick()  # seed: silent
     serve(page, OUTAGE)
     await bot.tick()
@@ -129,18 +130,18 @@ async def test_outage_update_recovery_through_the_whole_pipeline(
 
 @pytest.mark.anyio
 async def test_restart_mid_outage_is_silent_and_recovery_edits_the_original(
-    tmp_path: Path, page: LoopbackServer, client: httpx.AsyncClient
+    database: str, page: LoopbackServer, client: httpx.AsyncClient
 ) -> None:
     clock = FakeClock()
     chat = RecordingAdapter()
-    bot = Bot(tmp_path / "dw.db", page, client, clock, chat)
+    bot = Bot(database, page, client, clock, chat)
     await bot.tick()
     serve(page, OUTAGE)
     await bot.tick()
     await bot.tick()
     bot.store.close()
     # restart: new store, new watcher, new sender over the same file
-    bot2 = Bot(tmp_path / "dw.db", page, client, clock, chat)
+    bot2 = Bot(database, page, client, clock, chat)
     before = chat.sequence()
     assert before == [("post", None, "opened"), ("edit", "m1", "updated"), ("reply", "m1", "updated")]
     await bot2.tick()
@@ -148,7 +149,7 @@ async def test_restart_mid_outage_is_silent_and_recovery_edits_the_original(
     assert chat.sequence() == before  # nothing re-announced
     serve(page, CLEAR)  # it recovers while we are "down"
     bot2.store.close()
-    bot3 = Bot(tmp_path / "dw.db", page, client, clock, chat)
+    bot3 = Bot(database, page, client, clock, chat)
     await bot3.tick()
     await bot3.tick()
     after = chat.sequence()[len(before):]
@@ -166,13 +167,13 @@ def _reading(at, status: Status) -> CheckResult:  # type: ignore[no-untyped-def]
 
 @pytest.mark.anyio
 async def test_outbox_retries_honour_retry_after_then_backoff_and_keep_order(
-    tmp_path: Path, client: httpx.AsyncClient
+    database: str, client: httpx.AsyncClient
 ) -> None:
     clock = FakeClock()
     chat = RecordingAdapter(failures=[SendError("HTTP 429", retryable=True, retry_after=30, rate_limited=True),
                                       SendError("HTTP 503", retryable=True)])
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("chat", "#ops"),))
-    store, watcher, sender = wire(tmp_path / "dw.db", [monitor], clock=clock, client=client, adapters={"chat": chat}).parts()
+    store, watcher, sender = wire(database, [monitor], clock=clock, client=client, adapters={"chat": chat}).parts()
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
         clock.advance(60)
@@ -195,12 +196,12 @@ async def test_outbox_retries_honour_retry_after_then_backoff_and_keep_order(
 
 @pytest.mark.anyio
 async def test_refused_parent_fails_loudly_and_deleted_parent_is_reposted(
-    tmp_path: Path, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    database: str, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FakeClock()
     chat = RecordingAdapter(failures=[SendError("channel_not_found: invite the bot", retryable=False)])
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("chat", "#ops"),))
-    store, watcher, sender = wire(tmp_path / "dw.db", [monitor], clock=clock, client=client, adapters={"chat": chat}).parts()
+    store, watcher, sender = wire(database, [monitor], clock=clock, client=client, adapters={"chat": chat}).parts()
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
         clock.advance(60)
@@ -216,11 +217,11 @@ async def test_refused_parent_fails_loudly_and_deleted_parent_is_reposted(
 
 
 @pytest.mark.anyio
-async def test_message_gone_is_reposted_and_new_ref_recorded(tmp_path: Path, client: httpx.AsyncClient) -> None:
+async def test_message_gone_is_reposted_and_new_ref_recorded(database: str, client: httpx.AsyncClient) -> None:
     clock = FakeClock()
     chat = RecordingAdapter()
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("chat", "#ops"),))
-    store, watcher, sender = wire(tmp_path / "dw.db", [monitor], clock=clock, client=client, adapters={"chat": chat}).parts()
+    store, watcher, sender = wire(database, [monitor], clock=clock, client=client, adapters={"chat": chat}).parts()
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
     await sender.deliver_all()
@@ -235,12 +236,12 @@ async def test_message_gone_is_reposted_and_new_ref_recorded(tmp_path: Path, cli
 
 
 @pytest.mark.anyio
-async def test_a_hanging_platform_never_delays_another(tmp_path: Path, client: httpx.AsyncClient) -> None:
+async def test_a_hanging_platform_never_delays_another(database: str, client: httpx.AsyncClient) -> None:
     clock = FakeClock()
     stuck = RecordingAdapter(name="slack", gate=asyncio.Event())
     fine = RecordingAdapter(name="discord")
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("slack", "#ops"), Route("discord", "123")))
-    store, watcher, sender = wire(tmp_path / "dw.db", [monitor], clock=clock, client=client,
+    store, watcher, sender = wire(database, [monitor], clock=clock, client=client,
                                   adapters={"slack": stuck, "discord": fine}).parts()
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
@@ -253,10 +254,10 @@ async def test_a_hanging_platform_never_delays_another(tmp_path: Path, client: h
     assert stuck.sequence() == [("post", None, "opened")]
 
 
-def test_commands_answer_from_history_with_uptime_and_did_you_mean(tmp_path: Path) -> None:
+def test_commands_answer_from_history_with_uptime_and_did_you_mean(database: str) -> None:
     clock = FakeClock()
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=())
-    store, watcher, _ = wire(tmp_path / "dw.db", [monitor], clock=clock, client=make_client(), adapters={}).parts()
+    store, watcher, _ = wire(database, [monitor], clock=clock, client=make_client(), adapters={}).parts()
     sequence = [Status.OPERATIONAL] * 60 + [Status.MAJOR] * 6 + [Status.OPERATIONAL] * 54  # 2 h, 6 min down
     for status in sequence:
         watcher.apply(monitor, _reading(clock.now(), status))
@@ -279,10 +280,10 @@ def test_commands_answer_from_history_with_uptime_and_did_you_mean(tmp_path: Pat
     assert store.integrity() == "ok"
 
 
-def test_alert_kinds_persisted_in_timeline(tmp_path: Path) -> None:
+def test_alert_kinds_persisted_in_timeline(database: str) -> None:
     clock = FakeClock()
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=())
-    store, watcher, _ = wire(tmp_path / "dw.db", [monitor], clock=clock, client=make_client(), adapters={}).parts()
+    store, watcher, _ = wire(database, [monitor], clock=clock, client=make_client(), adapters={}).parts()
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR, Status.OPERATIONAL, Status.OPERATIONAL):
         watcher.apply(monitor, _reading(clock.now(), status))
         clock.advance(60)
@@ -291,11 +292,11 @@ def test_alert_kinds_persisted_in_timeline(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_mention_only_when_it_becomes_a_major_outage(tmp_path: Path, client: httpx.AsyncClient) -> None:
+async def test_mention_only_when_it_becomes_a_major_outage(database: str, client: httpx.AsyncClient) -> None:
     clock = FakeClock()
     chat = RecordingAdapter()
     monitor = StatuspageMonitor(name="OpenAI", url=NOWHERE, routes=(Route("chat", "#ops", "<!here>"),))
-    store, watcher, sender = wire(tmp_path / "dw.db", [monitor], clock=clock, client=client, adapters={"chat": chat}).parts()
+    store, watcher, sender = wire(database, [monitor], clock=clock, client=client, adapters={"chat": chat}).parts()
     for status in (Status.OPERATIONAL, Status.DEGRADED, Status.DEGRADED, Status.MAJOR, Status.MAJOR,
                    Status.PARTIAL, Status.PARTIAL, Status.MAJOR, Status.MAJOR):
         watcher.apply(monitor, _reading(clock.now(), status))
@@ -313,12 +314,12 @@ async def test_mention_only_when_it_becomes_a_major_outage(tmp_path: Path, clien
     (SendError("HTTP 503", retryable=True, retry_after=30), False),
 ])
 async def test_a_rate_limit_holds_the_platform_but_a_server_error_holds_only_its_message(
-    tmp_path: Path, client: httpx.AsyncClient, failure: SendError, held: bool
+    database: str, client: httpx.AsyncClient, failure: SendError, held: bool
 ) -> None:
     clock = FakeClock()
     monitors = [StatuspageMonitor(name=n, url=NOWHERE, routes=(Route("chat", "#ops"),)) for n in ("OpenAI", "GitHub")]
     chat = RecordingAdapter(failures=[failure])
-    _, watcher, sender = wire(tmp_path / "dw.db", monitors, clock=clock, client=client, adapters={"chat": chat}).parts()
+    _, watcher, sender = wire(database, monitors, clock=clock, client=client, adapters={"chat": chat}).parts()
     for status in (Status.OPERATIONAL, Status.MAJOR, Status.MAJOR):  # both monitors open an incident
         for m in monitors:
             watcher.apply(m, CheckResult(monitor=m.name, at=clock.now(), readable=True,

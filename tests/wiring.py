@@ -1,5 +1,6 @@
-"""The store + watcher + sender wiring the composition root (bot/app.py) builds, for tests: one SQLite file,
-one fake clock, the real Watcher and Sender. Tests that drive the pipeline build it here instead of by hand."""
+"""The store + watcher + sender wiring the composition root (bot/app.py) builds, for tests: one database (an
+SQLite file or a PostgreSQL URL: tests/conftest.py `database` gives each), one fake clock, the real Watcher and
+Sender. Tests that drive the pipeline build it here instead of by hand."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from bot.chat import ChatAdapter
 from bot.checks.client import ProbeClient, make_client
 from bot.clock import FakeClock
-from bot.config import Monitor
+from bot.config import DATABASE_ENV, Monitor
 from bot.maintenance import Window
 from bot.operate import Operations, Snapshots
 from bot.outbox import Sender
@@ -44,8 +45,17 @@ class Wired:
         raise AssertionError(f"still pending on {platform}: {self.store.pending(platform)}")
 
 
+def database_setting(database: str) -> tuple[str, dict[str, str]]:
+    """How a config names `database`: (its TOML line, the environment). An SQLite file goes in the TOML; a
+    PostgreSQL URL carries a password, which never does: it goes in DOWNWATCH_DATABASE_URL."""
+    if database.startswith(("postgresql://", "postgres://")):
+        return "", {DATABASE_ENV: database}
+    return f'database = "{database}"\n', {}
+
+
 def open_store(path: Path | str, monitors: Sequence[Monitor], clock: FakeClock) -> Store:
-    """A store on a real SQLite file (or ":memory:") with these monitors registered, as `run` starts."""
+    """A store on a real SQLite file (or ":memory:", or a PostgreSQL URL) with these monitors registered, as
+    `run` starts."""
     store = Store.open(str(path))
     store.sync_monitors([(m.name, str(m.kind)) for m in monitors], clock.now())
     return store
@@ -62,7 +72,7 @@ def wire(
     windows: Sequence[Window] = (),
     **watcher: Any,
 ) -> Wired:
-    """Store, watcher, operations and sender over one SQLite file, as the composition root wires them.
+    """Store, watcher, operations and sender over one database, as the composition root wires them.
     `control` is the control target's probe; `windows` the maintenance windows; `watcher` passes the Watcher's
     own options (check, gate, log). The sender's wake-up is left to the test, which calls `deliver_all` or
     `drain` when it wants delivery."""

@@ -8,7 +8,7 @@ from bot.store import Store
 
 # Every table of the SQLite schema (bot/store/sqlite.py), in the order they are copied.
 HISTORY = ("monitors", "components", "status_log", "probes", "probe_hours", "incidents", "incident_components",
-           "timeline", "outbox", "messages", "actions", "mutes", "acks", "held")
+           "timeline", "outbox", "messages", "actions", "mutes", "acks", "held", "region_readings")
 # Tables whose ids PostgreSQL generates: their sequences continue after the copied ids.
 GENERATED = ("status_log", "probes", "timeline", "outbox", "actions", "held")
 CHUNK = 5000

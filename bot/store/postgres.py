@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import psycopg
+from psycopg.adapt import Buffer
+from psycopg.types.string import StrDumperUnknown
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.store.sql import Fenced, Unavailable
@@ -66,6 +68,20 @@ def redact(url: str) -> str:
 def _translate(statement: str) -> str:
     """The Store's `?` placeholders as psycopg's `%s` (the Store's SQL has no `?` or `%` inside literals)."""
     return statement.replace("%", "%%").replace("?", "%s")
+
+
+class _Text(StrDumperUnknown):
+    """A Python str as psycopg sends it by default, but a NUL character as U+FFFD: PostgreSQL's text cannot
+    hold one (SQLite's can), and a status page may send one (JSON's \\u0000); refusing the write would stop
+    that monitor for good. The replacement character keeps names distinct and shows where it was."""
+
+    def dump(self, obj: str) -> Buffer | None:
+        return super().dump(obj.replace("\x00", "\ufffd"))
+
+
+def _configure(conn: psycopg.Connection[typing.Any]) -> None:
+    """Each pooled connection, once: str parameters through `_Text`."""
+    conn.adapters.register_dumper(str, _Text)
 
 
 class _Rows:
@@ -160,7 +176,7 @@ class PostgresBackend:
             # reconnect_timeout: a connection lost with the server (a restart) is re-made in the background, with
             # backoff, until the server is back; with 0 one refused try ends it, and the next checkout waits out
             # the whole `timeout` on the event loop (3 s without a beat: a 2 s lease is lost)
-            name="downwatch", reconnect_timeout=60)
+            name="downwatch", reconnect_timeout=60, configure=_configure)
         try:
             pool.open(wait=True, timeout=timeout)
         except PoolTimeout as exc:
@@ -230,7 +246,9 @@ class PostgresBackend:
             raise Fenced(f"epoch {epoch} is no longer the leader's")
 
     def nocase(self, expr: str) -> str:
-        return f"lower({expr})"
+        # lower() folds by the collation: under "C" ASCII only, as SQLite's NOCASE, whatever the database's
+        # locale (which would also fold Ä on one side only). The components_name index is on lower(name), "C".
+        return f'lower(({expr}) COLLATE "C")'
 
     def serialize(self, key: int) -> None:
         """Wait for any other process's transaction holding `key` (released at commit)."""

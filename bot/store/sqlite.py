@@ -253,6 +253,11 @@ class SqliteBackend:
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=5000")
         migrations.apply(db)
+        # A statement outside atomic() commits on its own, as on PostgreSQL. sqlite3's default would open an
+        # implicit transaction at such a write (a mute that ran out, a region's reading) and leave it open:
+        # every later atomic() is then a savepoint inside it, so no check commits again and the write lock
+        # stays held against every other process.
+        db.conn.isolation_level = None
         return cls(db)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
