@@ -470,13 +470,19 @@ def _migrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         except NotEmpty as exc:
             print(f"downwatch: {redact(target)}: {exc}", file=sys.stderr)
             return 2
+        except Exception as exc:  # PostgreSQL refused a row (or went away): the one transaction rolled back
+            print(f"downwatch: the copy into {redact(target)} failed ({type(exc).__name__}: "
+                  f"{str(exc).splitlines()[0] if str(exc) else ''}); nothing was copied", file=sys.stderr)
+            return 2
         finally:
             destination.close()
     finally:
         source.close()
+    from bot.wording import plural
+
     for table, rows in copied.items():
-        print(f"  {table:<20} {rows:>10,} rows")
-    print(f"copied {sum(copied.values()):,} rows from {source_path} to {redact(target)} in "
+        print(f"  {table:<20} {plural(rows, 'row'):>16}")
+    print(f"copied {plural(sum(copied.values()), 'row')} from {source_path} to {redact(target)} in "
           f"{time.monotonic() - started:.1f}s")
     return 0
 

@@ -201,3 +201,19 @@ def test_a_missing_source_is_refused_and_the_target_is_left_untouched(
     assert not (tmp_path / "none.db").exists()
     with psycopg.connect(pg_url) as conn:  # not even the schema was created
         assert conn.execute("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
+
+
+@pytest.mark.anyio
+async def test_a_row_postgresql_refuses_rolls_the_whole_copy_back_and_says_so(
+    tmp_path: Path, pg_url: str, downwatch: Callable[..., Ran]
+) -> None:
+    source = str(tmp_path / "dw.db")
+    wired, _ = await sqlite_history(source)
+    # SQLite keeps any integer; PostgreSQL's INTEGER column stops at 2**31 - 1
+    wired.store.sql.execute("UPDATE probes SET latency_ms = 3000000000 WHERE id = (SELECT MAX(id) FROM probes)")
+    wired.store.close()
+    ran = downwatch("migrate", "--from", source, "--to", pg_url)
+    assert ran.code == 2 and "NumericValueOutOfRange" in ran.err and "nothing was copied" in ran.err
+    target = Store.open(pg_url)
+    assert sum(counts(target).values()) == 0  # one transaction: nothing half-copied
+    target.close()
