@@ -1,5 +1,5 @@
-"""`make bench` = `python -m bench [--quick] [--json FILE]`: every item of issue 6 (1–8), issue 11 (9, 10) and
-issue 13 (11), one table.
+"""`make bench` = `python -m bench [--quick] [--json FILE]`: every item of issue 6 (1–8), issue 11 (9, 10),
+issue 13 (11) and issue 14 (12–14, on a PostgreSQL server the bench starts), one table.
 
 Heavy items run in fresh child processes (clean CPU and RSS figures); the local target (nginx, else a fast
 asyncio server) runs in another process; wrk (when present) gives the load tool's ceilings in the same run.
@@ -24,12 +24,16 @@ def sizes(quick: bool) -> dict[str, Any]:
         return {"probe_s": 1.5, "wrk_s": 2, "cap": [(1000, 6.0, 3, 6)], "overload_s": 6, "overload_interval": 3.0,
                 "hist": {"components": 200, "days": 30, "raw_days": 1, "incidents": 5000, "repeat": 20},
                 "flips": 4, "others": 500, "sp_polls": 100, "startup_runs": 3, "src_polls": 20,
-                "mixed": {"monitors": 20, "interval": 6.0, "warmup": 1.0, "seconds": 6.0}}
+                "mixed": {"monitors": 20, "interval": 6.0, "warmup": 1.0, "seconds": 6.0},
+                "pg": {"cap": (1000, 6.0, 3, 6), "regions": (1000, 6.0, 3, 6),
+                       "hist": {"components": 200, "days": 30, "raw_days": 1, "incidents": 5000, "repeat": 20}}}
     return {"probe_s": 4.0, "wrk_s": 5, "cap": [(10_000, 60.0, 15, 60), (1000, 60.0, 5, 60)], "overload_s": 20,
             "overload_interval": 5.0,
             "hist": {"components": 1000, "days": 400, "raw_days": 2, "incidents": 100_000, "repeat": 100},
             "flips": 12, "others": 10_000, "sp_polls": 500, "startup_runs": 5, "src_polls": 200,
-            "mixed": {"monitors": 200, "interval": 60.0, "warmup": 5.0, "seconds": 60.0}}
+            "mixed": {"monitors": 200, "interval": 60.0, "warmup": 5.0, "seconds": 60.0},
+            "pg": {"cap": (10_000, 60.0, 60, 60), "regions": (10_000, 60.0, 60, 60),
+                   "hist": {"components": 1000, "days": 400, "raw_days": 2, "incidents": 100_000, "repeat": 100}}}
 
 
 def check(ok: bool) -> bool:
@@ -219,6 +223,69 @@ def history(s: dict[str, Any], out: list[Figure]) -> None:
                       None, note=f"p99 {w['p99_ms']:.1f} ms; {r['deleted']:,} rows in {r['prune_s']:.0f} s"))
 
 
+def postgres(target: Any, s: dict[str, Any], out: list[Figure], items: set[str]) -> None:
+    """Items 12–14 (issue 14): the leader's 10,000 monitors, /status on 400 days, three regions' probes, each
+    on a fresh database of one PostgreSQL server started here (bench/postgres.py)."""
+    from bench import postgres as pg
+
+    reason = pg.missing()
+    if reason:
+        out += [Figure(item, "PostgreSQL items skipped", None, "", note=reason) for item in sorted(items)]
+        return
+    with pg.server() as server:
+        where = f"PostgreSQL {server.version}, data in tmpfs, fsync off"
+        if "12" in items:
+            n, interval, warmup, seconds = s["pg"]["cap"]
+            r = run_worker("bench.capacity", {"monitors": n, "interval": interval, "warmup": warmup,
+                                              "seconds": seconds, "url": target.close, "database": server.database(),
+                                              "server_pid": server.pid}, timeout=seconds + warmup + 300)
+            tag = f"{n:,} monitors @ {interval:g} s on PostgreSQL"
+            out.append(Figure("12", f"{tag}: leader's CPU", 100 * r["cpu_share"], "% core", "≤20",
+                              r["cpu_share"] <= 0.20 and r["leader"],
+                              note=f"{r['per_s']:.0f} polls/s committed (expected {r['expected_per_s']:.0f}), "
+                                   f"{'leading' if r['leader'] else 'NOT leading'}; lag p99 {r['lag_p99_ms']:.1f} ms, "
+                                   f"loop lag p99 {r['loop_lag_p99_ms']:.1f}; RSS {r['rss_mb']:.0f} MB"))
+            out.append(Figure("12", f"{tag}: PostgreSQL's CPU", 100 * r["server_cpu_share"], "% core", "≤20",
+                              r["server_cpu_share"] <= 0.20, note=f"postmaster + backends, /proc; {where}"))
+        if "13" in items:
+            h = s["pg"]["hist"]
+            r = run_worker("bench.postgres", {**h, "database": server.database()}, timeout=1800)
+            tag = f"{h['components']:,} comps × {h['days']} d on PostgreSQL"
+            b, w = r["build"], r["writer"]
+            for key, label, limit in (("overview", "/status (all)", 50), ("target", "/status <monitor>", 50),
+                                      ("component", "/status <component>", None),
+                                      ("incidents", "last 10 incidents", None)):
+                out.append(Figure("13", f"{tag}: {label} p99", r[key]["p99_ms"], "ms", f"≤{limit}" if limit else "",
+                                  r[key]["p99_ms"] <= limit if limit else None,
+                                  note=f"p50 {r[key]['p50_ms']:.2f}, max {r[key]['max_ms']:.1f}, CPU p99 "
+                                       f"{r[key]['cpu_p99_ms']:.1f}"
+                                       + (f"; beside a writer committing {w['commits']:,} probes (167/s, commit p99 "
+                                          f"{w['p99_ms']:.1f} ms); database {b['size_mb']:,.0f} MB, built in "
+                                          f"{b['rollup_s'] + b['raw_s'] + b['rest_s']:.0f} s; {where}"
+                                          if key == "overview" else "")))
+        if "14" in items:
+            n, interval, warmup, seconds = s["pg"]["regions"]
+            r = pg.three_regions(server, {"monitors": n, "interval": interval, "warmup": warmup,
+                                          "seconds": seconds, "url": target.close}, timeout=seconds + warmup + 300)
+            tag = f"{len(pg.REGIONS)} regions × {n:,} monitors @ {interval:g} s on PostgreSQL"
+            others = r["others"]["per_s"]
+            written = r["readings_per_s"] + sum(others.values())
+            expected = len(pg.REGIONS) * r["expected_per_s"]
+            # The reference: how late the writer process's 50 ms ticks woke (p99): the machine's own lag.
+            out.append(Figure("14", f"{tag}: leader's scheduling lag p99", r["lag_p99_ms"], "ms", "≤10",
+                              r["lag_p99_ms"] <= 10 and r["leader"], r["others"]["tick_late_p99_ms"], "writer's ticks",
+                              note=f"p50 {r['lag_p50_ms']:.1f}, max {r['lag_max_ms']:.0f}; loop lag p99 "
+                                   f"{r['loop_lag_p99_ms']:.1f}; {'leading' if r['leader'] else 'NOT leading'}, "
+                                   f"{r['per_s']:.0f} monitors/s decided and committed (expected "
+                                   f"{r['expected_per_s']:.0f}); CPU {100 * r['cpu_share']:.0f} %, PostgreSQL's "
+                                   f"{100 * r['server_cpu_share']:.0f} %"))
+            out.append(Figure("14", f"{tag}: readings written", written, "/s", "≥97 % of expected",
+                              written >= 0.97 * expected, expected, "expected",
+                              f"{pg.REGIONS[0]} (the leader's own probes) {r['readings_per_s']:.0f}/s, "
+                              + ", ".join(f"{k} {v:.0f}/s" for k, v in others.items())
+                              + f"; {r['timeouts'] + r['failed']} probes failed"))
+
+
 def delivery(target: Any, s: dict[str, Any], out: list[Figure]) -> None:
     for others in (0, s["others"]):
         r = run_worker("bench.delivery", {"flips": s["flips"], "interval": 2.0, "others": others, "url": target.close,
@@ -291,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
             mixed(s, figures)
         if want("11"):
             web(target, a.quick, figures)
+        if pg_items := {item for item in ("12", "13", "14") if want(item)}:
+            postgres(target, s, figures, pg_items)
         kind = target.kind
     m = machine()
     print(f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; httpx {m['httpx']}, httpcore "

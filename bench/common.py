@@ -64,6 +64,23 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU so far of process `pid` and of its children, live (from /proc/<child>/stat) and
+    exited (its cutime + cstime): a PostgreSQL server's postmaster and its backends. 0.0 without /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()  # after the command name, which may hold spaces
+        except OSError:  # exited meanwhile
+            continue
+        if stat.parent.name == str(pid):
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        elif fields[1] == str(pid):  # ppid
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def rss_mb() -> float:
     """Resident set size of this process now, in MB (from /proc; 0 where there is no /proc)."""
     try:

@@ -272,20 +272,29 @@ class Reporting:
         self._notify = notify
         self._log = log or logging.getLogger("downwatch.regions")
         self._verdicts: dict[str, Verdict] = {}
+        self._degraded = 0  # how many of `_verdicts` are degraded: judging a verdict stays O(1), not O(monitors)
         self.state = Degradation()
 
     def resume(self, last: TimelineEntry | None) -> None:
         """Start a term: the notice state as the store has it; every monitor is to be judged again."""
         self.state = resumed(last)
         self._verdicts = {}
+        self._degraded = 0
 
     def judged(self, monitor: str, verdict: Verdict, now: datetime) -> None:
         """`monitor`'s quorum gave `verdict`: notify if the coverage of all of them says so."""
+        before = self._verdicts.get(monitor)
         self._verdicts[monitor] = verdict
+        self._degraded += verdict.degraded - (before is not None and before.degraded)
         cover = None
-        if all(m in self._verdicts for m in self._monitors):  # every regional monitor judged in this term
-            cover = coverage(self._verdicts[m] for m in self._monitors)
+        if len(self._verdicts) == len(self._monitors):  # every regional monitor judged in this term
+            # Whether all are degraded is all the state machine reads; the counts a notice words are the
+            # best-covered monitor's, looked for (over every verdict) only when a notice goes out.
+            cover = Coverage(degraded=self._degraded == len(self._monitors), reporting=0, expected=0)
         state, alert = degradation(self.state, cover, now, hold=self._hold)
+        if alert is not None:
+            state, alert = degradation(self.state, coverage(self._verdicts[m] for m in self._monitors), now,
+                                       hold=self._hold)
         if alert is not None:
             self._notify(alert)  # raises when the store refuses: the state stays, the next verdict tries again
             line = wording.change_line(alert)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import queue
 import re
+import threading
 
 import pytest
 
-from bench import history, mixed, soak, sources, statuspage, web
+from bench import capacity, history, mixed, postgres, soak, sources, statuspage, web
 from bench.__main__ import table
-from bench.common import Figure, percentile
+from bench.common import Figure, local_target, percentile
 from bench.probes import drive
+from tests.pg import PgServer
 
 
 def test_statuspage_figures_for_both_captures() -> None:
@@ -46,6 +49,34 @@ def test_history_tiny_build_and_queries() -> None:
         assert 0 < out[key]["p50_ms"] <= out[key]["p99_ms"]
     assert out["deleted"] >= 20 * 1440  # the extra raw day went
     assert out["size_mb"] > 0 and out["writer"]["commits"] > 0
+
+
+def test_status_on_postgres_tiny_build_and_queries(pg_url: str) -> None:
+    out = postgres.run({"components": 20, "days": 3, "raw_days": 1, "incidents": 100, "repeat": 3, "database": pg_url})
+    assert out["build"]["incidents"] >= 100 and out["build"]["size_mb"] > 0
+    for key in ("target", "component", "overview", "incidents"):
+        assert 0 < out[key]["p50_ms"] <= out[key]["p99_ms"]
+    assert out["writer"]["commits"] > 0
+
+
+def test_leader_in_a_region_on_postgres(pg_server: PgServer, pg_url: str) -> None:
+    # Items 12 and 14's path: the leader's lease and fenced commits, its region's probes, two other regions'
+    # readings written beside it, and PostgreSQL's CPU read from /proc.
+    stop, out = threading.Event(), queue.Queue[dict[str, object]]()
+    others = threading.Thread(target=postgres.region_writer, args=(pg_url, postgres.REGIONS[1:], 20, 1.0, stop, out))
+    others.start()
+    pid = int((pg_server.data / "postmaster.pid").read_text().split()[0])
+    try:
+        with local_target() as target:
+            r = asyncio.run(capacity.run({"monitors": 20, "interval": 1.0, "warmup": 1.5, "seconds": 2.0,
+                                          "url": target.close, "database": pg_url, "region": postgres.REGIONS[0],
+                                          "regions": list(postgres.REGIONS), "server_pid": pid}))
+    finally:
+        stop.set()
+        others.join()
+    assert r["leader"] and r["probes"] > 0 and r["readings_per_s"] > 0 and r["server_cpu_share"] > 0
+    assert r["failed"] == 0 and r["timeouts"] == 0
+    assert all(n > 0 for n in out.get(timeout=5)["per_s"].values())  # type: ignore[attr-defined]
 
 
 def test_web_figures_with_tiny_sizes() -> None:

@@ -251,7 +251,9 @@ class PostgresBackend:
         return f'lower(({expr}) COLLATE "C")'
 
     def serialize(self, key: int) -> None:
-        """Wait for any other process's transaction holding `key` (released at commit)."""
+        """Wait for any other process's transaction holding `key` (released at commit): for as long as that
+        one takes (a replica syncing 10,000 monitors takes seconds), not the 3 s lock_timeout of the rest."""
+        self.execute("SET LOCAL lock_timeout = '60s'")
         self.execute("SELECT pg_advisory_xact_lock(?)", [key])
 
     def changes(self) -> int:
