@@ -100,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _history_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, help="read the database path from this config")
-    p.add_argument("--db", default=None, help="the SQLite file (default: the config's, else downwatch.db)")
+    p.add_argument("--db", default=None, help="the SQLite file or PostgreSQL URL (default: the config's, else "
+                   "downwatch.db)")
 
 
 def _load(path: str, env: Mapping[str, str]) -> Config | None:
@@ -529,7 +530,7 @@ def _operation_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def _operation_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default="downwatch.toml", help="the config: monitors and where their alerts go")
-    p.add_argument("--db", default=None, help="the SQLite file (default: the config's)")
+    p.add_argument("--db", default=None, help="the SQLite file or PostgreSQL URL (default: the config's)")
 
 
 def _operate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
