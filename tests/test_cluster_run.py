@@ -72,6 +72,9 @@ async def test_two_replicas_one_leads_the_follower_answers_and_a_clean_stop_hand
                 leader = said.index("ok (leader)\n")
                 follower = 1 - leader
                 assert said[follower] == "ok (follower)\n"
+                scraped = [(await client.get(u[0] + "/metrics")).text for u in urls]  # summed: exactly 1
+                assert "downwatch_cluster_leader 1.0" in scraped[leader]
+                assert "downwatch_cluster_leader 0.0" in scraped[follower]
 
                 def seen() -> bool:  # the leader's first poll is in: a state to compare the next with
                     with psycopg.connect(pg_url) as conn:

@@ -32,7 +32,10 @@ class StateCollector(Collector):
     """Every series from the store's current rows and the activity counts."""
 
     def __init__(self, *, store: Store, monitors: Sequence[Monitor], activity: Activity | None,
-                 problems: Callable[[], list[str]] | None, views: Views | None = None) -> None:
+                 problems: Callable[[], list[str]] | None, views: Views | None = None,
+                 role: Callable[[], str] | None = None) -> None:
+        """`role`: this process's part in a cluster ("leader", "follower", "unknown"; "" for one process)."""
+        self._role = role
         self._store = store
         self._monitors = monitors
         self._activity = activity
@@ -110,6 +113,11 @@ class StateCollector(Collector):
             healthy = GaugeMetricFamily("downwatch_healthy", "1 while /healthz answers 200")
             healthy.add_metric([], 0 if self._problems() else 1)
             yield healthy
+        role = self._role() if self._role is not None else ""
+        if role:  # a cluster's process: summed over the replicas, exactly 1 (alert when 0: nobody leads)
+            leader = GaugeMetricFamily("downwatch_cluster_leader", "1 while this process leads its cluster")
+            leader.add_metric([], 1 if role == "leader" else 0)
+            yield leader
 
         activity = self._activity
         if activity is None:

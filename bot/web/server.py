@@ -104,7 +104,8 @@ class StatusSite:
         self._compressed = Compressed()
         self._scraped: tuple[float, bytes] | None = None  # /metrics: (when, the text), kept `cache_for` seconds
         self._registry = registry(StateCollector(store=store, monitors=monitors, activity=activity,
-                                                 problems=health.problems if health else None, views=self._views))
+                                                 problems=health.problems if health else None, views=self._views,
+                                                 role=health.role if health else None))
 
     def application(self) -> web.Application:
         # A request line up to 16 KB (aiohttp's default is 8 KB): a monitor name of 10 KB still gets its page,
