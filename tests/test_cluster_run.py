@@ -283,3 +283,11 @@ def test_replicas_starting_together_register_their_monitors_once_each(pg_url: st
     assert tuple(rows) == (60, 60, 1, 60)
     for store in stores:
         store.close()
+
+
+def test_run_with_a_malformed_url_exits_2_saying_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, "")
+    url = "postgresql://dw:s3cret-pw@127.0.0.1:5432/dw?sslmode=sometimes"  # libpq refuses the option's value
+    assert cli.main(["run", "--config", str(path)], env={"DOWNWATCH_DATABASE_URL": url}) == 2
+    err = capsys.readouterr().err
+    assert "is not a valid PostgreSQL URL" in err and "s3cret-pw" not in err

@@ -292,6 +292,8 @@ def check(url: str) -> None:
         text = _why(exc)
         if state in _REFUSED or "authentication failed" in text or "does not exist" in text:
             raise BadDatabase(f"database: PostgreSQL refused {redact(url)}: {text}") from exc
+        if state is None and "invalid " in text:  # libpq's own check of an option's value: 'invalid sslmode'
+            raise BadDatabase(f"database: {redact(url)} is not a valid PostgreSQL URL ({text})") from exc
         raise Unavailable(f"PostgreSQL at {redact(url)} is not reachable: {text}") from exc
 
 
