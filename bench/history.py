@@ -65,28 +65,7 @@ def build(path: str, *, components: int, days: int, raw_days: int, incidents: in
         )
     raw_s = time.perf_counter() - t1
     t2 = time.perf_counter()
-    # incidents: spread over 400 days, 2–90 minutes each, one component each; status_log has the transitions
-    per = max(1, incidents // components)
-    inc_rows, ic_rows, log_rows, tl_rows = [], [], [], []
-    for n in names:
-        log_rows.append((n, n, start, "operational"))
-        starts = sorted(rng.uniform(start, now - 3 * 3600) for _ in range(per))
-        for k, s in enumerate(starts):
-            e = s + rng.uniform(120, 5400)
-            iid = f"{n}@{k}"
-            inc_rows.append((iid, n, s, e, rng.choice(("major_outage", "partial_outage", "degraded_performance")),
-                             "", json.dumps([n]), 1))
-            ic_rows.append((iid, n, n, s))
-            log_rows += [(n, n, s, "major_outage"), (n, n, e, "operational")]
-            tl_rows += [(iid, s, "opened", f"{n} is down"), (iid, e, "resolved", f"{n} recovered")]
-    current = []
-    for i, n in enumerate(names):
-        bad = i % 100 == 0  # 1 % of components are down right now, each with an open incident
-        current.append((n, n, None, "major_outage" if bad else "operational", now - 600, "major_outage" if bad
-                        else "operational", "HTTP 503" if bad else "HTTP 200"))
-        if bad:
-            inc_rows.append((f"{n}@open", n, now - 600, None, "major_outage", "", json.dumps([n]), 1))
-            ic_rows.append((f"{n}@open", n, n, now - 600))
+    inc_rows, ic_rows, log_rows, tl_rows, current = rows(names, start=start, now=now, incidents=incidents, rng=rng)
     with conn:
         conn.executemany("INSERT INTO incidents (id, monitor, started_at, resolved_at, severity, title, components, "
                          "announced) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", inc_rows)
@@ -105,6 +84,41 @@ def build(path: str, *, components: int, days: int, raw_days: int, incidents: in
     return {"rollup_rows": components * int(days * 24), "raw_rows": components * int(raw_days * 1440),
             "incidents": len(inc_rows), "status_log_rows": len(log_rows), "rollup_s": rollup_s, "raw_s": raw_s,
             "rest_s": rest_s}
+
+
+Rows = tuple[list[tuple[Any, ...]], ...]
+
+
+def rows(names: list[str], *, start: float, now: float, incidents: int, rng: random.Random) -> Rows:
+    """The history's rows besides the probes, the same on both backends (items 6 and 13): incidents spread over
+    the days, 2–90 minutes each, one component each, their status_log transitions and timeline lines, and
+    every component as it stands now (1 % down, each with an open incident). Returns (incidents,
+    incident_components, status_log, timeline, components)."""
+    per = max(1, incidents // len(names))
+    inc_rows: list[tuple[Any, ...]] = []
+    ic_rows: list[tuple[Any, ...]] = []
+    log_rows: list[tuple[Any, ...]] = []
+    tl_rows: list[tuple[Any, ...]] = []
+    for n in names:
+        log_rows.append((n, n, start, "operational"))
+        starts = sorted(rng.uniform(start, now - 3 * 3600) for _ in range(per))
+        for k, s in enumerate(starts):
+            e = s + rng.uniform(120, 5400)
+            iid = f"{n}@{k}"
+            inc_rows.append((iid, n, s, e, rng.choice(("major_outage", "partial_outage", "degraded_performance")),
+                             "", json.dumps([n]), 1))
+            ic_rows.append((iid, n, n, s))
+            log_rows += [(n, n, s, "major_outage"), (n, n, e, "operational")]
+            tl_rows += [(iid, s, "opened", f"{n} is down"), (iid, e, "resolved", f"{n} recovered")]
+    current: list[tuple[Any, ...]] = []
+    for i, n in enumerate(names):
+        bad = i % 100 == 0
+        current.append((n, n, None, "major_outage" if bad else "operational", now - 600, "major_outage" if bad
+                        else "operational", "HTTP 503" if bad else "HTTP 200"))
+        if bad:
+            inc_rows.append((f"{n}@open", n, now - 600, None, "major_outage", "", json.dumps([n]), 1))
+            ic_rows.append((f"{n}@open", n, n, now - 600))
+    return inc_rows, ic_rows, log_rows, tl_rows, current
 
 
 def writer(path: str, rate: float, stop: Any, out: Any) -> None:

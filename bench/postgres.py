@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bench import history
 from bench.common import percentile, run_worker
 
 DAY = 86400.0
@@ -103,27 +104,8 @@ def build(url: str, *, components: int, days: int, raw_days: int, incidents: int
             [raw_start, int(now) - 1, components])
         raw_s = time.perf_counter() - t1
         t2 = time.perf_counter()
-        per = max(1, incidents // components)
-        inc_rows, ic_rows, log_rows, tl_rows = [], [], [], []
-        for n in names:
-            log_rows.append((n, n, start, "operational"))
-            starts = sorted(rng.uniform(start, now - 3 * 3600) for _ in range(per))
-            for k, s in enumerate(starts):
-                e = s + rng.uniform(120, 5400)
-                iid = f"{n}@{k}"
-                inc_rows.append((iid, n, s, e, rng.choice(("major_outage", "partial_outage", "degraded_performance")),
-                                 "", json.dumps([n]), 1))
-                ic_rows.append((iid, n, n, s))
-                log_rows += [(n, n, s, "major_outage"), (n, n, e, "operational")]
-                tl_rows += [(iid, s, "opened", f"{n} is down"), (iid, e, "resolved", f"{n} recovered")]
-        current = []
-        for i, n in enumerate(names):
-            bad = i % 100 == 0  # 1 % of components are down right now, each with an open incident
-            current.append((n, n, None, "major_outage" if bad else "operational", now - 600,
-                            "major_outage" if bad else "operational", "HTTP 503" if bad else "HTTP 200"))
-            if bad:
-                inc_rows.append((f"{n}@open", n, now - 600, None, "major_outage", "", json.dumps([n]), 1))
-                ic_rows.append((f"{n}@open", n, n, now - 600))
+        inc_rows, ic_rows, log_rows, tl_rows, current = history.rows(names, start=start, now=now,
+                                                                     incidents=incidents, rng=rng)
         with conn.transaction(), conn.cursor() as cur:
             for table, columns, rows in (
                     ("incidents", "id, monitor, started_at, resolved_at, severity, title, components, announced",

@@ -85,8 +85,8 @@ class Roles:
         return self._membership is None or self._membership.role is Role.LEADER
 
     def describe(self) -> str:
-        """"leader", "follower" or "unknown" (/healthz)."""
-        return "single" if self._membership is None else self._membership.role.value
+        """"leader", "follower" or "unknown" in a cluster, "" for a single process (/healthz, /metrics)."""
+        return "" if self._membership is None else self._membership.role.value
 
     async def may_send(self) -> bool:
         """Right before a send: still the leader, by the database now (not only by our last beat)."""
@@ -209,7 +209,7 @@ async def run(
         if config.web is not None:  # built before the adapters start, so that they can answer on its port
             health = Health(store=store, clock=clock, activity=activity, monitors=config.monitors,
                             scheduler_running=lambda: bool(scheduler.running),  # asked once serving, below
-                            role=roles.describe if membership is not None else None)
+                            role=roles.describe)
             site = StatusSite(store=store, clock=clock, monitors=config.monitors, public=config.web.public,
                               activity=activity, health=health,
                               probe_kinds=frozenset(k.type for k in KINDS if k.records_probes),

@@ -17,9 +17,7 @@ import hashlib
 import inspect
 import json
 import logging
-import os
 import secrets
-import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ import psycopg
 
 from bot.clock import Clock
 from bot.store.postgres import CONNECT as STORE_CONNECT
+from bot.store.postgres import Watchdog
 from bot.store.sql import Unavailable
 from bot.wording import format_duration
 
@@ -37,12 +36,12 @@ LEASE = "leader"  # the lease row's name: one leader per database
 ALIVE_BEATS = 3  # a member seen within 3 × the TTL is alive: a few missed beats are not a death
 CLAIMS_KEPT = timedelta(days=1)  # a Discord interaction is answered within seconds; a day is plenty
 MEMBERS_KEPT = timedelta(days=1)  # a process gone for a day leaves `downwatch cluster`
-ANSWER_WITHIN = 5.0  # seconds: a round trip that takes longer is cut (its socket shut down), see _Guard
+ANSWER_WITHIN = 5.0  # seconds: a round trip that takes longer is cut (its socket shut down): _Link's Watchdog
 
 # libpq's own limits (postgresql.org/docs/15/libpq-connect.html): a dead path fails a connect within 3 s and a
 # sent statement within 3 s of unacknowledged data; the server gives up on a lock after 3 s (a takeover waits
 # only for the fenced writes under way) and on any statement after 4 s. None of these helps when something
-# on the path acknowledges and then says nothing (a proxy, a black-holed NAT): that is what _Guard is for.
+# on the path acknowledges and then says nothing (a proxy, a black-holed NAT): that is what the Watchdog is for.
 CONNECT: dict[str, Any] = {
     **STORE_CONNECT,
     "options": "-c statement_timeout=4000 -c lock_timeout=3000",
@@ -188,63 +187,31 @@ def _why(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-class _Guard:
-    """Cuts one round trip that has not answered within `seconds`: shuts the connection's socket down, which
-    wakes libpq's wait with an error. libpq's own timeouts cannot see a path that acknowledges every packet
-    and never answers (a stalled proxy on the way), and psycopg's synchronous calls have no deadline."""
-
-    def __init__(self, conn: psycopg.Connection[Any], seconds: float) -> None:
-        self._conn = conn
-        self._lock = threading.Lock()
-        self._armed = True
-        self.fired = False
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _fire(self) -> None:
-        with self._lock:
-            if not self._armed:
-                return
-            self.fired = True
-            try:
-                with socket.socket(fileno=os.dup(self._conn.fileno())) as sock:
-                    sock.shutdown(socket.SHUT_RDWR)
-            except (OSError, psycopg.Error):  # already closed: the round trip is failing by itself
-                pass
-
-    def disarm(self) -> None:
-        with self._lock:
-            self._armed = False
-        self._timer.cancel()
-
-
 class _Link:
     """One dedicated autocommit connection, opened on first use and again after a failure; every round trip
-    under `_Guard`. A lock makes it safe to share between the beat's thread and a sender's."""
+    under a Watchdog (the store's: a path that acknowledges and never answers is cut after `timeout`). A
+    lock makes it safe to share between the beat's thread and a sender's."""
 
     def __init__(self, conninfo: str, *, timeout: float) -> None:
         self._conninfo = conninfo
         self._timeout = timeout
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
+        self._watchdog = Watchdog(timeout)
 
     def run(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
         """`work` on the connection; psycopg.OperationalError when the database could not be reached."""
         with self._lock:
             if self._conn is None or self._conn.closed:
                 self._conn = psycopg.connect(self._conninfo, **CONNECT)
-            conn = self._conn
-            guard = _Guard(conn, self._timeout)
-            try:
-                return work(conn)
-            except psycopg.OperationalError as exc:
-                self._drop()
-                if guard.fired:
-                    raise psycopg.OperationalError(f"no answer within {self._timeout:g}s") from exc
-                raise
-            finally:
-                guard.disarm()
+            with self._watchdog.watching(self._conn) as watch:
+                try:
+                    return work(self._conn)
+                except psycopg.OperationalError as exc:
+                    self._drop()
+                    if watch.cut:
+                        raise psycopg.OperationalError(f"no answer within {self._timeout:g}s") from exc
+                    raise
 
     def _drop(self) -> None:
         if self._conn is not None:
@@ -257,6 +224,7 @@ class _Link:
     def close(self) -> None:
         with self._lock:
             self._drop()
+        self._watchdog.close()
 
 
 # ---------------------------------------------------------------- the lease

@@ -132,8 +132,6 @@ class Sender:
 
     async def _pass(self, platform: str) -> int:
         """One pass: deliver the head row of every incident+channel that is due. Returns rows settled."""
-        if self._may_send is not None and not await self._may_send():
-            return 0
         adapter = self._adapters[platform]
         health = self._health[platform]
         later_edits: set[tuple[str, str]] = set()

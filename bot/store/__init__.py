@@ -106,7 +106,9 @@ class Store:
         """Open (creating if needed) the database, with migrations applied: a `postgresql://` URL, or an SQLite
         file path (`:memory:` for a throwaway one)."""
         if database.startswith(("postgresql://", "postgres://")):
-            from bot.store.postgres import PostgresBackend  # psycopg is imported only by stores that use it
+            # psycopg loads only here: `downwatch status` on SQLite starts without it
+            from bot.store.postgres import PostgresBackend
+
             return cls(sql=PostgresBackend.open(database))
         return cls(sql=SqliteBackend.open(database))
 

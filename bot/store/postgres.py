@@ -107,41 +107,50 @@ class _Rows:
 Fence = Callable[[], tuple[str, int] | None]
 
 
+class Watch:
+    """One round trip under a Watchdog: `cut` once the watchdog shut its connection down."""
+
+    __slots__ = ("conn", "deadline", "cut")
+
+    def __init__(self, conn: psycopg.Connection[typing.Any], deadline: float) -> None:
+        self.conn, self.deadline, self.cut = conn, deadline, False
+
+
 class Watchdog:
     """Cuts a round trip that has not answered by its deadline: shuts its connection's socket down, which
     wakes libpq's wait with an error. libpq's timeouts cannot see a path that acknowledges every packet and
     never answers (a stalled proxy or NAT on the way), and a synchronous call has no deadline of its own. One
-    thread for the whole store, looking twice a second: arming costs two assignments per statement."""
+    thread per connection user (the store; the lease, bot/cluster.py), looking twice a second: arming costs an
+    assignment per statement. Its user makes one round trip at a time."""
 
     def __init__(self, seconds: float = DEADLINE) -> None:
         self.seconds = seconds
-        self._busy: tuple[psycopg.Connection[typing.Any], float] | None = None
+        self._busy: Watch | None = None
         self._stop = threading.Event()
-        self.cut = 0
         self._thread = threading.Thread(target=self._watch, name="downwatch-pg-watchdog", daemon=True)
         self._thread.start()
 
     @contextmanager
-    def watching(self, conn: psycopg.Connection[typing.Any]) -> Iterator[None]:
-        self._busy = (conn, time.monotonic() + self.seconds)
+    def watching(self, conn: psycopg.Connection[typing.Any]) -> Iterator[Watch]:
+        self._busy = watch = Watch(conn, time.monotonic() + self.seconds)
         try:
-            yield
+            yield watch
         finally:
             self._busy = None
 
     def _watch(self) -> None:
         while not self._stop.wait(0.5):
             busy = self._busy
-            if busy is None or time.monotonic() < busy[1]:
+            if busy is None or time.monotonic() < busy.deadline:
                 continue
-            conn = busy[0]
             try:
-                with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+                with socket.socket(fileno=os.dup(busy.conn.fileno())) as sock:
                     sock.shutdown(socket.SHUT_RDWR)
-                self.cut += 1
+                busy.cut = True
             except (OSError, psycopg.Error):  # closed meanwhile: the round trip is failing by itself
                 pass
-            self._busy = None
+            if self._busy is busy:
+                self._busy = None
 
     def close(self) -> None:
         self._stop.set()
