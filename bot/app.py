@@ -135,7 +135,7 @@ async def run(
         if opened is None:
             return
         store = opened
-        stack.callback(store.close)
+        stack.push_async_callback(store.aclose)
         lease: Lease | None = None
         if isinstance(store.sql, PostgresBackend):  # several processes as one: who leads (bot/cluster.py)
             host, pid = socket.gethostname(), os.getpid()

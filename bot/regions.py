@@ -339,13 +339,13 @@ def count(prev: RegionReading | None, result: CheckResult, region: str) -> Regio
 
 class Readings(Protocol):
     """The two store calls regions need (the Store implements them on the `region_readings` table, one row
-    per monitor and region: the latest reading replaces the previous one)."""
+    per monitor and region: the latest reading replaces the previous one). Awaited: they are on every check."""
 
-    def write_reading(self, monitor: str, reading: RegionReading) -> None:
+    async def awrite_reading(self, monitor: str, reading: RegionReading) -> None:
         """Record `reading` as its region's latest for `monitor`."""
         ...
 
-    def readings(self, monitor: str) -> dict[str, RegionReading]:
+    async def areadings(self, monitor: str) -> dict[str, RegionReading]:
         """Every region's latest reading for `monitor`, by region."""
         ...
 
@@ -361,6 +361,12 @@ class MemoryReadings:
 
     def readings(self, monitor: str) -> dict[str, RegionReading]:
         return dict(self._rows.get(monitor, {}))
+
+    async def awrite_reading(self, monitor: str, reading: RegionReading) -> None:
+        self.write_reading(monitor, reading)
+
+    async def areadings(self, monitor: str) -> dict[str, RegionReading]:
+        return self.readings(monitor)
 
 
 # ---------------------------------------------------------------- the region's agent
@@ -425,10 +431,10 @@ class RegionAgent:
                                      detail=wording.REGION_BLIND)
         else:
             self._sight.answered(monitor.name)
-        reading = count(self._previous(monitor, result.at), result, self.region)
+        reading = count(await self._previous(monitor, result.at), result, self.region)
         self._last[monitor.name] = reading  # counted even when it cannot be written: the next write is right
         try:
-            self._readings.write_reading(monitor.name, reading)
+            await self._readings.awrite_reading(monitor.name, reading)
         except Unavailable as exc:
             if not self._unwritten:
                 self._log.warning("%s: cannot write this region's readings (%s); checks go on",
@@ -440,14 +446,14 @@ class RegionAgent:
             self._unwritten = ""
         return reading
 
-    def _previous(self, monitor: Monitor, at: datetime) -> RegionReading | None:
+    async def _previous(self, monitor: Monitor, at: datetime) -> RegionReading | None:
         """This region's last reading of `monitor`: the one it wrote, or after a restart the stored one while
         it is fresh (a quick restart keeps the counts; an old reading starts them again)."""
         last = self._last.get(monitor.name)
         if last is not None:
             return last
         try:
-            stored = self._readings.readings(monitor.name).get(self.region)
+            stored = (await self._readings.areadings(monitor.name)).get(self.region)
         except Unavailable:
             return None  # counted anew
         if stored is not None and at - stored.at <= fresh_for(monitor):

@@ -10,11 +10,13 @@ Two decisions live in their own place and are injected: whether the probe engine
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import ChainMap
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from bot import early, engine, regions, wording
 from bot.checks import KINDS, CheckKind, run_check
@@ -64,6 +66,16 @@ def live_status(state: MonitorState | None) -> Status:
 _WITH_ALTERNATIVES = frozenset({AlertKind.OPENED, AlertKind.UPDATED, AlertKind.REMINDER})
 
 
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """One step of a monitor, before it is written: `commit` holds the store call's arguments."""
+
+    step: Step
+    at: datetime
+    deliveries: Sequence[Delivery]
+    commit: dict[str, Any]
+
+
 class Watcher:
     """Owns the in-memory engine state (loaded from SQLite at start) and applies check results."""
 
@@ -111,6 +123,7 @@ class Watcher:
             monitors=self._voted, hold=regions.notice_hold(voted), log=self._log,
             notify=NetworkNotices(store=store, monitors=voted, on_commit=on_commit)) if voted else None
         self._states: dict[str, MonitorState] = {}
+        self._locks: dict[str, asyncio.Lock] = {}  # per monitor: its changes applied one at a time
         self._stored = ""  # why the last write failed ("" when it did not): logged once, not every poll
         self.reload()
         listed: dict[str, list[str]] = {}
@@ -169,7 +182,7 @@ class Watcher:
             return None
         try:
             if monitor.name in self._voted:
-                return self._decide(monitor)
+                return await self._stored_or_not(self._decide(monitor))
             result = await self._check(monitor, client=self._client, now=self._clock.now)
             if not result.reached:
                 if not await self._sight.can_see(monitor.name):
@@ -178,28 +191,25 @@ class Watcher:
                 self._sight.answered(monitor.name)
             if not self._leads():  # lost the lead during the check: its successor decides
                 return None
-            return self._stored_or_not(lambda: self.apply(monitor, result))
+            return await self._stored_or_not(self._apply(monitor, result))
         finally:
             self._gate.leave()
 
-    def _decide(self, monitor: Monitor) -> Step | None:
+    async def _decide(self, monitor: Monitor) -> Step:
         """A regional monitor: the quorum over the regions' latest readings, as the engine's result."""
-        def decide() -> Step:
-            now = self._clock.now()
-            verdict = self._quorum.judge(monitor, self._readings.readings(monitor.name), now)
-            step = self.apply(self._voted[monitor.name], regions.verdict_result(monitor.name, verdict, now),
-                              verdict=verdict)
-            if self._reporting is not None:
-                self._reporting.judged(monitor.name, verdict, now)
-            return step
+        now = self._clock.now()
+        verdict = self._quorum.judge(monitor, await self._readings.areadings(monitor.name), now)
+        step = await self._apply(self._voted[monitor.name], regions.verdict_result(monitor.name, verdict, now),
+                                 verdict=verdict)
+        if self._reporting is not None:
+            self._reporting.judged(monitor.name, verdict, now)
+        return step
 
-        return self._stored_or_not(decide)
-
-    def _stored_or_not(self, work: Callable[[], Step]) -> Step | None:
+    async def _stored_or_not(self, work: Awaitable[Step]) -> Step | None:
         """`work` (a read and an apply); None when the store refused it (unreachable, or this process no
         longer leads): nothing was committed and the state did not move. Said once, not on every poll."""
         try:
-            step = work()
+            step = await work
         except (Unavailable, Fenced) as exc:
             if not self._stored:
                 self._log.warning("store: cannot write (%s); checks go on and are applied again once it can", exc)
@@ -213,9 +223,44 @@ class Watcher:
     def apply(self, monitor: Monitor, result: CheckResult, now: datetime | None = None, *,
               verdict: Verdict | None = None) -> Step:
         """Feed one result to the engine and persist its consequences in one transaction (`verdict`: the
-        regions' quorum the result stands for; its detail, which names the regions, is the component's)."""
+        regions' quorum the result stands for; its detail, which names the regions, is the component's).
+        Blocking: tests and benches feed results this way; a poll awaits the same work."""
+        change = self._change(monitor, result, now or result.at, verdict)
+        self._store.commit(**change.commit)
+        for probe in self._settle(monitor, change):
+            linked = self._acknowledgement(probe, change.step.state, change.at)
+            if linked is not None:
+                self._store.commit_linked(**linked.commit)
+                self._settle(probe, linked)
+        return change.step
+
+    async def _apply(self, monitor: Monitor, result: CheckResult, *, verdict: Verdict | None = None) -> Step:
+        """`apply`, awaiting the store: on PostgreSQL other checks run while the statements travel. A monitor's
+        changes are applied one at a time, each from the state the one before left."""
+        async with self._lock(monitor.name):
+            change = self._change(monitor, result, result.at, verdict)
+            await self._store.acommit(**change.commit)
+            probes = self._settle(monitor, change)
+        for probe in probes:
+            lock = self._lock(probe.name)
+            if lock.locked():  # the probe's own check is being written: the page's next read acknowledges it
+                continue
+            async with lock:
+                linked = self._acknowledgement(probe, change.step.state, change.at)
+                if linked is not None:
+                    await self._store.acommit_linked(**linked.commit)
+                    self._settle(probe, linked)
+        return change.step
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = self._locks[name] = asyncio.Lock()
+        return lock
+
+    def _change(self, monitor: Monitor, result: CheckResult, at: datetime, verdict: Verdict | None) -> _Change:
+        """What one result does: the engine's step, and the rows it writes (not written yet)."""
         prev = self._states.get(monitor.name)
-        at = now or result.at
         if verdict is not None:
             self._verdicts[monitor.name] = verdict
         step = engine.step(prev, result, at, monitor.policy)
@@ -228,37 +273,37 @@ class Watcher:
                       + self._regions_edits(monitor, prev, step, states, at))
         deliveries, held = self._quiet.sort(deliveries, at)  # muted or in maintenance: held (bot/quiet.py)
         # an unreadable probe (its key refused) measured nothing about the target: no probe row, no downtime
-        self._store.commit(prev=prev, step=step, result=result, deliveries=deliveries,
-                           probe=monitor.kind in self._probe_kinds and result.readable
-                           and (verdict is None or verdict.status is not Status.UNKNOWN), held=held)
-        self._quiet.settle(monitor.name, at)  # held alerts go once the quiet ends (a set lookup when none)
+        probe = (monitor.kind in self._probe_kinds and result.readable
+                 and (verdict is None or verdict.status is not Status.UNKNOWN))
+        return _Change(step=step, at=at, deliveries=deliveries, commit=dict(
+            prev=prev, step=step, result=result, deliveries=deliveries, probe=probe, held=held))
+
+    def _settle(self, monitor: Monitor, change: _Change) -> tuple[Monitor, ...]:
+        """After the commit: the state moves, the news is logged and the sender woken. Returns the probes
+        whose open incident this monitor's page may now acknowledge."""
+        step = change.step
+        self._quiet.settle(monitor.name, change.at)  # held alerts go once the quiet ends (a set lookup when none)
+        prev = self._states.get(monitor.name)
         self._states[monitor.name] = step.state
         self._log_transition(prev, step)
         for alert in step.alerts:
             self._log.info("%s: %s — %s", alert.monitor, alert.kind.value, wording.change_line(alert))
-        if deliveries:
+        if change.deliveries:
             self._on_commit()
-        for probe in self._watchers.get(monitor.name, ()):
-            self._acknowledge(self._monitors[probe], step.state, at)
-        return step
+        return tuple(self._monitors[probe] for probe in self._watchers.get(monitor.name, ()))
 
-    def _acknowledge(self, probe: Monitor, provider: MonitorState, now: datetime) -> None:
+    def _acknowledgement(self, probe: Monitor, provider: MonitorState, now: datetime) -> _Change | None:
         """The watched page of `probe` was just read: if it now admits what the probe's open incident saw,
-        record it on that incident (an edit and one thread line, with the lead)."""
+        the change that records it on that incident (an edit and one thread line, with the lead)."""
         prev = self._states.get(probe.name)
         step = early.acknowledge(prev, provider, now)
         if step is None:
-            return
+            return None
         states = ChainMap({probe.name: step.state}, self._states)
         step = self._with_regions(probe.name, self._with_alternatives(probe, step, states))
         deliveries, held = self._quiet.sort(plan(step.alerts, probe.routes), now)
-        self._store.commit_linked(prev=prev, step=step, deliveries=deliveries, at=now, held=held)
-        self._quiet.settle(probe.name, now)
-        self._states[probe.name] = step.state
-        for alert in step.alerts:
-            self._log.info("%s: %s — %s", alert.monitor, alert.kind.value, wording.change_line(alert))
-        if deliveries:
-            self._on_commit()
+        return _Change(step=step, at=now, deliveries=deliveries, commit=dict(
+            prev=prev, step=step, deliveries=deliveries, at=now, held=held))
 
     def _with_alternatives(self, monitor: Monitor, step: Step, states: Mapping[str, MonitorState]) -> Step:
         """The step with its open incident's alerts carrying the monitor's alternatives as they stand."""

@@ -49,7 +49,7 @@ from bot.model import (
     Uptime,
 )
 from bot.store.sql import CODE as _CODE
-from bot.store.sql import STATUS_CODES, Backend, Fenced, Unavailable
+from bot.store.sql import STATUS_CODES, Backend, Fenced, Many, Ops, Read, Unavailable, Write, drive, run
 from bot.store.sqlite import SQLITE_HEADER, SqliteBackend, migrations, unusable
 
 SYNC_LOCK = 0x73796E63  # "sync": sync_monitors, one process at a time
@@ -115,6 +115,10 @@ class Store:
     def close(self) -> None:
         self.sql.close()
 
+    async def aclose(self) -> None:
+        """`close` from inside the event loop (PostgreSQL's async pool is closed there)."""
+        await self.sql.aclose()
+
     def integrity(self) -> str:
         return self.sql.integrity()
 
@@ -139,19 +143,19 @@ class Store:
         self._synced = self._writes
         self._others = None
 
-    def _moved(self, monitor: str) -> None:
+    def _moved(self, monitor: str) -> Ops[None]:
         """The monitor's state, incident or timeline was written (inside the write's transaction): its
         `version` moves. Shared with the other processes on PostgreSQL, whose pages read it."""
         self._writes += 1
         self._written[monitor] = self._writes
         if self.sql.shared:
-            self.sql.execute("UPDATE monitors SET version = nextval('monitor_versions') WHERE name = ?", [monitor])
+            yield Write("UPDATE monitors SET version = nextval('monitor_versions') WHERE name = ?", [monitor])
 
-    def _mid(self, monitor: str) -> int:
+    def _mid(self, monitor: str) -> Ops[int]:
         """The small integer that stands for a monitor in probe rows."""
         mid = self._mids.get(monitor)
         if mid is None:
-            row = self.sql.execute("SELECT mid FROM monitors WHERE name = ?", [monitor]).fetchone()
+            row = (yield Read("SELECT mid FROM monitors WHERE name = ?", [monitor])).fetchone()
             if row is None:
                 raise KeyError(f"monitor {monitor!r} was never synced")
             mid = self._mids[monitor] = row[0]
@@ -172,58 +176,83 @@ class Store:
         held: Sequence[Held] = (),
     ) -> None:
         """Persist one check's consequences atomically: state, history, incident and outbox rows."""
+        run(self.sql, self._commit(prev, step, result, deliveries, probe, held), fenced=True)
+
+    async def acommit(
+        self,
+        *,
+        prev: MonitorState | None,
+        step: Step,
+        result: CheckResult,
+        deliveries: Sequence[Delivery],
+        probe: bool,
+        held: Sequence[Held] = (),
+    ) -> None:
+        """`commit` awaited: on PostgreSQL the event loop runs other checks while the statements travel."""
+        await self.sql.perform(self._commit(prev, step, result, deliveries, probe, held), fenced=True)
+
+    def _commit(self, prev: MonitorState | None, step: Step, result: CheckResult, deliveries: Sequence[Delivery],
+                probe: bool, held: Sequence[Held]) -> Ops[None]:
         state = step.state
         now = ts(result.at)
-        with self.sql.atomic(fenced=True):
-            if self._write_state(prev, step, now, probe=probe) or step.alerts:
-                self._moved(state.monitor)
-            self._write_components(prev, state)
-            if step.observed:
-                self._write_status_log(state.monitor, step.observed)
-            if probe:
-                self._write_probe(state.monitor, result, now)
-            self._write_incident(step, now)
-            if step.alerts:
-                self._write_timeline(step.alerts)
-            if deliveries:
-                self._write_outbox(deliveries, now)
-            if held:  # operations (issue 12): alerts of a quiet monitor, delivered when it ends (bot/quiet.py)
-                self._write_held(held, now)
+        if (yield from self._write_state(prev, step, now, probe=probe)) or step.alerts:
+            yield from self._moved(state.monitor)
+        yield from self._write_components(prev, state)
+        if step.observed:
+            yield self._write_status_log(state.monitor, step.observed)
+        if probe:
+            yield from self._write_probe(state.monitor, result, now)
+        yield from self._write_incident(step, now)
+        if step.alerts:
+            yield self._write_timeline(step.alerts)
+        if deliveries:
+            yield self._write_outbox(deliveries, now)
+        if held:  # operations (issue 12): alerts of a quiet monitor, delivered when it ends (bot/quiet.py)
+            yield self._write_held(held, now)
 
     def commit_linked(self, *, prev: MonitorState | None, step: Step, deliveries: Sequence[Delivery],
                       at: datetime, held: Sequence[Held] = ()) -> None:
         """Persist a step another monitor's check caused (a probe's incident acknowledged by the status page it
         watches): its state, incident, timeline and outbox rows; no component or probe rows."""
-        now = ts(at)
-        with self.sql.atomic(fenced=True):
-            self._write_state(prev, step, now, probe=False)
-            self._moved(step.state.monitor)
-            self._write_incident(step, now)
-            if step.alerts:
-                self._write_timeline(step.alerts)
-            if deliveries:
-                self._write_outbox(deliveries, now)
-            if held:
-                self._write_held(held, now)
+        run(self.sql, self._commit_linked(prev, step, deliveries, ts(at), held), fenced=True)
+
+    async def acommit_linked(self, *, prev: MonitorState | None, step: Step, deliveries: Sequence[Delivery],
+                             at: datetime, held: Sequence[Held] = ()) -> None:
+        await self.sql.perform(self._commit_linked(prev, step, deliveries, ts(at), held), fenced=True)
+
+    def _commit_linked(self, prev: MonitorState | None, step: Step, deliveries: Sequence[Delivery], now: float,
+                       held: Sequence[Held]) -> Ops[None]:
+        yield from self._write_state(prev, step, now, probe=False)
+        yield from self._moved(step.state.monitor)
+        yield from self._write_incident(step, now)
+        if step.alerts:
+            yield self._write_timeline(step.alerts)
+        if deliveries:
+            yield self._write_outbox(deliveries, now)
+        if held:
+            yield self._write_held(held, now)
 
     def commit_notice(self, alert: Alert, deliveries: Sequence[Delivery]) -> None:
         """A notice that belongs to no monitor (the bot's own connectivity): timeline + outbox rows. A notice
         never mentions anyone, whatever its deliveries say."""
         with self.sql.atomic(fenced=True):
-            self._write_timeline((alert,))
+            self._many(self._write_timeline((alert,)))
             if deliveries:
-                self._write_outbox([replace(d, mention=None) for d in deliveries], ts(alert.at))
+                self._many(self._write_outbox([replace(d, mention=None) for d in deliveries], ts(alert.at)))
 
-    # The writers below run inside commit's transaction and use sqlite3 directly: they are the per-poll path.
+    def _many(self, statement: Many) -> None:
+        self.sql.executemany(statement.sql, statement.rows)
 
-    def _write_state(self, prev: MonitorState | None, step: Step, now: float, *, probe: bool) -> bool:
+    # The writers below are statements of one transaction (`Ops`): the per-check path, awaited on PostgreSQL.
+
+    def _write_state(self, prev: MonitorState | None, step: Step, now: float, *, probe: bool) -> Ops[bool]:
         """The monitor row. Most polls change nothing but the time: then the state is not serialised again,
         and for a probe (whose own row records the time) the monitor row is not touched at all. True when
         the state itself was written (anything the pages show may have moved)."""
         state = step.state
         same = prev is not None and not step.observed and replace(prev, checked_at=state.checked_at) == state
         if not same:
-            self.sql.execute(
+            yield Write(
                 "UPDATE monitors SET state = ?, checked_at = ?, readable = ?, unreadable = ?, detail = ?, "
                 "maintenances = ? WHERE name = ?",
                 [json.dumps(encode(state)), now, int(state.readable), int(state.unreadable_notified),
@@ -232,105 +261,106 @@ class Store:
             )
             return True
         if not probe:
-            self.sql.execute("UPDATE monitors SET checked_at = ? WHERE name = ?", [now, state.monitor])
+            yield Write("UPDATE monitors SET checked_at = ? WHERE name = ?", [now, state.monitor])
         return False
 
-    def _write_components(self, prev: MonitorState | None, state: MonitorState) -> None:
+    def _write_components(self, prev: MonitorState | None, state: MonitorState) -> Ops[None]:
         """Upsert the components whose stored columns changed; delete the ones no longer in the state."""
         old: dict[str, ComponentState] = {c.name: c for c in prev.components} if prev else {}
-        db = self.sql
         for c in state.components:
             o = old.get(c.name)
             if o is None or (o.status, o.since, o.observed, o.detail, o.group) != (
                 c.status, c.since, c.observed, c.detail, c.group
             ):
-                db.execute(
+                yield Write(
                     "INSERT INTO components (monitor, name, grp, status, since, observed, detail) VALUES (?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (monitor, name) DO UPDATE SET grp = excluded.grp, status = excluded.status, "
                     "since = excluded.since, observed = excluded.observed, detail = excluded.detail",
                     [state.monitor, c.name, c.group, c.status.value, ts(c.since), c.observed.value, c.detail[:500]],
                 )
         for name in set(old) - {c.name for c in state.components}:
-            db.execute("DELETE FROM components WHERE monitor = ? AND name = ?", [state.monitor, name])
+            yield Write("DELETE FROM components WHERE monitor = ? AND name = ?", [state.monitor, name])
 
-    def _write_status_log(self, monitor: str, observed: Sequence[ObservedChange]) -> None:
-        self.sql.executemany(
+    @staticmethod
+    def _write_status_log(monitor: str, observed: Sequence[ObservedChange]) -> Many:
+        return Many(
             "INSERT INTO status_log (monitor, component, ts, status) VALUES (?, ?, ?, ?)",
             [(monitor, o.component, ts(o.at), o.status.value) for o in observed],
         )
 
-    def _write_probe(self, monitor: str, result: CheckResult, now: float) -> None:
+    def _write_probe(self, monitor: str, result: CheckResult, now: float) -> Ops[None]:
         """The raw probe row and its hourly rollup (what /status and /uptime answer from)."""
         reading = result.components[0] if result.components else None
         status = reading.status if reading else Status.UNKNOWN
         latency = None if result.latency_ms is None else round(result.latency_ms)
-        mid = self._mid(monitor)
+        mid = yield from self._mid(monitor)
         detail = None if status is Status.OPERATIONAL or reading is None else reading.detail[:300]
-        db = self.sql
-        db.execute("INSERT INTO probes (mid, ts, status, latency_ms, detail) VALUES (?, ?, ?, ?, ?)",
-                   [mid, int(now), _CODE[status], latency, detail])
-        db.execute(
+        yield Write("INSERT INTO probes (mid, ts, status, latency_ms, detail) VALUES (?, ?, ?, ?, ?)",
+                [mid, int(now), _CODE[status], latency, detail])
+        yield Write(
             "INSERT INTO probe_hours (mid, hour, probes, ok, latency_sum, latency_max) "
             "VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT(mid, hour) DO UPDATE SET "
             "probes = probe_hours.probes + 1, ok = probe_hours.ok + excluded.ok, "
             "latency_sum = probe_hours.latency_sum + excluded.latency_sum, "
-            f"latency_max = {db.greatest}(probe_hours.latency_max, excluded.latency_max)",
+            f"latency_max = {self.sql.greatest}(probe_hours.latency_max, excluded.latency_max)",
             [mid, int(now // 3600), int(status is Status.OPERATIONAL), latency or 0, latency or 0],
         )
 
-    def _write_incident(self, step: Step, now: float) -> None:
+    def _write_incident(self, step: Step, now: float) -> Ops[None]:
         """The incident row (opened, closed, its severity and components) and its component index."""
-        db = self.sql
         incident = step.state.incident
         if step.closed is not None:
             ended = ts(step.closed.ended_at) if step.closed.ended_at else now
-            db.execute("UPDATE incidents SET resolved_at = ? WHERE id = ?", [ended, step.closed.id])
-            self._write_watch(step.closed)
+            yield Write("UPDATE incidents SET resolved_at = ? WHERE id = ?", [ended, step.closed.id])
+            yield from self._write_watch(step.closed)
         if step.opened is not None:
             o = step.opened
-            db.execute(
+            yield Write(
                 "INSERT INTO incidents (id, monitor, started_at, severity, title, components, announced) "
                 "VALUES (?, ?, ?, ?, ?, '[]', ?) ON CONFLICT DO NOTHING",
                 [o.id, step.state.monitor, ts(o.started_at), o.severity.value, o.title, int(o.announced)],
             )
         if incident is not None and (step.alerts or step.opened is not None):
             names = [n for n, _ in incident.affected]
-            row = db.execute("SELECT components FROM incidents WHERE id = ?", [incident.id]).fetchone()
+            row = (yield Read("SELECT components FROM incidents WHERE id = ?", [incident.id])).fetchone()
             known = json.loads(row[0]) if row else []
             merged = known + [n for n in names if n not in known]
-            db.execute(
+            yield Write(
                 "UPDATE incidents SET severity = ?, title = ?, components = ?, announced = ? WHERE id = ?",
                 [incident.severity.value, incident.title, json.dumps(merged), int(incident.announced),
                  incident.id],
             )
-            db.executemany(
+            yield Many(
                 "INSERT INTO incident_components (incident_id, monitor, component, started_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [(incident.id, step.state.monitor, n, ts(incident.started_at)) for n in names],
             )
-            self._write_watch(incident)
+            yield from self._write_watch(incident)
 
-    def _write_watch(self, incident: IncidentState) -> None:
+    @staticmethod
+    def _write_watch(incident: IncidentState) -> Ops[None]:
         """A probe's incident: the page it watches, what that said, when it admitted it and the lead."""
         watch = incident.watch
         if watch is None:
             return
-        self.sql.execute(
+        yield Write(
             "UPDATE incidents SET watched = ?, page_said = ?, acknowledged_at = ?, lead_s = ? WHERE id = ?",
             [watch.provider, watch.said.value, ts(watch.acknowledged_at) if watch.acknowledged_at else None,
              watch.lead.total_seconds() if watch.lead is not None else None, incident.id],
         )
 
-    def _write_timeline(self, alerts: Iterable[Alert]) -> None:
+    @staticmethod
+    def _write_timeline(alerts: Iterable[Alert]) -> Many:
         """One timeline row per alert: its kind and its typed changes (read back by `timeline`)."""
-        self.sql.executemany(
+        return Many(
             "INSERT INTO timeline (incident_id, ts, kind, text, changes) VALUES (?, ?, ?, ?, ?)",
             [(a.incident_id, ts(a.at), a.kind.value, "", json.dumps(encode(a.changes))) for a in alerts],
         )
 
-    def _write_outbox(self, deliveries: Sequence[Delivery], now: float) -> None:
+    @staticmethod
+    def _write_outbox(deliveries: Sequence[Delivery], now: float) -> Many:
         """Pending outbox rows, due now; the sender delivers them in id order."""
-        self.sql.executemany(
+        return Many(
             "INSERT INTO outbox (incident_id, platform, channel, op, alert, mention, next_at, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(d.alert.incident_id, d.platform, d.channel, d.op.value, json.dumps(encode(d.alert)), d.mention,
@@ -865,16 +895,19 @@ class Store:
 
     def queue(self, deliveries: Sequence[Delivery], *, now: datetime, timeline: Sequence[Alert] = ()) -> None:
         """Outbox rows (and timeline rows) written outside a check: an action's edit and thread line."""
-        with self.sql.atomic():
-            if timeline:
-                self._write_timeline(timeline)
-            if deliveries:
-                self._write_outbox(deliveries, ts(now))
-            for monitor in {a.monitor for a in timeline}:  # the pages show the timeline: theirs moved
-                self._moved(monitor)
+        run(self.sql, self._queue(deliveries, ts(now), timeline))
 
-    def _write_held(self, held: Sequence[Held], now: float) -> None:
-        self.sql.executemany(
+    def _queue(self, deliveries: Sequence[Delivery], now: float, timeline: Sequence[Alert]) -> Ops[None]:
+        if timeline:
+            yield self._write_timeline(timeline)
+        if deliveries:
+            yield self._write_outbox(deliveries, now)
+        for monitor in {a.monitor for a in timeline}:  # the pages show the timeline: theirs moved
+            yield from self._moved(monitor)
+
+    @staticmethod
+    def _write_held(held: Sequence[Held], now: float) -> Many:
+        return Many(
             "INSERT INTO held (monitor, ts, why, alert) VALUES (?, ?, ?, ?)",
             [(h.alert.monitor, now, h.why, json.dumps(encode(h.alert))) for h in held],
         )
@@ -882,7 +915,7 @@ class Store:
     def hold(self, held: Sequence[Held], *, now: datetime) -> None:
         """Keep alerts back outside a check (an action on an incident that was never posted)."""
         with self.sql.atomic():
-            self._write_held(held, ts(now))
+            self._many(self._write_held(held, ts(now)))
 
     def held_monitors(self) -> set[str]:
         """The monitors with alerts held back."""
@@ -902,7 +935,7 @@ class Store:
                 return 0
             deliveries = plan([Held(alert=queued_alert(a), why=w) for _, w, a in sorted(rows)])
             if deliveries:
-                self._write_outbox(deliveries, ts(now))
+                self._many(self._write_outbox(deliveries, ts(now)))
             return len(deliveries)
 
 
@@ -932,7 +965,7 @@ class Store:
         with self.sql.atomic():
             if self.sql.execute("SELECT 1 FROM outbox WHERE incident_id = ? LIMIT 1", [key]).fetchone():
                 return False
-            self._write_outbox(deliveries, ts(now))
+            self._many(self._write_outbox(deliveries, ts(now)))
         return True
 
     def queued(self, key: str) -> bool:
@@ -943,7 +976,14 @@ class Store:
 
     def write_reading(self, monitor: str, reading: RegionReading) -> None:
         """One region's latest result for a monitor (bot/regions.py). Not fenced: every region writes its own."""
-        self.sql.execute(
+        drive(self.sql, self._write_reading(monitor, reading))
+
+    async def awrite_reading(self, monitor: str, reading: RegionReading) -> None:
+        await self.sql.perform(self._write_reading(monitor, reading), atomic=False)
+
+    @staticmethod
+    def _write_reading(monitor: str, reading: RegionReading) -> Ops[None]:
+        yield Write(
             "INSERT INTO region_readings (monitor, region, at, status, failures, successes, latency_ms, detail) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (monitor, region) DO UPDATE SET at = excluded.at, "
             "status = excluded.status, failures = excluded.failures, successes = excluded.successes, "
@@ -953,10 +993,17 @@ class Store:
 
     def readings(self, monitor: str) -> dict[str, RegionReading]:
         """Every region's latest result for a monitor, by region."""
+        return drive(self.sql, self._readings(monitor))
+
+    async def areadings(self, monitor: str) -> dict[str, RegionReading]:
+        return await self.sql.perform(self._readings(monitor), atomic=False)
+
+    @staticmethod
+    def _readings(monitor: str) -> Ops[dict[str, RegionReading]]:
+        rows = yield Read("SELECT region, at, status, failures, successes, latency_ms, detail FROM region_readings "
+                       "WHERE monitor = ?", [monitor])
         return {r[0]: RegionReading(region=r[0], at=dt(r[1]) or datetime.min, status=Status(r[2]), failures=r[3],
-                                    successes=r[4], latency_ms=r[5], detail=r[6]) for r in self.sql.execute(
-            "SELECT region, at, status, failures, successes, latency_ms, detail FROM region_readings "
-            "WHERE monitor = ?", [monitor])}
+                                    successes=r[4], latency_ms=r[5], detail=r[6]) for r in rows}
 
 
 def _mute_view(row: Sequence[typing.Any]) -> MuteView:

@@ -7,13 +7,18 @@ claims, region readings); migrations are recorded in `schema_migrations` and app
 so two processes starting together migrate once. A database migrated by a newer downwatch is refused before
 anything is written.
 
-Calls are synchronous, like SQLite's, from the event loop: a statement on loopback or a LAN takes well under a
-millisecond. libpq's timeouts bound what a dead network path can cost (a few seconds, then `Unavailable`),
-and the pool replaces a broken connection on its next use.
+The per-check writes (`Backend.perform`: a check's commit, a region's reading and the readings read) go
+through psycopg's async connections and their pool, so the event loop runs other checks while their statements
+travel: a cluster's leader makes seven round trips per check, and blocking calls held up every check due
+meanwhile (bench item 14). The rest (commands, pages, the sender, retention, migrations) is rarer and calls
+synchronously, like SQLite's, through the blocking pool. libpq's timeouts bound what a dead network path can
+cost (a few seconds, then `Unavailable`), each pool replaces a broken connection on its next use, and a round
+trip left unanswered past `DEADLINE` is cut (the Watchdog; the async path's own timeout).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import re
@@ -27,9 +32,9 @@ from contextlib import contextmanager
 import psycopg
 from psycopg.adapt import Buffer
 from psycopg.types.string import StrDumperUnknown
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
-from bot.store.sql import Fenced, Unavailable
+from bot.store.sql import Fenced, Many, Ops, Read, Unavailable
 
 # libpq's own settings (postgresql.org/docs/15/libpq-connect.html): fail a dead path within seconds. A
 # statement may run 5 s at most (a retention step, chunked, is the longest), a lock is waited for 3 s.
@@ -84,15 +89,28 @@ def _configure(conn: psycopg.Connection[typing.Any]) -> None:
     conn.adapters.register_dumper(str, _Text)
 
 
+async def _aconfigure(conn: psycopg.AsyncConnection[typing.Any]) -> None:
+    conn.adapters.register_dumper(str, _Text)
+
+
 class _Rows:
     """A statement's result, read at once so the connection can go back to the pool."""
 
     __slots__ = ("_rows", "description", "rowcount")
 
-    def __init__(self, cursor: psycopg.Cursor[typing.Any]) -> None:
-        self.description = cursor.description
-        self._rows = cursor.fetchall() if cursor.description is not None else []
-        self.rowcount = cursor.rowcount
+    def __init__(self, cursor: psycopg.Cursor[typing.Any] | None = None) -> None:
+        self.description = cursor.description if cursor is not None else None
+        self._rows = cursor.fetchall() if cursor is not None and cursor.description is not None else []
+        self.rowcount = cursor.rowcount if cursor is not None else -1
+
+    @classmethod
+    async def read(cls, cursor: psycopg.AsyncCursor[typing.Any]) -> _Rows:
+        """A `Read`'s rows (in a pipeline, fetching them waits for the results: only then is there a
+        description)."""
+        rows = cls()
+        rows._rows = await cursor.fetchall()
+        rows.description, rows.rowcount = cursor.description, cursor.rowcount
+        return rows
 
     def fetchone(self) -> typing.Any:
         return self._rows[0] if self._rows else None
@@ -105,6 +123,7 @@ class _Rows:
 
 
 Fence = Callable[[], tuple[str, int] | None]
+R = typing.TypeVar("R")
 
 
 class Watch:
@@ -171,6 +190,8 @@ class PostgresBackend:
     def __init__(self, pool: ConnectionPool[typing.Any], *, url: str) -> None:
         self.pool = pool
         self.url = redact(url)
+        self._dsn = url  # for the async pool, made in the event loop on first use; never shown
+        self._apool: AsyncConnectionPool[typing.Any] | None = None
         self.fence: Fence | None = None
         self.watchdog = Watchdog()
         self._held: psycopg.Connection[typing.Any] | None = None
@@ -244,15 +265,63 @@ class PostgresBackend:
             raise Unavailable(_why(exc)) from exc
 
     def _check_fence(self, conn: psycopg.Connection[typing.Any]) -> None:
+        holder, epoch = self._term()
+        if conn.execute(_FENCE, [str(epoch), holder, epoch]).fetchone() is None:
+            raise Fenced(f"epoch {epoch} is no longer the leader's")
+
+    def _term(self) -> tuple[str, int]:
         term = self.fence() if self.fence is not None else None
         if term is None:
             raise Fenced("this process does not lead the cluster")
-        holder, epoch = term
-        row = conn.execute(
-            "SELECT set_config('downwatch.epoch', %s, true) FROM lease WHERE name = 'leader' AND holder = %s "
-            "AND epoch = %s AND expires_at > now() FOR SHARE", [str(epoch), holder, epoch]).fetchone()
-        if row is None:
-            raise Fenced(f"epoch {epoch} is no longer the leader's")
+        return term
+
+    async def perform(self, ops: Ops[R], *, atomic: bool = True, fenced: bool = False) -> R:
+        """`ops` on an async connection, in a pipeline: the statements go out together and their results are
+        awaited at once, a fenced commit in two round trips (up to the fence's answer, then the COMMIT) instead
+        of one per statement; a `Read` waits for its rows. On any failure the connection is closed, not
+        returned: the server rolls its transaction back, and no rollback is waited for on a dead path."""
+        pool = await self._async_pool()
+        try:
+            conn = await pool.getconn()
+        except PoolTimeout as exc:
+            raise Unavailable(_why(exc)) from exc
+        try:
+            async with asyncio.timeout(self.watchdog.seconds), conn.pipeline() as pipeline:
+                fence: psycopg.AsyncCursor[typing.Any] | None = None
+                epoch = 0
+                if atomic:
+                    await conn.execute("BEGIN")
+                    if fenced and self.fence is not None:
+                        # first in the transaction: the lease row is locked before any write is made
+                        holder, epoch = self._term()
+                        fence = await conn.execute(_FENCE, [str(epoch), holder, epoch])
+                done = await _adrive(conn, pipeline, ops)
+                if fence is not None:
+                    await pipeline.sync()
+                if fence is not None and await fence.fetchone() is None:
+                    raise Fenced(f"epoch {epoch} is no longer the leader's")
+                if atomic:
+                    await conn.execute("COMMIT")
+        except BaseException as exc:
+            await conn.close()
+            await pool.putconn(conn)
+            if isinstance(exc, TimeoutError):
+                raise Unavailable(f"no answer within {self.watchdog.seconds:g}s") from exc
+            if isinstance(exc, psycopg.OperationalError):
+                raise Unavailable(_why(exc)) from exc
+            raise
+        await pool.putconn(conn)
+        if atomic:
+            self._writes += 1
+        return done
+
+    async def _async_pool(self) -> AsyncConnectionPool[typing.Any]:
+        if self._apool is None:
+            self._apool = AsyncConnectionPool(
+                self._dsn, min_size=1, max_size=8, kwargs=dict(CONNECT), open=False, timeout=self.pool.timeout,
+                name="downwatch-async", reconnect_timeout=60, configure=_aconfigure)
+            await self._apool.open(wait=False)
+        return self._apool
 
     def nocase(self, expr: str) -> str:
         # lower() folds by the collation: under "C" ASCII only, as SQLite's NOCASE, whatever the database's
@@ -278,8 +347,53 @@ class PostgresBackend:
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")]
 
     def close(self) -> None:
+        """The blocking pool. An async pool still open is closed in its loop if that loop runs here, or else
+        left to the process's end (its connections close with it): `aclose` is the orderly way."""
+        apool, self._apool = self._apool, None
+        if apool is not None and not apool.closed:
+            try:
+                asyncio.get_running_loop().create_task(apool.close())
+            except RuntimeError:
+                pass
         self.watchdog.close()
         self.pool.close()
+
+    async def aclose(self) -> None:
+        apool, self._apool = self._apool, None
+        if apool is not None:
+            await apool.close()
+        self.close()
+
+
+# The fence: the lease row locked FOR SHARE while this term is current (a takeover waits for the transaction),
+# and the epoch set for the transaction (the outbox rows' default reads it).
+_FENCE = ("SELECT set_config('downwatch.epoch', %s, true) FROM lease WHERE name = 'leader' AND holder = %s "
+          "AND epoch = %s AND expires_at > now() FOR SHARE")
+
+
+async def _adrive(conn: psycopg.AsyncConnection[typing.Any], pipeline: psycopg.AsyncPipeline, ops: Ops[R]) -> R:
+    """bot/store/sql.py's `drive` on `conn` (in a pipeline): a `Write` is sent and not waited for, a `Read`
+    waits for its rows. Whatever is awaited is awaited behind a Sync, never a mere flush: until a Sync the
+    server counts the transaction as active, not idle, and a process frozen while waiting would hold its
+    locks (the lease row, for a fenced one) past `idle_in_transaction_session_timeout`, blocking every
+    takeover (tests/test_chaos.py, a leader frozen inside a fenced transaction)."""
+    try:
+        op = next(ops)
+        while True:
+            statement = _translate(op.sql)
+            if isinstance(op, Many):
+                async with conn.cursor() as cursor:
+                    await cursor.executemany(statement, op.rows)
+                op = ops.send(None)
+            elif isinstance(op, Read):
+                cursor = await conn.execute(statement, op.args)
+                await pipeline.sync()
+                op = ops.send(await _Rows.read(cursor))
+            else:
+                await conn.execute(statement, op.args)
+                op = ops.send(None)
+    except StopIteration as done:
+        return typing.cast(R, done.value)
 
 
 def _why(exc: BaseException) -> str:

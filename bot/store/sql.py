@@ -55,3 +55,56 @@ class Backend(typing.Protocol):
     def integrity(self) -> str: ...
     def tables(self) -> list[str]: ...
     def close(self) -> None: ...
+    async def aclose(self) -> None: ...
+    # `ops` in one transaction (fenced as atomic(fenced=True); atomic=False: each statement on its own), awaited
+    async def perform(self, ops: Ops[T], *, atomic: bool = True, fenced: bool = False) -> T: ...
+
+
+class Write(typing.NamedTuple):
+    """A statement of an `Ops` generator whose rows it does not read (PostgreSQL pipelines it)."""
+
+    sql: str
+    args: Sequence[object] = ()
+
+
+class Read(typing.NamedTuple):
+    """A statement of an `Ops` generator that is sent its rows back (on PostgreSQL, a round trip of its own)."""
+
+    sql: str
+    args: Sequence[object] = ()
+
+
+class Many(typing.NamedTuple):
+    """One statement run for each of `rows` (executemany); it is sent None back."""
+
+    sql: str
+    rows: Sequence[Sequence[object]]
+
+
+T = typing.TypeVar("T")
+# A unit of the Store's work as a generator of statements: it yields each `Write`, `Read` or `Many` and is sent
+# the rows of a `Read` back.
+# Written once, it runs either way: `run` drives it with blocking calls, and a backend's `perform` drives it on
+# the event loop without blocking it (PostgreSQL's async connection: the per-check path of a cluster's leader,
+# where a blocking round trip holds up every other check).
+Ops = typing.Generator[Write | Read | Many, typing.Any, T]
+
+
+def drive(backend: Backend, ops: Ops[T]) -> T:
+    """`ops` with the backend's blocking calls, in whatever transaction the caller holds."""
+    try:
+        op = next(ops)
+        while True:
+            if isinstance(op, Many):
+                backend.executemany(op.sql, op.rows)
+                op = ops.send(None)
+            else:
+                op = ops.send(backend.execute(op.sql, op.args))
+    except StopIteration as done:
+        return typing.cast(T, done.value)
+
+
+def run(backend: Backend, ops: Ops[T], *, fenced: bool = False) -> T:
+    """`ops` in one transaction of their own, with the backend's blocking calls."""
+    with backend.atomic(fenced=fenced):
+        return drive(backend, ops)

@@ -1,0 +1,202 @@
+"""The per-check writes awaited on PostgreSQL (issue 14: psycopg's async connections and their pool): a check
+whose commit waits on the database does not hold up the others, a monitor's own changes still apply one at
+a time, and a database that stops answering costs a bounded wait and `Unavailable`, then heals. Against the
+test suite's real PostgreSQL; the statements are the blocking path's (tests/test_store.py runs those on both)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from bot.checks.client import make_client
+from bot.checks.http import HttpMonitor
+from bot.clock import FakeClock
+from bot.config import Route
+from bot.model import CheckResult, ComponentReading, RegionReading, Status
+from bot.store import Store, Unavailable
+from bot.watch import Watcher
+from tests.pg import PgServer, via
+from tests.tcpproxy import TcpProxy
+
+pytestmark = pytest.mark.anyio
+
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+A = HttpMonitor(name="a", url="http://127.0.0.1:9/a", routes=(Route("chat", "C1"),))
+B = HttpMonitor(name="b", url="http://127.0.0.1:9/b", routes=(Route("chat", "C1"),))
+
+
+class Results:
+    """The check the watcher runs: each monitor answers what `status` says now, at the fake clock's time."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.status = {A.name: Status.OPERATIONAL, B.name: Status.OPERATIONAL}
+
+    async def __call__(self, monitor: HttpMonitor, **_: object) -> CheckResult:
+        status = self.status[monitor.name]
+        return CheckResult(monitor=monitor.name, at=self.clock.now(), readable=True, latency_ms=3.0,
+                           components=(ComponentReading(monitor.name, status, "HTTP 500" if status is not
+                                                        Status.OPERATIONAL else "HTTP 200"),))
+
+
+async def until(condition, *, within: float = 10.0, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what} did not happen within {within}s")
+        await asyncio.sleep(0.01)
+
+
+@contextmanager
+def row_locked(url: str, monitor: str) -> Iterator[None]:
+    """Another session holds `monitor`'s row FOR UPDATE: its next state write waits for the lock."""
+    with psycopg.connect(url, autocommit=True) as blocker, blocker.transaction():
+        blocker.execute("SELECT 1 FROM monitors WHERE name = %s FOR UPDATE", [monitor])
+        yield
+
+
+def waiting(url: str) -> int:
+    """downwatch's statements waiting on a lock right now."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'downwatch' "
+                           "AND wait_event_type = 'Lock'").fetchone()
+        return int(row[0]) if row else 0
+
+
+@asynccontextmanager
+async def watching(url: str) -> AsyncIterator[tuple[Store, Watcher, Results, FakeClock]]:
+    clock = FakeClock(T0)
+    store = Store.open(url)
+    store.sync_monitors([(A.name, A.kind), (B.name, B.kind)], clock.now())
+    results = Results(clock)
+    async with make_client() as client:
+        try:
+            yield store, Watcher(monitors=[A, B], store=store, client=client, clock=clock, check=results), \
+                results, clock
+        finally:
+            await store.aclose()
+
+
+async def test_a_commit_waiting_on_postgresql_does_not_hold_up_another_monitors_check(pg_url: str) -> None:
+    async with watching(pg_url) as (store, watcher, results, clock):
+        await watcher.poll(A)
+        await watcher.poll(B)
+        clock.advance(60)
+        results.status[A.name] = Status.MAJOR  # a's state moves: its monitor row is written
+        results.status[B.name] = Status.MAJOR
+        with row_locked(pg_url, A.name):
+            a = asyncio.create_task(watcher.poll(A))
+            await until(lambda: waiting(pg_url) == 1, what="a's commit to wait on the row lock")
+            # With blocking calls the loop itself would wait here until the lock timed out (3 s), b after it.
+            step = await asyncio.wait_for(watcher.poll(B), timeout=2.0)
+            assert step is not None and step.state.components[0].observed is Status.MAJOR
+            assert not a.done()
+        step = await a
+        assert step is not None
+    reopened = Store.open(pg_url)
+    try:
+        stored = reopened.load_states()
+        assert stored[A.name] == step.state  # a's commit landed after the lock went, whole
+    finally:
+        reopened.close()
+
+
+async def test_a_monitors_changes_still_apply_one_at_a_time(pg_url: str) -> None:
+    """Two results of one monitor in flight together: the second is stepped from the state the first left,
+    so two failures in a row open the incident (the policy's threshold), as they do one after the other."""
+    async with watching(pg_url) as (store, watcher, results, clock):
+        await watcher.poll(A)
+        clock.advance(60)
+        results.status[A.name] = Status.MAJOR
+        with row_locked(pg_url, A.name):
+            first = asyncio.create_task(watcher.poll(A))
+            await until(lambda: waiting(pg_url) == 1, what="the first commit to wait on the row lock")
+            second = asyncio.create_task(watcher.poll(A))
+            await asyncio.sleep(0)
+            assert not second.done()
+        steps = await asyncio.gather(first, second)
+        assert [s is not None and s.opened is not None for s in steps] == [False, True]
+        assert [i.monitor for i in store.open_incidents()] == [A.name]
+
+
+async def test_readings_are_written_and_read_back_awaited(pg_url: str) -> None:
+    store = Store.open(pg_url)
+    try:
+        store.sync_monitors([(A.name, A.kind)], T0)
+        for region, status in (("eu-west", Status.MAJOR), ("us-east", Status.OPERATIONAL)):
+            await store.awrite_reading(A.name, RegionReading(region=region, at=T0, status=status, failures=2,
+                                                             successes=0, latency_ms=4.0, detail="HTTP 500"))
+        read = await store.areadings(A.name)
+        assert read == store.readings(A.name)
+        assert {r: (v.status, v.at) for r, v in read.items()} == {
+            "eu-west": (Status.MAJOR, T0), "us-east": (Status.OPERATIONAL, T0)}
+    finally:
+        await store.aclose()
+
+
+async def test_a_database_that_stops_answering_costs_a_bounded_wait_then_heals(
+        pg_server: PgServer, pg_url: str) -> None:
+    Store.open(pg_url).close()  # migrated directly, then reached through the proxy
+    proxy = TcpProxy(pg_server.port)
+    proxy.start()
+    try:
+        async with watching(via(pg_url, *proxy.address)) as (store, watcher, results, clock):
+            store.sql.watchdog.seconds = 0.5  # type: ignore[attr-defined]  # (the default 6 s, shortened)
+            await watcher.poll(A)
+            clock.advance(60)
+            results.status[A.name] = Status.MAJOR
+            proxy.blackhole()  # packets accepted, nothing ever answered
+            ticks = 0
+
+            async def tick() -> None:
+                nonlocal ticks
+                while True:
+                    ticks += 1
+                    await asyncio.sleep(0.01)
+
+            ticker = asyncio.create_task(tick())
+            with pytest.raises(Unavailable, match="no answer within 0.5s"):
+                await store.areadings(A.name)
+            assert await watcher.poll(A) is None  # not applied: nothing moved
+            ticker.cancel()
+            assert ticks >= 20  # the loop ran all along (two 0.5 s waits of 10 ms ticks)
+            assert watcher.states[A.name].components[0].observed is Status.OPERATIONAL
+            proxy.heal()
+            step = await watcher.poll(A)
+            assert step is not None and step.state.components[0].candidate is Status.MAJOR
+            assert step.state.components[0].streak == 1
+    finally:
+        proxy.stop()
+
+
+async def test_a_fenced_commit_lands_only_in_the_current_term(pg_url: str) -> None:
+    """The fence goes out in the commit's pipeline, first: the outbox rows carry the term's epoch, and a term
+    that is no longer current (or none) commits nothing."""
+    async with watching(pg_url) as (store, watcher, results, clock):
+        with psycopg.connect(pg_url, autocommit=True) as db:
+            db.execute("INSERT INTO lease (name, holder, epoch, cluster, acquired_at, renewed_at, expires_at) "
+                       "VALUES ('leader', 'a', 3, 'x', now(), now(), now() + interval '1 hour')")
+            term: tuple[str, int] | None = ("a", 3)
+            store.sql.fence = lambda: term  # type: ignore[attr-defined]
+            await watcher.poll(A)
+            results.status[A.name] = Status.MAJOR
+            clock.advance(60)
+            await watcher.poll(A)
+            clock.advance(60)
+            step = await watcher.poll(A)  # the second failure: the incident opens, its message is queued
+            assert step is not None and step.opened is not None
+            assert db.execute("SELECT DISTINCT epoch FROM outbox").fetchall() == [(3,)]
+            before = db.execute("SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM probes)").fetchone()
+            results.status[A.name] = Status.OPERATIONAL
+            for stale in (("a", 2), ("b", 3), None):
+                term = stale
+                clock.advance(60)
+                assert await watcher.poll(A) is None  # refused: nothing moved
+                assert db.execute("SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM probes)"
+                                  ).fetchone() == before
+            assert watcher.states[A.name] == step.state
