@@ -210,7 +210,7 @@ async def test_a_leader_frozen_inside_a_fenced_transaction_is_replaced(tmp_path:
 
         def inside() -> bool:  # the leader's poll passed its fence and waits for the lock below
             return bool(c.db.rows("SELECT 1 FROM pg_stat_activity WHERE application_name = 'downwatch' "
-                                  "AND wait_event_type = 'Lock' AND query LIKE 'UPDATE monitors%%'"))
+                                  "AND wait_event_type = 'Lock' AND query LIKE '%%UPDATE monitors%%'"))
 
         with psycopg.connect(pg_url, autocommit=True) as blocker:
             with blocker.transaction():

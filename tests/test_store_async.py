@@ -200,3 +200,29 @@ async def test_a_fenced_commit_lands_only_in_the_current_term(pg_url: str) -> No
                 assert db.execute("SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM probes)"
                                   ).fetchone() == before
             assert watcher.states[A.name] == step.state
+
+
+async def test_after_the_server_dropped_every_connection_one_check_fails_not_one_per_connection(
+        pg_url: str) -> None:
+    """The pool hands out its connections untested (a test per use would be a round trip per check). When
+    one turns out broken, the others are tested in the background and replaced: after a server restart one
+    check fails, not one per pooled connection in turn."""
+    store = Store.open(pg_url)
+    try:
+        store.sync_monitors([(A.name, A.kind)], T0)
+        backend = store.sql
+        await asyncio.gather(*(store.areadings(A.name) for _ in range(12)))  # the pool grows under load
+        pool = backend._apool  # type: ignore[attr-defined]
+        await until(lambda: pool.get_stats()["pool_available"] >= 2, what="the async pool to hold 2+ connections")
+        with psycopg.connect(pg_url, autocommit=True) as admin:  # what a restart does to them
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE application_name = 'downwatch' AND pid <> pg_backend_pid()")
+        with pytest.raises(Unavailable):
+            await store.areadings(A.name)
+        checking = backend._checking  # type: ignore[attr-defined]
+        if checking is not None:  # the test of the others, under way: awaited rather than slept on
+            await checking
+        for _ in range(pool.get_stats()["pool_size"] + 1):
+            assert await store.areadings(A.name) == {}
+    finally:
+        await store.aclose()

@@ -104,12 +104,10 @@ class _Rows:
         self.rowcount = cursor.rowcount if cursor is not None else -1
 
     @classmethod
-    async def read(cls, cursor: psycopg.AsyncCursor[typing.Any]) -> _Rows:
-        """A `Read`'s rows (in a pipeline, fetching them waits for the results: only then is there a
-        description)."""
+    def of(cls, cursor: psycopg.AsyncCursor[typing.Any], fetched: list[typing.Any]) -> _Rows:
+        """An async cursor's result, its rows already fetched."""
         rows = cls()
-        rows._rows = await cursor.fetchall()
-        rows.description, rows.rowcount = cursor.description, cursor.rowcount
+        rows._rows, rows.description, rows.rowcount = fetched, cursor.description, cursor.rowcount
         return rows
 
     def fetchone(self) -> typing.Any:
@@ -192,6 +190,7 @@ class PostgresBackend:
         self.url = redact(url)
         self._dsn = url  # for the async pool, made in the event loop on first use; never shown
         self._apool: AsyncConnectionPool[typing.Any] | None = None
+        self._checking: asyncio.Task[None] | None = None
         self.fence: Fence | None = None
         self.watchdog = Watchdog()
         self._held: psycopg.Connection[typing.Any] | None = None
@@ -265,9 +264,10 @@ class PostgresBackend:
             raise Unavailable(_why(exc)) from exc
 
     def _check_fence(self, conn: psycopg.Connection[typing.Any]) -> None:
-        holder, epoch = self._term()
-        if conn.execute(_FENCE, [str(epoch), holder, epoch]).fetchone() is None:
-            raise Fenced(f"epoch {epoch} is no longer the leader's")
+        try:
+            conn.execute(_FENCE, self._term())
+        except psycopg.Error as exc:
+            raise _refusal(exc) from exc
 
     def _term(self) -> tuple[str, int]:
         term = self.fence() if self.fence is not None else None
@@ -276,49 +276,65 @@ class PostgresBackend:
         return term
 
     async def perform(self, ops: Ops[R], *, atomic: bool = True, fenced: bool = False) -> R:
-        """`ops` on an async connection, in a pipeline: the statements go out together and their results are
-        awaited at once, a fenced commit in two round trips (up to the fence's answer, then the COMMIT) instead
-        of one per statement; a `Read` waits for its rows. On any failure the connection is closed, not
-        returned: the server rolls its transaction back, and no rollback is waited for on a dead path."""
+        """`ops` on an async connection. Their writes go out as one simple-protocol query, bound on the client:
+        a fenced commit of a check is one round trip (BEGIN; the fence; the writes; COMMIT), where a statement
+        at a time was seven, each a wait and a wake-up of the event loop. A `Read` sends what is queued, then
+        waits for its own rows. On any failure the connection is closed, not returned: the server rolls its
+        transaction back, and no rollback is waited for on a dead path."""
         pool = await self._async_pool()
         try:
             conn = await pool.getconn()
         except PoolTimeout as exc:
             raise Unavailable(_why(exc)) from exc
+        bind = psycopg.AsyncClientCursor(conn).mogrify
         try:
-            async with asyncio.timeout(self.watchdog.seconds), conn.pipeline() as pipeline:
-                fence: psycopg.AsyncCursor[typing.Any] | None = None
-                epoch = 0
+            async with asyncio.timeout(self.watchdog.seconds):
+                queued = ["BEGIN"] if atomic else []
+                if atomic and fenced and self.fence is not None:
+                    queued.append(bind(_FENCE, self._term()))
+                try:
+                    op = next(ops)
+                    while True:
+                        if isinstance(op, Read):
+                            await _send(conn, queued)
+                            cursor = await conn.execute(_translate(op.sql), op.args)
+                            op = ops.send(_Rows.of(cursor, await cursor.fetchall()))
+                            continue
+                        statement = _translate(op.sql)
+                        if isinstance(op, Many):
+                            queued += (bind(statement, row) for row in op.rows)
+                        else:
+                            queued.append(bind(statement, op.args))
+                        op = ops.send(None)
+                except StopIteration as stopped:
+                    done: R = stopped.value
                 if atomic:
-                    await conn.execute("BEGIN")
-                    if fenced and self.fence is not None:
-                        # first in the transaction: the lease row is locked before any write is made
-                        holder, epoch = self._term()
-                        fence = await conn.execute(_FENCE, [str(epoch), holder, epoch])
-                done = await _adrive(conn, pipeline, ops)
-                if fence is not None:
-                    await pipeline.sync()
-                if fence is not None and await fence.fetchone() is None:
-                    raise Fenced(f"epoch {epoch} is no longer the leader's")
-                if atomic:
-                    await conn.execute("COMMIT")
+                    queued.append("COMMIT")
+                await _send(conn, queued)
         except BaseException as exc:
             await conn.close()
             await pool.putconn(conn)
+            if isinstance(exc, (TimeoutError, psycopg.OperationalError)):
+                self._recheck(pool)
             if isinstance(exc, TimeoutError):
                 raise Unavailable(f"no answer within {self.watchdog.seconds:g}s") from exc
-            if isinstance(exc, psycopg.OperationalError):
-                raise Unavailable(_why(exc)) from exc
-            raise
+            raise _refusal(exc) from exc
         await pool.putconn(conn)
         if atomic:
             self._writes += 1
         return done
 
+    def _recheck(self, pool: AsyncConnectionPool[typing.Any]) -> None:
+        """After a connection broke: test the idle ones in the background and replace the broken ones. The
+        pool hands out what it holds without testing it (a test per use would be a round trip per check), so
+        after a server restart each of its connections would otherwise fail one check in turn."""
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.get_running_loop().create_task(pool.check())
+
     async def _async_pool(self) -> AsyncConnectionPool[typing.Any]:
         if self._apool is None:
             self._apool = AsyncConnectionPool(
-                self._dsn, min_size=1, max_size=8, kwargs=dict(CONNECT), open=False, timeout=self.pool.timeout,
+                self._dsn, min_size=1, max_size=4, kwargs=dict(CONNECT), open=False, timeout=self.pool.timeout,
                 name="downwatch-async", reconnect_timeout=60, configure=_aconfigure)
             await self._apool.open(wait=False)
         return self._apool
@@ -359,41 +375,37 @@ class PostgresBackend:
         self.pool.close()
 
     async def aclose(self) -> None:
+        if self._checking is not None:
+            self._checking.cancel()
         apool, self._apool = self._apool, None
         if apool is not None:
             await apool.close()
         self.close()
 
 
-# The fence: the lease row locked FOR SHARE while this term is current (a takeover waits for the transaction),
-# and the epoch set for the transaction (the outbox rows' default reads it).
-_FENCE = ("SELECT set_config('downwatch.epoch', %s, true) FROM lease WHERE name = 'leader' AND holder = %s "
-          "AND epoch = %s AND expires_at > now() FOR SHARE")
+# The fence (m009_fence's function): the lease row locked FOR SHARE while this term is current (a takeover
+# waits for the transaction), the epoch set for the transaction (the outbox rows' default reads it), and an
+# error with SQLSTATE `FENCED` otherwise, which ends the transaction without one more round trip.
+_FENCE = "SELECT downwatch_fence(%s, %s)"
+FENCED = "DWF01"
 
 
-async def _adrive(conn: psycopg.AsyncConnection[typing.Any], pipeline: psycopg.AsyncPipeline, ops: Ops[R]) -> R:
-    """bot/store/sql.py's `drive` on `conn` (in a pipeline): a `Write` is sent and not waited for, a `Read`
-    waits for its rows. Whatever is awaited is awaited behind a Sync, never a mere flush: until a Sync the
-    server counts the transaction as active, not idle, and a process frozen while waiting would hold its
-    locks (the lease row, for a fenced one) past `idle_in_transaction_session_timeout`, blocking every
-    takeover (tests/test_chaos.py, a leader frozen inside a fenced transaction)."""
-    try:
-        op = next(ops)
-        while True:
-            statement = _translate(op.sql)
-            if isinstance(op, Many):
-                async with conn.cursor() as cursor:
-                    await cursor.executemany(statement, op.rows)
-                op = ops.send(None)
-            elif isinstance(op, Read):
-                cursor = await conn.execute(statement, op.args)
-                await pipeline.sync()
-                op = ops.send(await _Rows.read(cursor))
-            else:
-                await conn.execute(statement, op.args)
-                op = ops.send(None)
-    except StopIteration as done:
-        return typing.cast(R, done.value)
+async def _send(conn: psycopg.AsyncConnection[typing.Any], queued: list[str]) -> None:
+    """The statements bound so far, in one query (the simple protocol runs them in order, and an error ends
+    the whole string: nothing after it runs, and its transaction is rolled back)."""
+    if queued:
+        await conn.execute("; ".join(queued).encode())
+        queued.clear()
+
+
+def _refusal(exc: BaseException) -> BaseException:
+    """What a failed statement means to the Store: the fence's refusal is `Fenced`, a lost or refusing
+    connection `Unavailable`, anything else itself (a bug: a statement the database rejects)."""
+    if isinstance(exc, psycopg.Error) and exc.sqlstate == FENCED:
+        return Fenced(exc.diag.message_primary or "this process no longer leads")
+    if isinstance(exc, psycopg.OperationalError):
+        return Unavailable(_why(exc))
+    return exc
 
 
 def _why(exc: BaseException) -> str:
@@ -510,6 +522,21 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "CREATE SEQUENCE monitor_versions",
         "ALTER TABLE monitors ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
     )),
+    # The fence as one statement that fails on its own when the term is not current: a check's fenced commit
+    # goes out whole, in one round trip (`PostgresBackend.perform`), and the error ends it.
+    ("m009_fence", (
+        f"""CREATE FUNCTION downwatch_fence(holder TEXT, epoch BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM set_config('downwatch.epoch', downwatch_fence.epoch::TEXT, true) FROM lease l
+                WHERE l.name = 'leader'
+                AND l.holder = downwatch_fence.holder AND l.epoch = downwatch_fence.epoch
+                AND l.expires_at > now() FOR SHARE;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'epoch % is no longer the leader''s', downwatch_fence.epoch
+                    USING ERRCODE = '{FENCED}';
+            END IF;
+        END $$""",
+    )),
 )
 TABLES = ("monitors", "components", "status_log", "probes", "probe_hours", "incidents", "incident_components",
           "timeline", "outbox", "messages", "actions", "mutes", "acks", "held", "lease", "lease_log", "members",
@@ -551,3 +578,4 @@ def drop_everything(backend: PostgresBackend) -> None:
     with backend.atomic():
         for table in TABLES:
             backend.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+        backend.execute("DROP FUNCTION IF EXISTS downwatch_fence")
