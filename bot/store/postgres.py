@@ -267,7 +267,10 @@ class PostgresBackend:
         try:
             conn.execute(_FENCE, self._term())
         except psycopg.Error as exc:
-            raise _refusal(exc) from exc
+            refusal = _refusal(exc)
+            if refusal is exc:
+                raise
+            raise refusal from exc
 
     def _term(self) -> tuple[str, int]:
         term = self.fence() if self.fence is not None else None
@@ -318,7 +321,10 @@ class PostgresBackend:
                 self._recheck(pool)
             if isinstance(exc, TimeoutError):
                 raise Unavailable(f"no answer within {self.watchdog.seconds:g}s") from exc
-            raise _refusal(exc) from exc
+            refusal = _refusal(exc)
+            if refusal is exc:  # Fenced before the first statement, a bug, a cancellation: as it is
+                raise
+            raise refusal from exc
         await pool.putconn(conn)
         if atomic:
             self._writes += 1
