@@ -165,10 +165,23 @@ def timed(fn: Any, repeat: int) -> list[float]:
     return out
 
 
+def timed_commands(components: int) -> dict[str, Any]:
+    """The commands items 6 and 13 time, by figure name: one monitor, one component, the overview and the last
+    10 incidents of the history `build`/`bench.postgres.build` made with `components` monitors."""
+    from bot.model import Command, CommandKind
+
+    target = f"m{components // 2:05d}"
+    return {
+        "target": Command(kind=CommandKind.TARGET, target=target),
+        "component": Command(kind=CommandKind.TARGET, target=f"{target}/{target}"),
+        "overview": Command(kind=CommandKind.OVERVIEW),
+        "incidents": Command(kind=CommandKind.INCIDENTS, limit=10),
+    }
+
+
 def run(args: dict[str, Any]) -> dict[str, Any]:
     from bot import commands
     from bot.app import PRUNE_PAUSE
-    from bot.model import Command, CommandKind
     from bot.store import Store
 
     components, days, raw_days = int(args["components"]), int(args["days"]), int(args["raw_days"])
@@ -180,13 +193,7 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     size_with_extra_day = sum(os.path.getsize(p) for p in Path(tmp.name).iterdir())
     store = Store.open(path)
     at = datetime.fromtimestamp(now, UTC)
-    target = f"m{components // 2:05d}"
-    queries = {
-        "target": Command(kind=CommandKind.TARGET, target=target),
-        "component": Command(kind=CommandKind.TARGET, target=f"{target}/{target}"),
-        "overview": Command(kind=CommandKind.OVERVIEW),
-        "incidents": Command(kind=CommandKind.INCIDENTS, limit=10),
-    }
+    queries = timed_commands(components)
     results: dict[str, Any] = {"build": built}
     ctx = multiprocessing.get_context("spawn")
     stop, out = ctx.Event(), ctx.Queue()

@@ -157,8 +157,8 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     process per call) beside the writer, with the collector as the bot runs it (bot/runtime.py)."""
     import gc
 
+    from bench.history import timed_commands
     from bot import commands, runtime
-    from bot.model import Command, CommandKind
     from bot.store import Store
 
     url = str(args["database"])
@@ -172,13 +172,7 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     store = Store.open(url)
     runtime.settle()
     at = datetime.fromtimestamp(now, UTC)
-    target = f"m{components // 2:05d}"
-    queries = {
-        "target": Command(kind=CommandKind.TARGET, target=target),
-        "component": Command(kind=CommandKind.TARGET, target=f"{target}/{target}"),
-        "overview": Command(kind=CommandKind.OVERVIEW),
-        "incidents": Command(kind=CommandKind.INCIDENTS, limit=10),
-    }
+    queries = timed_commands(components)
     results: dict[str, Any] = {"build": built}
     ctx = multiprocessing.get_context("spawn")
     stop, out = ctx.Event(), ctx.Queue()

@@ -49,7 +49,19 @@ from bot.model import (
     Uptime,
 )
 from bot.store.sql import CODE as _CODE
-from bot.store.sql import STATUS_CODES, Backend, Fenced, Many, Ops, Read, Unavailable, Write, drive, run
+from bot.store.sql import (
+    STATUS_CODES,
+    Backend,
+    Fenced,
+    Many,
+    Ops,
+    Read,
+    Unavailable,
+    Write,
+    drive,
+    run,
+    statements,
+)
 from bot.store.sqlite import SQLITE_HEADER, SqliteBackend, migrations, unusable
 
 SYNC_LOCK = 0x73796E63  # "sync": sync_monitors, one process at a time
@@ -235,13 +247,12 @@ class Store:
     def commit_notice(self, alert: Alert, deliveries: Sequence[Delivery]) -> None:
         """A notice that belongs to no monitor (the bot's own connectivity): timeline + outbox rows. A notice
         never mentions anyone, whatever its deliveries say."""
-        with self.sql.atomic(fenced=True):
-            self._many(self._write_timeline((alert,)))
-            if deliveries:
-                self._many(self._write_outbox([replace(d, mention=None) for d in deliveries], ts(alert.at)))
+        run(self.sql, self._commit_notice(alert, deliveries), fenced=True)
 
-    def _many(self, statement: Many) -> None:
-        self.sql.executemany(statement.sql, statement.rows)
+    def _commit_notice(self, alert: Alert, deliveries: Sequence[Delivery]) -> Ops[None]:
+        yield self._write_timeline((alert,))
+        if deliveries:
+            yield self._write_outbox([replace(d, mention=None) for d in deliveries], ts(alert.at))
 
     # The writers below are statements of one transaction (`Ops`): the per-check path, awaited on PostgreSQL.
 
@@ -914,8 +925,7 @@ class Store:
 
     def hold(self, held: Sequence[Held], *, now: datetime) -> None:
         """Keep alerts back outside a check (an action on an incident that was never posted)."""
-        with self.sql.atomic():
-            self._many(self._write_held(held, ts(now)))
+        run(self.sql, statements(self._write_held(held, ts(now))))
 
     def held_monitors(self) -> set[str]:
         """The monitors with alerts held back."""
@@ -929,14 +939,17 @@ class Store:
     def release(self, monitor: str, plan: typing.Callable[[list[Held]], Sequence[Delivery]], *, now: datetime) -> int:
         """Take a monitor's held alerts and queue what `plan` makes of them, in one transaction: two processes
         releasing at once (the bot and `downwatch unmute`) cannot both queue them. Returns rows queued."""
-        with self.sql.atomic():
-            rows = self.sql.execute("DELETE FROM held WHERE monitor = ? RETURNING id, why, alert", [monitor]).fetchall()
-            if not rows:
-                return 0
-            deliveries = plan([Held(alert=queued_alert(a), why=w) for _, w, a in sorted(rows)])
-            if deliveries:
-                self._many(self._write_outbox(deliveries, ts(now)))
-            return len(deliveries)
+        return run(self.sql, self._release(monitor, plan, ts(now)))
+
+    def _release(self, monitor: str, plan: typing.Callable[[list[Held]], Sequence[Delivery]],
+                 now: float) -> Ops[int]:
+        rows = (yield Read("DELETE FROM held WHERE monitor = ? RETURNING id, why, alert", [monitor])).fetchall()
+        if not rows:
+            return 0
+        deliveries = plan([Held(alert=queued_alert(a), why=w) for _, w, a in sorted(rows)])
+        if deliveries:
+            yield self._write_outbox(deliveries, now)
+        return len(deliveries)
 
 
     # ------------------------------------------------------------ digest (issue 12)
@@ -962,10 +975,12 @@ class Store:
         delivery must carry `key` as its alert's incident_id. True when queued now."""
         if any(d.alert.incident_id != key for d in deliveries):
             raise ValueError("every delivery must carry the key as its incident_id")
-        with self.sql.atomic():
-            if self.sql.execute("SELECT 1 FROM outbox WHERE incident_id = ? LIMIT 1", [key]).fetchone():
-                return False
-            self._many(self._write_outbox(deliveries, ts(now)))
+        return run(self.sql, self._queue_once(key, deliveries, ts(now)))
+
+    def _queue_once(self, key: str, deliveries: Sequence[Delivery], now: float) -> Ops[bool]:
+        if (yield Read("SELECT 1 FROM outbox WHERE incident_id = ? LIMIT 1", [key])).fetchone():
+            return False
+        yield self._write_outbox(deliveries, now)
         return True
 
     def queued(self, key: str) -> bool:

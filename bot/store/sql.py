@@ -61,7 +61,7 @@ class Backend(typing.Protocol):
 
 
 class Write(typing.NamedTuple):
-    """A statement of an `Ops` generator whose rows it does not read (PostgreSQL pipelines it)."""
+    """A statement of an `Ops` generator whose rows it does not read (PostgreSQL sends it with the next ones)."""
 
     sql: str
     args: Sequence[object] = ()
@@ -88,6 +88,12 @@ T = typing.TypeVar("T")
 # the event loop without blocking it (PostgreSQL's async connection: the per-check path of a cluster's leader,
 # where a blocking round trip holds up every other check).
 Ops = typing.Generator[Write | Read | Many, typing.Any, T]
+
+
+def statements(*fixed: Write | Many) -> Ops[None]:
+    """Statements known in advance, as `Ops` (nothing read back)."""
+    for op in fixed:  # noqa: UP028 — not `yield from`: a tuple's iterator cannot be sent the rows `drive` sends
+        yield op
 
 
 def drive(backend: Backend, ops: Ops[T]) -> T:
