@@ -2,8 +2,8 @@
 
 bot.schedule.build_scheduler → Watcher.poll → run_check (make_client) → engine.step → Store.commit (SQLite
 file, WAL), exactly as bot/app.py wires them, against the local target (another process). Measured over a
-window after a warm-up: process CPU share, scheduling lag (its slot job's scheduled run time → a poll starting,
-from APScheduler's own submission events), event-loop lag, RSS, probes done, probes skipped (by the watcher's
+window after a warm-up: process CPU share, scheduling lag (a monitor's due time → its poll starting, as the
+scheduler itself tells it: bot.schedule's on_lag, what /metrics serves as downwatch_scheduler_lag_seconds), event-loop lag, RSS, probes done, probes skipped (by the watcher's
 overload guard, and by APScheduler's max_instances/misfire), probes that timed out.
 
 With `database` a PostgreSQL URL (bench/postgres.py, issue 14) the process runs as a cluster member does in
@@ -85,7 +85,7 @@ async def leading(store: Any, database: str, monitors: Iterable[Any], clock: Any
 async def run(args: dict[str, Any], *, web: Serving | None = None) -> dict[str, Any]:
     """`web(store=, monitors=, clock=)`, when given (bench/web.py), returns the check the watcher runs and a
     context entered before the scheduler starts and left when the measured window ends."""
-    from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_SUBMITTED
+    from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 
     from bot.checks import run_check
     from bot.checks.client import make_client
@@ -122,7 +122,6 @@ async def run(args: dict[str, Any], *, web: Serving | None = None) -> dict[str, 
     store.sync_monitors(((m.name, m.kind) for m in monitors), clock.now())
 
     measuring = False
-    scheduled: dict[str, Any] = {}
     lags: list[float] = []
     done = timeouts = failed = written = 0
 
@@ -137,9 +136,6 @@ async def run(args: dict[str, Any], *, web: Serving | None = None) -> dict[str, 
 
         async def poll(monitor: HttpMonitor) -> object:
             nonlocal done, timeouts, failed, written
-            due = scheduled.get(slot_of.get(monitor.name, ""))  # its slot's scheduled run time
-            if measuring and due is not None:
-                lags.append(max(0.0, (time.time() - due) * 1000.0))
             seen = None
             if agent is not None:  # as bot/app.py's probe_and_decide: this region's probe, then the quorum
                 reading = await agent.poll(monitor)
@@ -157,19 +153,20 @@ async def run(args: dict[str, Any], *, web: Serving | None = None) -> dict[str, 
                 failed += 1
             return step
 
-        scheduler = build_scheduler(monitors=monitors, poll=poll, start=clock.now())
-        slot_of = {m.name: job.id for job in scheduler.get_jobs() for m in job.args[0]}
+        def late(seconds: float) -> None:
+            if measuring:
+                lags.append(seconds * 1000.0)
+
+        scheduler = build_scheduler(monitors=monitors, poll=poll, start=clock.now(), on_lag=late)
         events = {"missed": 0, "max_instances": 0}
 
         def listen(event: Any) -> None:
-            if event.code == EVENT_JOB_SUBMITTED and event.scheduled_run_times:
-                scheduled[event.job_id] = event.scheduled_run_times[0].timestamp()
-            elif measuring and event.code == EVENT_JOB_MISSED:
+            if measuring and event.code == EVENT_JOB_MISSED:
                 events["missed"] += 1
             elif measuring and event.code == EVENT_JOB_MAX_INSTANCES:
                 events["max_instances"] += 1
 
-        scheduler.add_listener(listen, EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        scheduler.add_listener(listen, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         rss_built = rss_mb()
         runtime.settle()  # as bot/app.py does before starting the scheduler
         around = AsyncExitStack()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -18,8 +21,9 @@ STARTUP_RATE = 200.0  # first polls per second at most, beyond the first 2 s
 # Every monitor's phase is a multiple of TICK after start, and the monitors sharing an interval and a tick
 # are one APScheduler job (a slot) that starts their polls: 10,000 monitors at 60 s are 1,000 jobs firing 20
 # times a second, not 10,000 firing 167 times: APScheduler's cost per run grows with its number of jobs, and
-# polls that share a wake-up share the loop's turns. A coarser tick saves no more CPU and adds scheduling lag
-# (the measurements are in bench/README.md).
+# polls that share a wake-up share the loop's turns. A coarser tick saves no more CPU and adds scheduling lag;
+# starting each poll at its own phase within the tick (a loop timer each) cut the lag p99 but cost the
+# 10,000-monitor run half as much CPU again (the measurements are in bench/README.md).
 TICK = 0.05  # seconds
 QUIET_TICK = 15.0  # seconds: how late a mute or maintenance window that ends without a poll is noticed at most
 DIGEST_TICK = 30.0  # seconds between two looks of the weekly digest's job at the clock (cron times are minutes)
@@ -33,6 +37,7 @@ def build_scheduler(
     start: datetime,
     digest: Callable[[], Awaitable[object]] | None = None,
     quiet: Callable[[], Awaitable[object]] | None = None,
+    on_lag: Callable[[float], object] | None = None,
 ) -> AsyncIOScheduler:
     """A scheduler (not started) polling each monitor on its interval; first polls spread over 2 s, or
     longer when there are many monitors, so the start-up burst stays under STARTUP_RATE polls/s.
@@ -40,6 +45,7 @@ def build_scheduler(
     No per-run jitter: each monitor keeps the phase it got here (IntervalTrigger counts from the previous
     run), which spreads the load as evenly as jitter would, without drift, and keeps polls on the tick grid.
     Each slot job only starts its polls (PollTasks), so one slow target never delays its slot-mates.
+    `on_lag` is told, for each poll, how many seconds after its slot's run time it started (/metrics).
     """
     scheduler = AsyncIOScheduler(timezone="UTC")
     monitors = list(monitors)
@@ -50,17 +56,18 @@ def build_scheduler(
     for index, monitor in enumerate(monitors):
         phase = min(spread, monitor.interval) * index / max(1, len(monitors))
         slots.setdefault((monitor.interval, int(phase / TICK + 1e-9)), []).append(monitor)  # down to its tick
-    polls = PollTasks(poll)
+    polls = PollTasks(poll, on_lag=on_lag)
     for (interval, tick), members in slots.items():
+        first = start + timedelta(seconds=tick * TICK)
         scheduler.add_job(
             polls.start,
             IntervalTrigger(seconds=interval),
-            args=[tuple(members)],
+            args=[Slot(first=first.timestamp(), interval=interval, members=tuple(members))],
             id=f"slot:{interval:g}s:{tick}",
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(1, int(interval)),
-            next_run_time=start + timedelta(seconds=tick * TICK),
+            next_run_time=first,
         )
     scheduler.add_listener(polls.cancel, EVENT_SCHEDULER_SHUTDOWN)
     if housekeeping is not None:
@@ -75,6 +82,20 @@ def build_scheduler(
     return scheduler
 
 
+@dataclass(frozen=True)
+class Slot:
+    """A slot job's monitors, due together at its run times."""
+
+    first: float  # Unix time of the slot's first run
+    interval: float
+    members: tuple[Monitor, ...]
+
+    def due(self, now: float) -> float:
+        """The run time a call at `now` is for: the latest at or before it (a late run is coalesced)."""
+        runs = max(0, math.floor((now - self.first) / self.interval + 1e-6))
+        return self.first + runs * self.interval
+
+
 class PollTasks:
     """The polls in flight, at most one per monitor (what max_instances=1 was when each monitor had a job).
 
@@ -83,9 +104,13 @@ class PollTasks:
     is logged with its traceback. The scheduler's shutdown cancels what is still running.
     """
 
-    def __init__(self, poll: Callable[[Monitor], Awaitable[object]], *, log: logging.Logger | None = None) -> None:
+    def __init__(self, poll: Callable[[Monitor], Awaitable[object]], *, log: logging.Logger | None = None,
+                 on_lag: Callable[[float], object] | None = None, now: Callable[[], float] = time.time) -> None:
+        """`now`: Unix time, the scheduler's own clock (APScheduler runs on the wall clock)."""
         self._poll = poll
         self._log = log or logging.getLogger("downwatch.schedule")
+        self._on_lag = on_lag
+        self._now = now
         self._running: dict[str, asyncio.Task[object]] = {}
         self._overrun: set[str] = set()
 
@@ -93,17 +118,23 @@ class PollTasks:
     def running(self) -> int:
         return len(self._running)
 
-    async def start(self, monitors: tuple[Monitor, ...]) -> None:
+    async def start(self, slot: Slot) -> None:
         """Start each monitor's poll unless its previous one is still running; returns at once."""
-        for monitor in monitors:
+        due = slot.due(self._now())
+        for monitor in slot.members:
             if monitor.name in self._running:
                 if monitor.name not in self._overrun:
                     self._overrun.add(monitor.name)
                     self._log.warning("%s: previous poll still running at its next turn; skipped", monitor.name)
                 continue
-            task: asyncio.Task[object] = asyncio.ensure_future(self._poll(monitor))
+            task: asyncio.Task[object] = asyncio.ensure_future(self._run(monitor, due))
             self._running[monitor.name] = task
             task.add_done_callback(partial(self._finished, monitor.name))
+
+    async def _run(self, monitor: Monitor, due: float) -> object:
+        if self._on_lag is not None:  # where the poll starts: behind its slot-mates' first steps, as it waits
+            self._on_lag(max(0.0, self._now() - due))
+        return await self._poll(monitor)
 
     def cancel(self, event: SchedulerEvent | None = None) -> None:
         for task in list(self._running.values()):

@@ -81,6 +81,9 @@ async def test_two_replicas_one_leads_the_follower_answers_and_a_clean_stop_hand
                         return bool(conn.execute("SELECT state IS NOT NULL FROM monitors").fetchone()[0])
 
                 await until(seen, what="the leader's first poll")
+                polled = (await client.get(urls[leader][0] + "/metrics")).text  # the scheduler's own lag, served
+                counted = [line for line in polled.splitlines() if line.startswith("downwatch_scheduler_lag_seconds_count")]
+                assert counted and float(counted[0].split()[-1]) >= 1
                 before = (await client.get(urls[follower][0] + "/api/v2/summary.json")).json()  # now cached
                 assert {c["status"] for c in before["components"]} == {"operational"}
                 sim.set_phase(Phase.MAJOR)

@@ -1,10 +1,11 @@
 """The scheduler's plan: monitors grouped into tick slots at fixed phases, spread, no jitter; and the polls
-the slots start: one per monitor at a time, failures logged, cancelled at shutdown."""
+the slots start: one per monitor at a time, each one's lag told, failures logged, cancelled at shutdown."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from bot.checks.http import HttpMonitor
 from bot.config import Monitor
-from bot.schedule import STARTUP_RATE, TICK, PollTasks, build_scheduler
+from bot.schedule import STARTUP_RATE, TICK, PollTasks, Slot, build_scheduler
 
 START = datetime(2026, 9, 29, 18, 30, 0, 123456, tzinfo=UTC)
 
@@ -33,8 +34,9 @@ def _phases(count: int, interval: float = 60.0) -> dict[str, float]:
     assert all(job.trigger.jitter is None for job in jobs)  # a fixed phase keeps the grid; jitter would not
     phases: dict[str, float] = {}
     for job in jobs:
-        (members,) = job.args
-        for monitor in members:
+        (slot,) = job.args
+        assert slot.first == job.next_run_time.timestamp()
+        for monitor in slot.members:
             assert monitor.name not in phases  # every monitor in exactly one slot
             phases[monitor.name] = (job.next_run_time - START).total_seconds()
     assert len(phases) == count
@@ -66,7 +68,7 @@ def test_monitors_with_different_intervals_never_share_a_slot() -> None:
     monitors = [HttpMonitor(name="fast", url="http://127.0.0.1:9/a", interval=10.0),
                 HttpMonitor(name="slow", url="http://127.0.0.1:9/b", interval=60.0)]
     scheduler = build_scheduler(monitors=monitors, poll=_poll, start=START)
-    intervals = {job.args[0][0].name: job.trigger.interval for job in scheduler.get_jobs()}
+    intervals = {job.args[0].members[0].name: job.trigger.interval for job in scheduler.get_jobs()}
     assert intervals == {"fast": timedelta(seconds=10), "slow": timedelta(seconds=60)}
 
 
@@ -76,6 +78,40 @@ def test_the_phase_is_kept_from_run_to_run() -> None:
     (job,) = scheduler.get_jobs()
     first = job.next_run_time
     assert job.trigger.get_next_fire_time(first, first + timedelta(seconds=1)) - first == timedelta(seconds=60)
+
+
+@pytest.mark.parametrize(("now", "due"), [
+    (100.0, 100.0),  # its first run, on time
+    (100.02, 100.0),  # late within the run
+    (159.999_999_9, 160.0),  # the next run, a hair early by float arithmetic: still that run
+    (225.0, 220.0),  # two intervals late (coalesced): the latest run, not the first
+    (99.0, 100.0),  # before its first run: that run
+])
+def test_a_slot_knows_which_run_a_call_is_for(now: float, due: float) -> None:
+    slot = Slot(first=100.0, interval=60.0, members=())
+    assert slot.due(now) == pytest.approx(due)
+
+
+@pytest.mark.anyio
+async def test_each_poll_reports_how_late_it_started() -> None:
+    """Measured where each poll starts: the later ones of a slot wait for the first steps before them."""
+    lags: list[float] = []
+    clock = [1_000.004]  # 4 ms after the slot's run time at 1,000.0
+
+    async def poll(monitor: Monitor) -> object:
+        clock[0] += 0.002  # each poll's first step takes 2 ms before it waits
+        await asyncio.sleep(0)
+        return None
+
+    polls = PollTasks(poll, on_lag=lags.append, now=lambda: clock[0])
+    await polls.start(Slot(first=940.0, interval=60.0, members=tuple(_monitors(3))))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert lags == [pytest.approx(0.004), pytest.approx(0.006), pytest.approx(0.008)]
+
+
+def _due_now(*monitors: Monitor) -> Slot:
+    return Slot(first=time.time() - 1.0, interval=60.0, members=monitors)
 
 
 class HeldPolls:
@@ -99,10 +135,10 @@ async def test_one_poll_per_monitor_at_a_time_and_a_skip_is_logged_once(caplog: 
     polls = PollTasks(held, log=logging.getLogger("test.schedule"))
     a, b = _monitors(2)
     with caplog.at_level(logging.WARNING, logger="test.schedule"):
-        await polls.start((a, b))
+        await polls.start(_due_now(a, b))
         await asyncio.sleep(0)
-        await polls.start((a,))  # a's first poll is still running: skipped
-        await polls.start((a,))  # and again: still one log line for the episode
+        await polls.start(_due_now(a))  # a's first poll is still running: skipped
+        await polls.start(_due_now(a))  # and again: still one log line for the episode
         assert held.started == ["m0", "m1"] and polls.running == 2
         skips = [r.getMessage() for r in caplog.records]
         assert skips == ["m0: previous poll still running at its next turn; skipped"]
@@ -110,7 +146,7 @@ async def test_one_poll_per_monitor_at_a_time_and_a_skip_is_logged_once(caplog: 
         for _ in range(3):
             await asyncio.sleep(0)
         assert polls.running == 0
-        await polls.start((a,))  # its turn after the poll finished: started again
+        await polls.start(_due_now(a))  # its turn after the poll finished: started again
         await asyncio.sleep(0)
         assert held.started == ["m0", "m1", "m0"]
 
@@ -121,7 +157,7 @@ async def test_a_failing_poll_is_logged_and_shutdown_cancels_the_rest(caplog: An
     polls = PollTasks(held, log=logging.getLogger("test.schedule"))
     boom = HttpMonitor(name="boom", url="http://127.0.0.1:9/")
     with caplog.at_level(logging.ERROR, logger="test.schedule"):
-        await polls.start((boom, *_monitors(2)))
+        await polls.start(_due_now(boom, *_monitors(2)))
         for _ in range(3):
             await asyncio.sleep(0)
         assert [r.getMessage() for r in caplog.records] == ["boom: poll failed"]

@@ -19,6 +19,9 @@ from bot.store import Store
 
 # Probe latency buckets (seconds): from a fast loopback answer to the longest timeout worth waiting for.
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Scheduling lag buckets (seconds): how late a poll started after its due time, around the 10 ms a healthy
+# bot keeps to, up to the seconds of a loop that something blocks.
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
 OUTBOX_STUCK = timedelta(minutes=10)  # a due row older than this means delivery is not draining
 STALE_FACTOR = 3  # no check completed within this many of the shortest interval: checks have stopped
 MIN_STALE = timedelta(seconds=60)
@@ -34,20 +37,25 @@ class CheckResultKind:
 
 @dataclass
 class Latency:
-    """A Prometheus-style cumulative histogram, kept as plain counts."""
+    """A Prometheus-style histogram, kept as plain counts per bucket (made cumulative when written)."""
 
     counts: list[int]
     total: float = 0.0
     observed: int = 0
+    bounds: tuple[float, ...] = LATENCY_BUCKETS
+
+    @classmethod
+    def empty(cls, bounds: tuple[float, ...] = LATENCY_BUCKETS) -> Latency:
+        return cls([0] * (len(bounds) + 1), bounds=bounds)
 
     def observe(self, seconds: float) -> None:
-        self.counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.counts[bisect.bisect_left(self.bounds, seconds)] += 1
         self.total += seconds
         self.observed += 1
 
 
 class Activity:
-    """Checks counted by result, their latency, and when each monitor was last checked."""
+    """Checks counted by result, their latency, when each monitor was last checked, and how late polls start."""
 
     def __init__(self, *, clock: Clock) -> None:
         self._clock = clock
@@ -56,6 +64,7 @@ class Activity:
         self.last_check: dict[str, datetime] = {}  # monitor → when its last check completed
         self.latency: dict[str, Latency] = {}  # check kind → its checks' latency
         self.last_completed: datetime | None = None
+        self.lag = Latency.empty(LAG_BUCKETS)  # the scheduler's: a poll's start after its due time
 
     def record(self, result: CheckResult, *, kind: str) -> None:
         outcome = CheckResultKind.READABLE if result.readable else CheckResultKind.UNREADABLE
@@ -65,8 +74,12 @@ class Activity:
         if result.latency_ms is not None:
             histogram = self.latency.get(kind)
             if histogram is None:
-                histogram = self.latency[kind] = Latency([0] * (len(LATENCY_BUCKETS) + 1))
+                histogram = self.latency[kind] = Latency.empty()
             histogram.observe(result.latency_ms / 1000.0)
+
+    def late(self, seconds: float) -> None:
+        """A poll started `seconds` after its due time (bot.schedule's on_lag)."""
+        self.lag.observe(seconds)
 
     def skipped(self) -> None:
         self.checks[CheckResultKind.SKIPPED] = self.checks.get(CheckResultKind.SKIPPED, 0) + 1

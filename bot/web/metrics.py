@@ -19,7 +19,7 @@ from prometheus_client.utils import floatToGoString
 from bot.config import Monitor
 from bot.model import ComponentView
 from bot.store import Store
-from bot.web.activity import LATENCY_BUCKETS, Activity, CheckResultKind
+from bot.web.activity import Activity, CheckResultKind, Latency
 from bot.web.cache import Views
 
 STATUS_HELP = ("Each component's current status (label) and severity (value): -1 unknown, 0 operational, "
@@ -142,13 +142,12 @@ class StateCollector(Collector):
                                         "Time each check took to get its answer, since start, by check kind",
                                         labels=["kind"])
         for name, histogram in sorted(activity.latency.items()):
-            running = 0
-            buckets: list[tuple[str, float]] = []
-            for bound, count in zip((*LATENCY_BUCKETS, float("inf")), histogram.counts, strict=True):
-                running += count
-                buckets.append(("+Inf" if bound == float("inf") else repr(bound), running))
-            latency.add_metric([name], buckets, histogram.total)
+            latency.add_metric([name], _buckets(histogram), histogram.total)
         yield latency
+        lag = HistogramMetricFamily("downwatch_scheduler_lag_seconds",
+                                    "How late each poll started after its due time, since start")
+        lag.add_metric([], _buckets(activity.lag), activity.lag.total)
+        yield lag
 
     def _status_text(self, active: Sequence[str]) -> str:
         grouped = self._views.by_monitor()
@@ -215,6 +214,16 @@ def exposition(own: CollectorRegistry) -> bytes:
         return own.state.text().encode()
     numbers: dict[float, str] = {}
     return "".join([_family(metric, numbers) for metric in own.collect()]).encode()
+
+
+def _buckets(histogram: Latency) -> list[tuple[str, float]]:
+    """Cumulative counts by upper bound, as HistogramMetricFamily takes them."""
+    running = 0
+    buckets: list[tuple[str, float]] = []
+    for bound, count in zip((*histogram.bounds, float("inf")), histogram.counts, strict=True):
+        running += count
+        buckets.append(("+Inf" if bound == float("inf") else repr(bound), running))
+    return buckets
 
 
 def _head(name: str, kind: str, documentation: str) -> str:

@@ -236,6 +236,16 @@ async def test_metrics_parse_and_say_what_the_bot_sees(world: World, web: httpx.
                if s.name.endswith("_count")}
     assert latency["http"] > 24 and "statuspage" not in latency  # the fed status pages had no latency
     assert families["downwatch_healthy"].samples[0].value == 1
+    assert [s.value for s in families["downwatch_scheduler_lag_seconds"].samples if s.name.endswith("_count")] == [0]
+    for seconds in (0.0004, 0.003, 0.2):  # three polls, as bot.schedule tells how late each started
+        world.activity.late(seconds)
+    again = {f.name: f for f in text_string_to_metric_families((await web.get("/metrics")).text)}
+    lag = {(s.name, s.labels.get("le")): s.value for s in again["downwatch_scheduler_lag_seconds"].samples}
+    assert lag[("downwatch_scheduler_lag_seconds_bucket", "0.001")] == 1
+    assert lag[("downwatch_scheduler_lag_seconds_bucket", "0.01")] == 2
+    assert lag[("downwatch_scheduler_lag_seconds_bucket", "0.25")] == 3
+    assert lag[("downwatch_scheduler_lag_seconds_count", None)] == 3
+    assert lag[("downwatch_scheduler_lag_seconds_sum", None)] == pytest.approx(0.2034)
     site = world.site()
     assert exposition(site._registry) == reference(site._registry)  # the fast writer writes the same text
 
