@@ -250,6 +250,17 @@ async def test_metrics_parse_and_say_what_the_bot_sees(world: World, web: httpx.
     assert exposition(site._registry) == reference(site._registry)  # the fast writer writes the same text
 
 
+async def test_the_readmes_alert_rules_name_series_the_bot_serves(world: World, web: httpx.AsyncClient) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rules = readme.split("An Alertmanager rule", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    named = set(re.findall(r"\b(downwatch_[a-z_]+)", rules))
+    assert {"downwatch_checks_total", "downwatch_scheduler_lag_seconds_bucket"} <= named
+    world.activity.late(0.001)
+    served = {s.name for f in text_string_to_metric_families((await web.get("/metrics")).text) for s in f.samples}
+    served.add("downwatch_cluster_leader")  # served by a cluster's processes only (test_cluster_run)
+    assert named <= served, f"the README's rules name series /metrics does not serve: {named - served}"
+
+
 def test_parts_kept_per_monitor_read_like_a_fresh_render(world: World) -> None:
     # One site kept across writes and time (its cards, API groups and metric lines reused per monitor)
     # against a new site each time, which builds everything from the store.
