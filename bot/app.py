@@ -141,10 +141,11 @@ async def run(
             host, pid = socket.gethostname(), os.getpid()
             lease = Lease(config.database, holder=new_holder(host, pid),
                           cluster=fingerprint((m.name, m.kind) for m in config.monitors), host=host, pid=pid,
-                          region=config.cluster.region, ttl=config.cluster.ttl)
+                          region=config.cluster.region, name=config.cluster.name, ttl=config.cluster.ttl)
             stack.callback(lease.close)
             lease.check_cluster()  # ClusterConflict: another configuration already runs on this database
-        store.sync_monitors(((m.name, m.kind) for m in config.monitors), clock.now())
+        watched = [(m.name, m.kind) for m in config.monitors]
+        store.sync_monitors(watched, clock.now(), exact=lease is None)  # in a cluster, the leader's config rules
         client = await stack.enter_async_context(make_client(transport=transport))
         async def names() -> list[str]:  # autocomplete: monitors, then components
             return store.monitor_names() + sorted({v.name for v in store.component_views()})
@@ -254,6 +255,9 @@ async def run(
             being it (the engine, the jobs and the sender pause by themselves: `roles.leads()`)."""
             if role is not Role.LEADER:
                 return
+            if store.active_monitors() != set(watched):  # a changed config rolling out: this one's monitors now
+                store.sync_monitors(watched, clock.now())
+                log.info("cluster: now watching this process's %s", plural(len(watched), "monitor"))
             watcher.reload()
             quiet.tick(clock.now())
             if digest is not None:

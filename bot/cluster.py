@@ -81,6 +81,7 @@ class Member:
     pid: int
     region: str
     started_at: datetime
+    name: str = ""  # the cluster's name in its config ([cluster] name), "" when it has none
     seen_age: timedelta
     alive: bool
     leader: bool
@@ -123,7 +124,7 @@ class ClusterView:
             "at": self.at.isoformat(), "leader": self.leader, "holder": self.holder, "epoch": self.epoch,
             "cluster": self.cluster, "live": self.live, "lease_age_s": seconds(self.lease_age),
             "expires_in_s": seconds(self.expires_in),
-            "members": [{"holder": m.holder, "cluster": m.cluster, "host": m.host, "pid": m.pid,
+            "members": [{"holder": m.holder, "name": m.name, "cluster": m.cluster, "host": m.host, "pid": m.pid,
                          "region": m.region, "started_at": m.started_at.isoformat(),
                          "seen_age_s": seconds(m.seen_age), "alive": m.alive, "leader": m.leader}
                         for m in self.members],
@@ -250,10 +251,10 @@ WITH won AS (
     SELECT epoch, holder, acquired_at FROM won WHERE acquired_at = now()
     ON CONFLICT (epoch) DO NOTHING
 ), seen AS (
-    INSERT INTO members (holder, cluster, host, pid, region, started_at, seen_at)
-    VALUES (%(holder)s, %(cluster)s, %(host)s, %(pid)s, %(region)s, now(), now())
-    ON CONFLICT (holder) DO UPDATE SET cluster = excluded.cluster, host = excluded.host, pid = excluded.pid,
-        region = excluded.region, seen_at = now()
+    INSERT INTO members (holder, cluster, name, host, pid, region, started_at, seen_at)
+    VALUES (%(holder)s, %(cluster)s, %(cluster_name)s, %(host)s, %(pid)s, %(region)s, now(), now())
+    ON CONFLICT (holder) DO UPDATE SET cluster = excluded.cluster, name = excluded.name, host = excluded.host,
+        pid = excluded.pid, region = excluded.region, seen_at = now()
 )
 SELECT holder, epoch, acquired_at, expires_at, now() FROM won
 """
@@ -265,9 +266,12 @@ class Lease:
     behind the engine's writes). Synchronous: `Membership` calls it from a thread."""
 
     def __init__(self, conninfo: str, *, holder: str, cluster: str, host: str, pid: int, region: str = "",
-                 ttl: float = 10.0, timeout: float = ANSWER_WITHIN, log: logging.Logger | None = None) -> None:
+                 name: str = "", ttl: float = 10.0, timeout: float = ANSWER_WITHIN,
+                 log: logging.Logger | None = None) -> None:
+        """`cluster`: this process's monitors (`fingerprint`); `name`: the config's [cluster] name, if any."""
         self.holder = holder
         self.cluster = cluster
+        self.name = name
         self.ttl = ttl
         self._member = {"host": host, "pid": pid, "region": region}
         self._link = _Link(conninfo, timeout=timeout)
@@ -286,7 +290,8 @@ class Lease:
     def beat(self) -> LeaseView | None:
         """Renew our lease or take an expired one, and say who holds it; None when the database could not be
         reached (the next beat reconnects)."""
-        args = {"name": LEASE, "holder": self.holder, "cluster": self.cluster, "ttl": self.ttl, **self._member}
+        args = {"name": LEASE, "holder": self.holder, "cluster": self.cluster, "cluster_name": self.name,
+                "ttl": self.ttl, **self._member}
 
         def work(conn: psycopg.Connection[Any]) -> tuple[Any, ...] | None:
             row = conn.execute(_BEAT, args).fetchone()
@@ -318,22 +323,32 @@ class Lease:
         return row is not None
 
     def check_cluster(self) -> None:
-        """At start: refuse a database where a live member runs another configuration (another cluster).
-        `ClusterConflict` names that member; `Unavailable` when the database cannot be reached."""
+        """At start: refuse a database where a live member belongs to another cluster. Two named processes
+        are one cluster when their names are the same (their monitors may differ while a change rolls out);
+        otherwise when their monitors are. `ClusterConflict` names that member; `Unavailable` when the
+        database cannot be reached."""
         try:
             row = self._link.run(lambda conn: conn.execute(
-                "SELECT host, pid, cluster, started_at FROM members WHERE holder <> %s AND cluster <> %s "
-                "AND seen_at > now() - make_interval(secs => %s) ORDER BY seen_at DESC LIMIT 1",
-                [self.holder, self.cluster, ALIVE_BEATS * self.ttl]).fetchone())
+                "SELECT host, pid, cluster, name, started_at FROM members WHERE holder <> %(holder)s "
+                "AND seen_at > now() - make_interval(secs => %(alive)s) "
+                "AND CASE WHEN %(name)s <> '' AND name <> '' THEN name <> %(name)s ELSE cluster <> %(cluster)s END "
+                "ORDER BY seen_at DESC LIMIT 1",
+                {"holder": self.holder, "alive": ALIVE_BEATS * self.ttl, "name": self.name,
+                 "cluster": self.cluster}).fetchone())
         except psycopg.OperationalError as exc:
             raise Unavailable(f"PostgreSQL is not reachable: {_why(exc)}") from exc
-        if row is not None:
-            host, pid, cluster, started_at = row
-            raise ClusterConflict(
-                f"this database is used by another downwatch cluster: host {host}, pid {pid}, started "
-                f"{started_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, cluster {cluster} (this one is "
-                f"{self.cluster}, from a different set of monitors); point this one at its own database or "
-                "give both the same configuration")
+        if row is None:
+            return
+        host, pid, cluster, name, started_at = row
+        first = (f"this database is used by another downwatch cluster: host {host}, pid {pid}, started "
+                 f"{started_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, ")
+        if name and self.name:
+            raise ClusterConflict(first + f"named {name!r} (this one is {self.name!r}); point this one at its own "
+                                          "database or give both the same [cluster] name")
+        raise ClusterConflict(first + f"cluster {cluster} (this one is {self.cluster}, from a different set of "
+                                      "monitors); point this one at its own database or give both the same "
+                                      "configuration, or the same [cluster] name to change the monitors one "
+                                      "replica at a time")
 
     def claim(self, key: str) -> bool:
         """True for exactly one process among all that ask for `key` (an interaction several replicas
@@ -516,7 +531,7 @@ def read_cluster(conninfo: str, *, ttl: float = 10.0, timeout: float = ANSWER_WI
         now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
         lease = conn.execute("SELECT holder, epoch, cluster, acquired_at, renewed_at, expires_at FROM lease "
                              "WHERE name = %s", [LEASE]).fetchone()
-        members = conn.execute("SELECT holder, cluster, host, pid, region, started_at, seen_at FROM members "
+        members = conn.execute("SELECT holder, cluster, host, pid, region, started_at, seen_at, name FROM members "
                                "ORDER BY host, pid, holder").fetchall()
         backlog = conn.execute("SELECT platform, count(*), min(next_at) FROM outbox WHERE state = 'pending' "
                                "GROUP BY platform ORDER BY platform").fetchall()
@@ -544,8 +559,9 @@ def _view(now: datetime, lease: Sequence[Any] | None, members: Sequence[Sequence
         at=now, holder=holder, epoch=epoch, cluster=cluster, live=live, lease_age=lease_age, expires_in=expires_in,
         members=tuple(
             Member(holder=m_holder, cluster=m_cluster, host=host, pid=pid, region=region, started_at=started_at,
-                   seen_age=now - seen_at, alive=now - seen_at <= alive_within, leader=live and m_holder == holder)
-            for m_holder, m_cluster, host, pid, region, started_at, seen_at in members),
+                   seen_age=now - seen_at, alive=now - seen_at <= alive_within, leader=live and m_holder == holder,
+                   name=name)
+            for m_holder, m_cluster, host, pid, region, started_at, seen_at, name in members),
         backlog=tuple(
             Backlog(platform=platform, pending=count,
                     oldest_due=None if due is None else datetime.fromtimestamp(due, UTC))
@@ -579,7 +595,8 @@ def render_cluster(view: ClusterView) -> str:
     if view.members:
         rows = [(m.holder, m.host, str(m.pid), m.region or "-", _ago(m.seen_age),
                  "leader" if m.leader else "follower" if m.alive else "gone",
-                 m.cluster + (" (not the leader's)" if view.cluster not in (None, m.cluster) else ""))
+                 (f"{m.name} " if m.name else "") + m.cluster
+                 + (" (not the leader's)" if view.cluster not in (None, m.cluster) else ""))
                 for m in view.members]
         lines += _table(("PROCESS", "HOST", "PID", "REGION", "SEEN", "STATE", "CONFIG"), rows)
     else:

@@ -89,6 +89,9 @@ class Cluster:
     region: str = ""     # `region = "eu-west"` (flag --region, env DOWNWATCH_REGION): also probe from this region
     regions: tuple[str, ...] = ()  # every region that probes: HTTP/TCP monitors are decided by their quorum
     confirm_regions: int | None = None  # regions that must see a failure (None: 2 when there are 2+, else 1)
+    # The cluster's name: replicas with the same name are one cluster even while their monitors differ (a
+    # rolling change of the config). Without one, a cluster is its set of monitors.
+    name: str = ""
 
 
 DATABASE_ENV = "DOWNWATCH_DATABASE_URL"  # the PostgreSQL URL with its password: never in the TOML
@@ -322,7 +325,7 @@ REGION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 
 
 def _cluster(check: Checker, raw: Mapping[str, object], env: Mapping[str, str], database: str) -> Cluster:
-    """`region`, `regions`, `confirm_regions` and the [cluster] table (ttl, renew)."""
+    """`region`, `regions`, `confirm_regions` and the [cluster] table (name, ttl, renew)."""
     region = env.get("DOWNWATCH_REGION") or (check.text("region", raw["region"]) if "region" in raw else "") or ""
     if region and not REGION_NAME.fullmatch(region):
         check.error("region", f"{region!r} is not a region name (letters, digits, '-', '_' and '.', up to 40)")
@@ -353,13 +356,19 @@ def _cluster(check: Checker, raw: Mapping[str, object], env: Mapping[str, str], 
     if not isinstance(table, dict):
         check.error("cluster", "must be a table: [cluster]")
         table = {}
-    check.unknown("cluster", table, {"ttl", "renew"})
+    check.unknown("cluster", table, {"name", "ttl", "renew"})
+    name = (check.text("cluster.name", table["name"]) or "") if "name" in table else ""
+    if name and not REGION_NAME.fullmatch(name):
+        check.error("cluster.name", f"{name!r} is not a cluster name (letters, digits, '-', '_' and '.', up to 40)")
+    if name and not database.startswith(("postgresql://", "postgres://")):
+        check.error("cluster.name", "a cluster needs a PostgreSQL database that its processes share "
+                                    "(database = \"postgresql://…\" or DOWNWATCH_DATABASE_URL)")
     ttl = check.number("cluster.ttl", table.get("ttl", 10.0), minimum=1.0, exclusive=False)
     renew = check.number("cluster.renew", table.get("renew", 2.0), minimum=0.1, exclusive=False)
     if ttl is not None and renew is not None and renew * 2 > ttl:
         check.error("cluster.renew", f"{renew:g}s is more than half the lease's ttl ({ttl:g}s): a leader would "
                                      "lose its lease between two renewals")
-    return Cluster(ttl=float(ttl or 10.0), renew=float(renew or 2.0), region=region, regions=tuple(regions),
+    return Cluster(ttl=float(ttl or 10.0), renew=float(renew or 2.0), region=region, regions=tuple(regions), name=name,
                    confirm_regions=int(confirm) if confirm is not None else None)
 
 

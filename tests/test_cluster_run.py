@@ -6,6 +6,7 @@ unreachable at start. (Real processes, kill -9 and the network faults: tests/tes
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from adapters.console import render_reply
 from bot import app, cli, wording
 from bot.checks.statuspage import StatuspageMonitor
 from bot.clock import FakeClock
-from bot.cluster import Lease, read_cluster
+from bot.cluster import Lease, read_cluster, render_cluster
 from bot.config import Cluster, Config, Route, Web, load_config
 from bot.model import AlertKind, Command, CommandKind
 from bot.simulator import Phase, SimulatedProvider
@@ -117,6 +118,63 @@ async def test_two_replicas_one_leads_the_follower_answers_and_a_clean_stop_hand
             await asyncio.gather(*runs, return_exceptions=True)
     view = read_cluster(pg_url)
     assert view.epoch == 2  # two terms: the first leader's and its successor's
+
+
+async def test_a_named_cluster_changes_its_monitors_one_replica_at_a_time(pg_url: str, tmp_path: Path) -> None:
+    """A rolling change: the replica with the new config joins as a follower (not refused as another
+    cluster), the old leader's monitors stay the watched ones until it goes, then the new one's are."""
+    async with SimulatedProvider() as sim:
+        old = replica_config(pg_url, sim.url, tmp_path)
+        old = dataclasses.replace(old, cluster=dataclasses.replace(old.cluster, name="prod"))
+        added = dataclasses.replace(old.monitors[0], name="OpenAI (added)")
+        new = dataclasses.replace(old, monitors=(*old.monitors, added))
+        stops = [asyncio.Event(), asyncio.Event()]
+        urls: list[list[str]] = [[], []]
+        runs = [asyncio.create_task(app.run(old, stop=stops[0], adapters={"chat": RecordingAdapter(name="chat")},
+                                            on_web=urls[0].append))]
+
+        def active() -> dict[str, bool]:
+            with psycopg.connect(pg_url) as conn:
+                return {name: bool(on) for name, on in conn.execute("SELECT name, active FROM monitors")}
+
+        def polled(name: str) -> bool:
+            with psycopg.connect(pg_url) as conn:
+                row = conn.execute("SELECT state IS NOT NULL FROM monitors WHERE name = %s", [name]).fetchone()
+            return bool(row and row[0])
+
+        try:
+            async with httpx.AsyncClient() as client:
+                await until(lambda: urls[0] and _is(client, urls[0][0], "ok (leader)\n"), what="the old replica to lead")
+                runs.append(asyncio.create_task(app.run(new, stop=stops[1], adapters={
+                    "chat": RecordingAdapter(name="chat")}, on_web=urls[1].append)))
+                await until(lambda: urls[1] and _is(client, urls[1][0], "ok (follower)\n"),
+                            what="the new replica to follow")
+                assert not runs[1].done()  # joined, not refused as another cluster
+                assert active() == {"OpenAI": True, "OpenAI (added)": False}  # the leader's config rules
+                assert "prod" in render_cluster(read_cluster(pg_url))
+                stops[0].set()  # the old replica goes (to be restarted with the new config): the new one leads
+                await asyncio.wait_for(runs[0], 10)
+                await until(lambda: _is(client, urls[1][0], "ok (leader)\n"), within=5.0, what="the new one to lead")
+                assert active() == {"OpenAI": True, "OpenAI (added)": True}
+                await until(lambda: polled("OpenAI (added)"), what="the added monitor's first poll")
+        finally:
+            for stop in stops:
+                stop.set()
+            await asyncio.gather(*runs, return_exceptions=True)
+    assert not [r for r in runs if r.exception() is not None]
+
+
+def test_a_cluster_name_is_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"DOWNWATCH_DATABASE_URL": "postgresql://dw@db/dw"}
+    path = write_config(tmp_path, "", '[cluster]\nname = "prod"\n')
+    assert load_config(str(path), env).cluster.name == "prod"
+    assert load_config(str(write_config(tmp_path, "")), env).cluster.name == ""
+    path = write_config(tmp_path, "", '[cluster]\nname = "prod eu/1"\n')
+    assert cli.main(["validate", "--config", str(path)], env=env) == 2
+    assert f"{path}: cluster.name: 'prod eu/1' is not a cluster name" in capsys.readouterr().err
+    path = write_config(tmp_path, 'database = "dw.db"\n', '[cluster]\nname = "prod"\n')
+    assert cli.main(["validate", "--config", str(path)], env={}) == 2
+    assert "cluster.name: a cluster needs a PostgreSQL database" in capsys.readouterr().err
 
 
 async def _both(roles) -> bool:  # type: ignore[no-untyped-def]

@@ -136,17 +136,21 @@ class Store:
 
     # ------------------------------------------------------------ monitors and engine state
 
-    def sync_monitors(self, monitors: Iterable[tuple[str, str]], now: datetime) -> None:
-        """Mark exactly these (name, kind) monitors as active; history of removed ones is kept."""
+    def sync_monitors(self, monitors: Iterable[tuple[str, str]], now: datetime, *, exact: bool = True) -> None:
+        """Mark exactly these (name, kind) monitors as active; history of removed ones is kept. Not `exact`
+        (a cluster's process that does not lead): only give the new ones their rows, inactive, and leave
+        which monitors are watched to the leader, whose config may differ while a change rolls out."""
         with self.sql.atomic():
             self.sql.serialize(SYNC_LOCK)  # replicas starting together: new monitors' ids are MAX(mid) + 1
-            self.sql.execute("UPDATE monitors SET active = 0")
+            if exact:
+                self.sql.execute("UPDATE monitors SET active = 0")
             for name, kind in monitors:
                 self.sql.execute(
                     "INSERT INTO monitors (name, kind, active, first_seen, mid) "
-                    "VALUES (?, ?, 1, ?, (SELECT COALESCE(MAX(mid), 0) + 1 FROM monitors)) "
-                    "ON CONFLICT(name) DO UPDATE SET active = 1, kind = excluded.kind",
-                    [name, kind, ts(now)],
+                    "VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(mid), 0) + 1 FROM monitors)) "
+                    + ("ON CONFLICT(name) DO UPDATE SET active = 1, kind = excluded.kind" if exact
+                       else "ON CONFLICT(name) DO NOTHING"),
+                    [name, kind, int(exact), ts(now)],
                 )
             if self.sql.shared:
                 self.sql.execute("UPDATE monitors SET version = nextval('monitor_versions')")
@@ -154,6 +158,10 @@ class Store:
         self._writes += 1
         self._synced = self._writes
         self._others = None
+
+    def active_monitors(self) -> set[tuple[str, str]]:
+        """The (name, kind) of the monitors marked active: the ones the leader watches."""
+        return {(name, kind) for name, kind in self.sql.execute("SELECT name, kind FROM monitors WHERE active = 1")}
 
     def _moved(self, monitor: str) -> Ops[None]:
         """The monitor's state, incident or timeline was written (inside the write's transaction): its

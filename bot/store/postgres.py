@@ -543,6 +543,10 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             END IF;
         END $$""",
     )),
+    # A cluster's name ([cluster] name): replicas with one name are one cluster while their monitors differ.
+    ("m010_cluster_name", (
+        "ALTER TABLE members ADD COLUMN name TEXT NOT NULL DEFAULT ''",
+    )),
 )
 TABLES = ("monitors", "components", "status_log", "probes", "probe_hours", "incidents", "incident_components",
           "timeline", "outbox", "messages", "actions", "mutes", "acks", "held", "lease", "lease_log", "members",
