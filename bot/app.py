@@ -9,6 +9,7 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from datetime import timedelta
+from functools import partial
 
 import httpx
 
@@ -112,7 +113,11 @@ def command_handler(
     async def handle(command: Command) -> Reply:
         if operations is not None and command.kind in commands.ACTING:
             return operations.command(command)
-        return commands.handle(command, history=store, now=clock.now(), alternatives=alternatives, planned=planned)
+        answer = partial(commands.handle, command, history=store, now=clock.now(), alternatives=alternatives,
+                         planned=planned)
+        if store.sql.shared:  # PostgreSQL: tens of ms of round trips, off the loop that keeps the checks' time
+            return await asyncio.to_thread(answer)
+        return answer()  # SQLite: a local file read in a ms or two, and its connection belongs to this thread
 
     return handle
 

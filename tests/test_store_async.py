@@ -226,3 +226,62 @@ async def test_after_the_server_dropped_every_connection_one_check_fails_not_one
             assert await store.areadings(A.name) == {}
     finally:
         await store.aclose()
+
+
+async def test_a_command_on_postgresql_is_answered_off_the_event_loop(pg_url: str) -> None:
+    """/status reads tens of ms of history: on PostgreSQL it runs in a worker thread. A read held on a table
+    lock shows it: the loop keeps turning while the answer waits (before, the loop itself waited)."""
+    from adapters.console import render_reply
+    from bot.app import command_handler
+    from bot.model import Command, CommandKind
+
+    async with watching(pg_url) as (store, watcher, results, clock):
+        results.status[A.name] = Status.MAJOR
+        await watcher.poll(A)
+        handle = command_handler(store, clock)
+        with psycopg.connect(pg_url, autocommit=True) as blocker, blocker.transaction():
+            blocker.execute("LOCK TABLE components IN ACCESS EXCLUSIVE MODE")
+            answer = asyncio.create_task(handle(Command(CommandKind.OVERVIEW)))
+            turns = 0
+
+            def waits_and_counts() -> bool:
+                nonlocal turns
+                turns += 1
+                return waiting(pg_url) == 1
+
+            # Blocking, the read would hold the loop until its lock timeout (3 s) and fail: never seen waiting.
+            await until(waits_and_counts, what="the command's read to wait on the lock")
+            assert turns >= 2 and not answer.done()  # the loop turned while the read waited
+        reply = await asyncio.wait_for(answer, timeout=5.0)
+    said = render_reply(reply)
+    assert "🔴 a — major outage" in said and "1 open incident" in said
+
+
+def test_the_watchdog_watches_every_round_trip_in_flight() -> None:
+    """The loop's round trip and a command's (in its worker thread) are in flight together: the one past its
+    deadline is cut even though the other, answered in time, finished after it started."""
+    import socket
+
+    from bot.store.postgres import Watchdog
+
+    class Conn:  # what the watchdog uses of a psycopg connection: its socket
+        def __init__(self, sock: socket.socket) -> None:
+            self.sock = sock
+
+        def fileno(self) -> int:
+            return self.sock.fileno()
+
+    dog = Watchdog(seconds=0.2)
+    slow, slow_peer = socket.socketpair()
+    fast, fast_peer = socket.socketpair()
+    try:
+        with dog.watching(Conn(slow)) as stalled:  # type: ignore[arg-type]
+            with dog.watching(Conn(fast)) as answered:  # type: ignore[arg-type]
+                pass
+            slow_peer.settimeout(5.0)
+            assert slow_peer.recv(1) == b""  # its socket was shut down: the stalled round trip fails
+            assert stalled.cut and not answered.cut
+    finally:
+        dog.close()
+        for sock in (slow, slow_peer, fast, fast_peer):
+            sock.close()

@@ -138,36 +138,37 @@ class Watchdog:
     wakes libpq's wait with an error. libpq's timeouts cannot see a path that acknowledges every packet and
     never answers (a stalled proxy or NAT on the way), and a synchronous call has no deadline of its own. One
     thread per connection user (the store; the lease, bot/cluster.py), looking twice a second: arming costs an
-    assignment per statement. Its user makes one round trip at a time."""
+    assignment per statement. Each round trip in flight has its own watch: the store's are made by the event
+    loop and by the worker threads that answer commands."""
 
     def __init__(self, seconds: float = DEADLINE) -> None:
         self.seconds = seconds
-        self._busy: Watch | None = None
+        self._busy: set[Watch] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="downwatch-pg-watchdog", daemon=True)
         self._thread.start()
 
     @contextmanager
     def watching(self, conn: psycopg.Connection[typing.Any]) -> Iterator[Watch]:
-        self._busy = watch = Watch(conn, time.monotonic() + self.seconds)
+        watch = Watch(conn, time.monotonic() + self.seconds)
+        self._busy.add(watch)
         try:
             yield watch
         finally:
-            self._busy = None
+            self._busy.discard(watch)
 
     def _watch(self) -> None:
         while not self._stop.wait(0.5):
-            busy = self._busy
-            if busy is None or time.monotonic() < busy.deadline:
-                continue
-            try:
-                with socket.socket(fileno=os.dup(busy.conn.fileno())) as sock:
-                    sock.shutdown(socket.SHUT_RDWR)
-                busy.cut = True
-            except (OSError, psycopg.Error):  # closed meanwhile: the round trip is failing by itself
-                pass
-            if self._busy is busy:
-                self._busy = None
+            for busy in list(self._busy):
+                if time.monotonic() < busy.deadline:
+                    continue
+                try:
+                    with socket.socket(fileno=os.dup(busy.conn.fileno())) as sock:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    busy.cut = True
+                except (OSError, psycopg.Error):  # closed meanwhile: the round trip is failing by itself
+                    pass
+                self._busy.discard(busy)
 
     def close(self) -> None:
         self._stop.set()
@@ -193,8 +194,17 @@ class PostgresBackend:
         self._checking: asyncio.Task[None] | None = None
         self.fence: Fence | None = None
         self.watchdog = Watchdog()
-        self._held: psycopg.Connection[typing.Any] | None = None
+        self._local = threading.local()  # each thread's open transaction (a command's reads run in a worker)
         self._writes = 0
+
+    @property
+    def _held(self) -> psycopg.Connection[typing.Any] | None:
+        """This thread's transaction's connection, while `atomic` holds one."""
+        return typing.cast("psycopg.Connection[typing.Any] | None", getattr(self._local, "held", None))
+
+    @_held.setter
+    def _held(self, conn: psycopg.Connection[typing.Any] | None) -> None:
+        self._local.held = conn
 
     @classmethod
     def open(cls, url: str, *, timeout: float = 3.0) -> PostgresBackend:
