@@ -38,6 +38,7 @@ from bot.model import (
     SendError,
     Sent,
     Status,
+    Verdict,
 )
 from bot.outbox import Sender, plan
 from bot.platform import NamesFn, Platform, unused_secrets
@@ -149,6 +150,21 @@ def shape(value: object) -> object:
     if isinstance(value, list):
         return [shape(value[0])] if value else []
     return None
+
+
+def test_a_regional_alert_says_how_each_region_sees_it_as_data() -> None:
+    seen = Verdict(status=Status.MAJOR, down=("eu-west", "us-east"), up=("ap-south",), reporting=3, expected=3,
+                   latency_ms=41.5)
+    sent = json.loads(json.dumps(document(replace(alert(), regions=seen), sent_at=T0)))  # as it goes on the wire
+    assert sent["regions"] == {"status": "major_outage", "down": ["eu-west", "us-east"], "up": ["ap-south"],
+                               "stale": [], "unknown": [], "reporting": 3, "expected": 3, "degraded": False,
+                               "latency_ms": 41.5}
+    assert "down from eu-west and us-east; up from ap-south" in sent["text"]  # the same, in the words of chat
+    readme = (ROOT / "README.md").read_text().split("## Generic webhook", 1)[1]
+    documented = re.search(r"- `regions`: .*?`(\{.*?\})`", readme, re.S)
+    assert documented is not None
+    assert re.findall(r'"(\w+)"', documented.group(1)) == list(sent["regions"])  # every field, in order
+    assert document(alert(), sent_at=T0)["regions"] is None
 
 
 def test_every_alert_kind_has_an_event_and_the_signature_is_hmac_sha256_over_timestamp_and_body() -> None:

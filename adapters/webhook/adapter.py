@@ -66,6 +66,7 @@ def document(alert: Alert, *, sent_at: datetime) -> dict[str, Any]:
         "watch": encode(alert.watch),  # a probe's watched status page (early warning), else null
         "acknowledged": encode(alert.acknowledged),  # who took it and when (from chat or the CLI), else null
         "muted": encode(alert.muted),  # who muted it, until when (null: until resolved) and why, else null
+        "regions": encode(alert.regions),  # a monitor probed from several regions: how each sees it, else null
         "title": wording.headline(alert),
         "text": render_alert(alert),
         "sent_at": sent_at.isoformat(),
