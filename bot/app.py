@@ -167,12 +167,13 @@ async def run(
                 if isinstance(adapter, Claiming):  # one replica answers an interaction every replica received
                     adapter.claim_with(lambda key: asyncio.to_thread(lease.claim, key))  # type: ignore[union-attr]
         roles = Roles(membership)
-        sender = Sender(store=store, adapters=chat, clock=clock, may_send=roles.may_send, active=roles.leads)
+        activity = Activity(clock=clock)
+        sender = Sender(store=store, adapters=chat, clock=clock, may_send=roles.may_send, active=roles.leads,
+                        on_result=activity.delivered)
         control_url = config.control_url
         control = (lambda: reachable(client, control_url)) if control_url else None
         sight = Reachability(monitors=(m.name for m in config.monitors), clock=clock, control=control,
                              notify=NetworkNotices(store=store, monitors=config.monitors, on_commit=sender.wake))
-        activity = Activity(clock=clock)
         # operations (issue 12): the leader's states in memory; a follower's as the leader last wrote them
         snapshots = Snapshots(monitors=config.monitors,
                               states=lambda: watcher.states if roles.leads() else store.load_states(),

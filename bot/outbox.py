@@ -84,6 +84,14 @@ class _PlatformHealth:
     hold_until: datetime | None = None
 
 
+class DeliveryResult:
+    """The outcome of one delivery attempt (the `result` label of downwatch_deliveries_total)."""
+
+    SENT = "sent"
+    RETRY = "retry"  # the platform was down, slow or rate-limiting: the row stays queued and is tried again
+    FAILED = "failed"  # refused for good (a 4xx): kept until retention, never retried
+
+
 class Sender:
     """Drains the outbox through the chat adapters, with retries, pacing and per-platform isolation."""
 
@@ -96,10 +104,12 @@ class Sender:
         log: logging.Logger | None = None,
         may_send: Callable[[], Awaitable[bool]] | None = None,
         active: Callable[[], bool] = lambda: True,
+        on_result: Callable[[str, str], object] | None = None,
     ) -> None:
         """`may_send` is asked right before each send: in a cluster, whether this process still leads (a
         leader that froze and was replaced must not send what its successor sends). `active`, asked before
-        each pass without a round trip: whether this process leads at all (by its last beat)."""
+        each pass without a round trip: whether this process leads at all (by its last beat). `on_result` is
+        told each attempt's platform and outcome: a DeliveryResult (/metrics)."""
         self._store = store
         self._may_send = may_send
         self._active = active
@@ -109,6 +119,7 @@ class Sender:
         self._last_sent: dict[tuple[str, str], datetime] = {}
         self._health = {name: _PlatformHealth() for name in self._adapters}
         self._wake = {name: asyncio.Event() for name in self._adapters}
+        self._on_result = on_result or (lambda platform, result: None)
 
     def wake(self) -> None:
         """New rows were committed: deliver them now rather than at the next tick."""
@@ -235,6 +246,7 @@ class Sender:
         health = self._health[row.platform]
         if isinstance(result, Sent):
             self._store.mark_sent(row, ref=result.ref, parent=new_parent, now=now)
+            self._on_result(row.platform, DeliveryResult.SENT)
             self._last_sent[(row.platform, row.channel)] = now
             if health.failing:
                 health.failing = False
@@ -246,6 +258,7 @@ class Sender:
             wait = min(max(wait, 0.0), MAX_RETRY_AFTER)
             until = now + timedelta(seconds=wait)
             self._store.mark_retry(row, next_at=until, error=result.reason)
+            self._on_result(row.platform, DeliveryResult.RETRY)
             if result.rate_limited:
                 health.hold_until = until
             if not health.failing:
@@ -254,6 +267,7 @@ class Sender:
                                   row.platform, result.reason)
             return False
         self._store.mark_done(row, RowState.FAILED, result.reason)
+        self._on_result(row.platform, DeliveryResult.FAILED)
         self._log.error("%s: %s in channel %s was refused for good: %s", row.platform, row.op.value,
                         row.channel, result.reason)
         return True

@@ -65,6 +65,7 @@ class Activity:
         self.latency: dict[str, Latency] = {}  # check kind → its checks' latency
         self.last_completed: datetime | None = None
         self.lag = Latency.empty(LAG_BUCKETS)  # the scheduler's: a poll's start after its due time
+        self.deliveries: dict[tuple[str, str], int] = {}  # (platform, result) → delivery attempts
 
     def record(self, result: CheckResult, *, kind: str) -> None:
         outcome = CheckResultKind.READABLE if result.readable else CheckResultKind.UNREADABLE
@@ -76,6 +77,10 @@ class Activity:
             if histogram is None:
                 histogram = self.latency[kind] = Latency.empty()
             histogram.observe(result.latency_ms / 1000.0)
+
+    def delivered(self, platform: str, result: str) -> None:
+        """A delivery attempt's outcome (bot.outbox.Sender's on_result)."""
+        self.deliveries[(platform, result)] = self.deliveries.get((platform, result), 0) + 1
 
     def late(self, seconds: float) -> None:
         """A poll started `seconds` after its due time (bot.schedule's on_lag)."""

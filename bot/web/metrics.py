@@ -122,6 +122,13 @@ class StateCollector(Collector):
         activity = self._activity
         if activity is None:
             return
+        deliveries = CounterMetricFamily(
+            "downwatch_deliveries", "Delivery attempts since start by platform and result: sent; retry (the "
+            "platform was down, slow or rate-limiting: the alert stays queued); failed (refused for good)",
+            labels=["platform", "result"])
+        for (platform, result), count in sorted(activity.deliveries.items()):
+            deliveries.add_metric([platform, result], count)
+        yield deliveries
         checks = CounterMetricFamily("downwatch_checks", "Checks since start by result", labels=["result"])
         for result in (CheckResultKind.READABLE, CheckResultKind.UNREADABLE, CheckResultKind.SKIPPED):
             checks.add_metric([result], activity.checks.get(result, 0))

@@ -18,10 +18,12 @@ from bot import app, cli
 from bot.checks.statuspage import StatuspageMonitor
 from bot.clock import FakeClock
 from bot.config import Config, ConfigError, Route, Web, parse_config
-from bot.model import Status
+from bot.model import SendError, Status
+from bot.outbox import Sender
 from bot.web.activity import Activity
 from bot.web.metrics import exposition, reference
 from bot.web.page import href
+from tests.fakes.recording import RecordingAdapter
 from tests.loopback import LoopbackServer
 from tests.web.world import (
     CLOUD,
@@ -254,8 +256,9 @@ async def test_the_readmes_alert_rules_name_series_the_bot_serves(world: World, 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     rules = readme.split("An Alertmanager rule", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     named = set(re.findall(r"\b(downwatch_[a-z_]+)", rules))
-    assert {"downwatch_checks_total", "downwatch_scheduler_lag_seconds_bucket"} <= named
+    assert {"downwatch_checks_total", "downwatch_scheduler_lag_seconds_bucket", "downwatch_deliveries_total"} <= named
     world.activity.late(0.001)
+    world.activity.delivered("slack", "failed")
     served = {s.name for f in text_string_to_metric_families((await web.get("/metrics")).text) for s in f.samples}
     served.add("downwatch_cluster_leader")  # served by a cluster's processes only (test_cluster_run)
     assert named <= served, f"the README's rules name series /metrics does not serve: {named - served}"
@@ -307,6 +310,26 @@ async def test_healthz_503_when_the_outbox_does_not_drain(tmp_path: Path) -> Non
         metrics = {f.name: f for f in text_string_to_metric_families((await client.get("/metrics")).text)}
     assert answer.status_code == 503 and "outbox for slack not draining" in answer.text
     assert metrics["downwatch_outbox_pending_rows"].samples[0].value > 0
+    # Slack answers 503, then 429, then 400 for good, then takes the rest: each attempt is counted by result
+    slack = RecordingAdapter(name="slack", failures=[
+        SendError("HTTP 503", retryable=True), SendError("HTTP 429", retryable=True, retry_after=0.0,
+                                                         rate_limited=True),
+        SendError("HTTP 400 channel_not_found", retryable=False)])
+    for _ in range(3):  # the recovery: more rows for slack behind the first
+        world.feed(routed, {"API": Status.OPERATIONAL})
+        world.clock.advance(60)
+    sender = Sender(store=world.wired.store, adapters={"slack": slack}, clock=world.clock,
+                    on_result=world.activity.delivered)
+    for _ in range(4):
+        await sender.deliver_all()
+        world.clock.advance(120)  # past any backoff
+    async with running(world) as url, httpx.AsyncClient(base_url=url) as client:
+        metrics = {f.name: f for f in text_string_to_metric_families((await client.get("/metrics")).text)}
+    attempts = {s.labels["result"]: s.value for s in metrics["downwatch_deliveries"].samples
+                if s.name == "downwatch_deliveries_total" and s.labels["platform"] == "slack"}
+    assert attempts["retry"] == 2 and attempts["failed"] == 1 and attempts["sent"] >= 1
+    assert attempts["sent"] == len(slack.calls)  # every alert went in the end, one attempt each
+    assert [s.value for s in metrics["downwatch_outbox_pending_rows"].samples if s.labels["platform"] == "slack"] == [0]
     world.wired.store.close()
 
 
