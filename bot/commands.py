@@ -332,7 +332,7 @@ class History(Protocol):
     """The store reads that commands need (bot.store.Store implements it)."""
 
     def monitor_names(self) -> list[str]: ...
-    def component_views(self, monitor: str | None = None) -> list[ComponentView]: ...
+    def component_views(self, monitor: str | None = None, *, status: Status | None = None) -> list[ComponentView]: ...
     def unreadable_monitors(self) -> list[str]: ...
     def find_component(self, name: str, monitor: str | None = None) -> tuple[str, str] | None: ...
     def open_incidents(self) -> list[IncidentView]: ...
@@ -549,8 +549,8 @@ def maintenance_report(history: History, windows: Sequence[Window], now: datetim
     bare = tuple(
         MaintenanceView(name=view.name, start=view.since or now, end=None, monitors=(view.monitor,),
                         components=(view.name,), provider=True)
-        for view in history.component_views()
-        if view.status is Status.MAINTENANCE and (view.monitor, view.name) not in covered
+        for view in history.component_views(status=Status.MAINTENANCE)
+        if (view.monitor, view.name) not in covered
     )
     planned = tuple(_provider_view(monitor, m, now) for monitor, m in announced
                     if not m.in_progress and (m.starts_at is None or m.starts_at <= now + maintenance.HORIZON))

@@ -419,6 +419,27 @@ def test_components_are_found_ignoring_ascii_case_and_exactly_otherwise(database
     assert store.find_component("wEB", "äRGER") is None and store.find_component("wEB", "ÄRGER") == ("Ärger", "Web")
 
 
+def test_components_filtered_by_the_status_they_show(database: str) -> None:
+    """`status=` keeps exactly the views that show it (the shown status: unknown for a component whose
+    source stopped describing it), in the same order, on both backends."""
+    clock = FakeClock()
+    store, monitor, watcher = watched(database, clock, StatuspageMonitor(name="API", url="http://127.0.0.1:9/"))
+    sequence = [(("Web", Status.MAINTENANCE), ("DB", Status.MAINTENANCE), ("Jobs", Status.OPERATIONAL),
+                 ("Queue", Status.MAJOR))] * 3 + [(("Web", Status.MAINTENANCE), ("Jobs", Status.OPERATIONAL),
+                                                  ("Queue", Status.MAJOR))] * 3
+    for readings in sequence:
+        watcher.apply(monitor, CheckResult(monitor="API", at=clock.now(), readable=True,
+                                           components=tuple(ComponentReading(n, st) for n, st in readings)))
+        clock.advance(60)
+    every = store.component_views()
+    assert {v.status for v in every} >= {Status.MAINTENANCE, Status.OPERATIONAL}
+    for status in Status:
+        assert store.component_views(status=status) == [v for v in every if v.status is status]
+        assert store.component_views("API", status=status) == [v for v in every if v.status is status]
+    assert "Web" in [v.name for v in store.component_views(status=Status.MAINTENANCE)]
+    assert store.component_views("other", status=Status.MAINTENANCE) == []
+
+
 def test_text_with_nul_characters_is_stored_on_both_backends(database: str) -> None:
     """A status page may name a component, or describe it, with a NUL character (valid JSON: \\u0000).
     SQLite keeps it; PostgreSQL's text cannot hold it, and refusing the write would stop that monitor for good:
