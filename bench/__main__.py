@@ -263,6 +263,11 @@ def postgres(target: Any, s: dict[str, Any], out: list[Figure], items: set[str])
                                           f"{w['p99_ms']:.1f} ms); database {b['size_mb']:,.0f} MB, built in "
                                           f"{b['rollup_s'] + b['raw_s'] + b['rest_s']:.0f} s; {where}"
                                           if key == "overview" else "")))
+            st = r["stall"]
+            out.append(Figure("13", f"{tag}: event loop stopped while /status answers, p99", st["thread_p99_ms"],
+                              "ms", "", None, st["inline_p99_ms"], "answered on the loop",
+                              note=f"max {st['thread_max_ms']:.1f} ms in a worker thread (bot.app's command "
+                                   f"handler), {st['inline_max_ms']:.1f} ms on the loop; a 1 ms ticker's lateness"))
         if "14" in items:
             n, interval, warmup, seconds = s["pg"]["regions"]
             r = pg.three_regions(server, {"monitors": n, "interval": interval, "warmup": warmup,

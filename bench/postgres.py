@@ -21,6 +21,7 @@ backends' from /proc (bench.common.tree_cpu_seconds), over the same window as th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 import random
@@ -191,6 +192,7 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
                 cpu.append((time.process_time() - c) * 1000.0)
             results[name] = {"p50_ms": percentile(ms, 50), "p99_ms": percentile(ms, 99), "max_ms": max(ms),
                              "cpu_p99_ms": percentile(cpu, 99)}
+        results["stall"] = asyncio.run(stalls(store, queries["overview"], at, repeat))
     finally:
         stop.set()
         results["writer"] = out.get(timeout=60)
@@ -199,6 +201,46 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
         runtime.unsettle()
         gc.set_threshold(*thresholds)
     return results
+
+
+async def stalls(store: Any, command: Any, at: datetime, repeat: int) -> dict[str, float]:
+    """How long the event loop stops while `repeat` /status overviews are answered one after another: on the
+    loop itself (as every command was before), and through bot.app's command handler (a worker thread on
+    PostgreSQL). Measured by a 1 ms ticker: each tick's lateness, p99 and max."""
+    from bot import commands
+    from bot.app import command_handler
+    from bot.clock import FakeClock
+
+    async def measured(answer: Any) -> tuple[float, float]:
+        late: list[float] = []
+        done = asyncio.Event()
+
+        async def tick() -> None:
+            while not done.is_set():
+                began = time.perf_counter()
+                await asyncio.sleep(0.001)
+                late.append(max(0.0, time.perf_counter() - began - 0.001) * 1000.0)
+
+        ticker = asyncio.create_task(tick())
+        for _ in range(repeat):
+            await answer()
+            await asyncio.sleep(0.003)  # a few ticks between two commands, as chat spaces them
+        done.set()
+        await ticker
+        return percentile(late, 99), max(late, default=0.0)
+
+    async def inline() -> None:
+        commands.handle(command, history=store, now=at)
+
+    handler = command_handler(store, FakeClock(at))
+
+    async def threaded() -> None:
+        await handler(command)
+
+    on_loop = await measured(inline)
+    off_loop = await measured(threaded)
+    return {"inline_p99_ms": on_loop[0], "inline_max_ms": on_loop[1], "thread_p99_ms": off_loop[0],
+            "thread_max_ms": off_loop[1]}
 
 
 # ---------------------------------------------------------------- item 14: three regions

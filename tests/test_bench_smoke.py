@@ -57,6 +57,8 @@ def test_status_on_postgres_tiny_build_and_queries(pg_url: str) -> None:
     for key in ("target", "component", "overview", "incidents"):
         assert 0 < out[key]["p50_ms"] <= out[key]["p99_ms"]
     assert out["writer"]["commits"] > 0
+    stall = out["stall"]  # the loop's ticker ran both ways
+    assert 0 <= stall["inline_p99_ms"] <= stall["inline_max_ms"] and 0 <= stall["thread_p99_ms"] <= stall["thread_max_ms"]
 
 
 def test_leader_in_a_region_on_postgres(pg_server: PgServer, pg_url: str) -> None:
