@@ -150,7 +150,10 @@ async def run(
             stack.callback(lease.close)
             lease.check_cluster()  # ClusterConflict: another configuration already runs on this database
         watched = [(m.name, m.kind) for m in config.monitors]
-        store.sync_monitors(watched, clock.now(), exact=lease is None)  # in a cluster, the leader's config rules
+        if lease is None:
+            store.sync_monitors(watched, clock.now())
+        else:  # in a cluster the leader's config says which monitors are watched (`on_role`)
+            store.add_monitors(watched, clock.now())
         client = await stack.enter_async_context(make_client(transport=transport))
         async def names() -> list[str]:  # autocomplete: monitors, then components
             return store.monitor_names() + sorted({v.name for v in store.component_views()})

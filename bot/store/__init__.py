@@ -136,21 +136,27 @@ class Store:
 
     # ------------------------------------------------------------ monitors and engine state
 
-    def sync_monitors(self, monitors: Iterable[tuple[str, str]], now: datetime, *, exact: bool = True) -> None:
-        """Mark exactly these (name, kind) monitors as active; history of removed ones is kept. Not `exact`
-        (a cluster's process that does not lead): only give the new ones their rows, inactive, and leave
-        which monitors are watched to the leader, whose config may differ while a change rolls out."""
+    def sync_monitors(self, monitors: Iterable[tuple[str, str]], now: datetime) -> None:
+        """Mark exactly these (name, kind) monitors as active; history of removed ones is kept."""
+        self._sync(monitors, now, only_new=False)
+
+    def add_monitors(self, monitors: Iterable[tuple[str, str]], now: datetime) -> None:
+        """Give the monitors that have no row yet theirs, inactive: a cluster's process that does not lead
+        leaves which monitors are watched to the leader, whose config may differ while a change rolls out."""
+        self._sync(monitors, now, only_new=True)
+
+    def _sync(self, monitors: Iterable[tuple[str, str]], now: datetime, *, only_new: bool) -> None:
         with self.sql.atomic():
             self.sql.serialize(SYNC_LOCK)  # replicas starting together: new monitors' ids are MAX(mid) + 1
-            if exact:
+            if not only_new:
                 self.sql.execute("UPDATE monitors SET active = 0")
             for name, kind in monitors:
                 self.sql.execute(
                     "INSERT INTO monitors (name, kind, active, first_seen, mid) "
                     "VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(mid), 0) + 1 FROM monitors)) "
-                    + ("ON CONFLICT(name) DO UPDATE SET active = 1, kind = excluded.kind" if exact
-                       else "ON CONFLICT(name) DO NOTHING"),
-                    [name, kind, int(exact), ts(now)],
+                    + ("ON CONFLICT(name) DO NOTHING" if only_new
+                       else "ON CONFLICT(name) DO UPDATE SET active = 1, kind = excluded.kind"),
+                    [name, kind, 0 if only_new else 1, ts(now)],
                 )
             if self.sql.shared:
                 self.sql.execute("UPDATE monitors SET version = nextval('monitor_versions')")
