@@ -300,41 +300,46 @@ class PostgresBackend:
         except PoolTimeout as exc:
             raise Unavailable(_why(exc)) from exc
         bind = psycopg.AsyncClientCursor(conn).mogrify
+        # The deadline shuts the socket down, as the blocking path's Watchdog does, rather than cancelling the
+        # task: a cancelled psycopg wait first asks the server to cancel the query over a new connection, which
+        # on a black-holed path waits out its own timeout (10 s more, measured).
+        deadline = asyncio.get_running_loop().call_later(self.watchdog.seconds, _cut, conn)
         try:
-            async with asyncio.timeout(self.watchdog.seconds):
-                queued = ["BEGIN"] if atomic else []
-                if atomic and fenced and self.fence is not None:
-                    queued.append(bind(_FENCE, self._term()))
-                try:
-                    op = next(ops)
-                    while True:
-                        if isinstance(op, Read):
-                            await _send(conn, queued)
-                            cursor = await conn.execute(_translate(op.sql), op.args)
-                            op = ops.send(_Rows.of(cursor, await cursor.fetchall()))
-                            continue
-                        statement = _translate(op.sql)
-                        if isinstance(op, Many):
-                            queued += (bind(statement, row) for row in op.rows)
-                        else:
-                            queued.append(bind(statement, op.args))
-                        op = ops.send(None)
-                except StopIteration as stopped:
-                    done: R = stopped.value
-                if atomic:
-                    queued.append("COMMIT")
-                await _send(conn, queued)
+            queued = ["BEGIN"] if atomic else []
+            if atomic and fenced and self.fence is not None:
+                queued.append(bind(_FENCE, self._term()))
+            try:
+                op = next(ops)
+                while True:
+                    if isinstance(op, Read):
+                        await _send(conn, queued)
+                        cursor = await conn.execute(_translate(op.sql), op.args)
+                        op = ops.send(_Rows.of(cursor, await cursor.fetchall()))
+                        continue
+                    statement = _translate(op.sql)
+                    if isinstance(op, Many):
+                        queued += (bind(statement, row) for row in op.rows)
+                    else:
+                        queued.append(bind(statement, op.args))
+                    op = ops.send(None)
+            except StopIteration as stopped:
+                done: R = stopped.value
+            if atomic:
+                queued.append("COMMIT")
+            await _send(conn, queued)
         except BaseException as exc:
+            deadline.cancel()
             await conn.close()
             await pool.putconn(conn)
-            if isinstance(exc, (TimeoutError, psycopg.OperationalError)):
+            if isinstance(exc, psycopg.OperationalError):
                 self._recheck(pool)
-            if isinstance(exc, TimeoutError):
+            if isinstance(exc, psycopg.OperationalError) and deadline.when() <= asyncio.get_running_loop().time():
                 raise Unavailable(f"no answer within {self.watchdog.seconds:g}s") from exc
             refusal = _refusal(exc)
             if refusal is exc:  # Fenced before the first statement, a bug, a cancellation: as it is
                 raise
             raise refusal from exc
+        deadline.cancel()
         await pool.putconn(conn)
         if atomic:
             self._writes += 1
@@ -404,6 +409,15 @@ class PostgresBackend:
 # error with SQLSTATE `FENCED` otherwise, which ends the transaction without one more round trip.
 _FENCE = "SELECT downwatch_fence(%s, %s)"
 FENCED = "DWF01"
+
+
+def _cut(conn: psycopg.AsyncConnection[typing.Any]) -> None:
+    """Shut the connection's socket down: its pending wait ends with an OperationalError at once."""
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, psycopg.Error):  # closed meanwhile: the round trip is failing by itself
+        pass
 
 
 async def _send(conn: psycopg.AsyncConnection[typing.Any], queued: list[str]) -> None:
