@@ -162,12 +162,7 @@ class Watchdog:
             for busy in list(self._busy):
                 if time.monotonic() < busy.deadline:
                     continue
-                try:
-                    with socket.socket(fileno=os.dup(busy.conn.fileno())) as sock:
-                        sock.shutdown(socket.SHUT_RDWR)
-                    busy.cut = True
-                except (OSError, psycopg.Error):  # closed meanwhile: the round trip is failing by itself
-                    pass
+                busy.cut = _cut(busy.conn)
                 self._busy.discard(busy)
 
     def close(self) -> None:
@@ -411,13 +406,15 @@ _FENCE = "SELECT downwatch_fence(%s, %s)"
 FENCED = "DWF01"
 
 
-def _cut(conn: psycopg.AsyncConnection[typing.Any]) -> None:
-    """Shut the connection's socket down: its pending wait ends with an OperationalError at once."""
+def _cut(conn: psycopg.Connection[typing.Any] | psycopg.AsyncConnection[typing.Any]) -> bool:
+    """Shut the connection's socket down: its pending wait, blocking or awaited, ends with an OperationalError
+    at once. False when it was closed meanwhile (the round trip is failing by itself)."""
     try:
         with socket.socket(fileno=os.dup(conn.fileno())) as sock:
             sock.shutdown(socket.SHUT_RDWR)
-    except (OSError, psycopg.Error):  # closed meanwhile: the round trip is failing by itself
-        pass
+    except (OSError, psycopg.Error):
+        return False
+    return True
 
 
 async def _send(conn: psycopg.AsyncConnection[typing.Any], queued: list[str]) -> None:

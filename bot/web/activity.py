@@ -36,7 +36,7 @@ class CheckResultKind:
 
 
 @dataclass
-class Latency:
+class Histogram:
     """A Prometheus-style histogram, kept as plain counts per bucket (made cumulative when written)."""
 
     counts: list[int]
@@ -45,7 +45,7 @@ class Latency:
     bounds: tuple[float, ...] = LATENCY_BUCKETS
 
     @classmethod
-    def empty(cls, bounds: tuple[float, ...] = LATENCY_BUCKETS) -> Latency:
+    def empty(cls, bounds: tuple[float, ...] = LATENCY_BUCKETS) -> Histogram:
         return cls([0] * (len(bounds) + 1), bounds=bounds)
 
     def observe(self, seconds: float) -> None:
@@ -62,9 +62,9 @@ class Activity:
         self.started = clock.now()
         self.checks: dict[str, int] = {}
         self.last_check: dict[str, datetime] = {}  # monitor → when its last check completed
-        self.latency: dict[str, Latency] = {}  # check kind → its checks' latency
+        self.latency: dict[str, Histogram] = {}  # check kind → its checks' latency
         self.last_completed: datetime | None = None
-        self.lag = Latency.empty(LAG_BUCKETS)  # the scheduler's: a poll's start after its due time
+        self.lag = Histogram.empty(LAG_BUCKETS)  # the scheduler's: a poll's start after its due time
         self.deliveries: dict[tuple[str, str], int] = {}  # (platform, result) → delivery attempts
 
     def record(self, result: CheckResult, *, kind: str) -> None:
@@ -75,7 +75,7 @@ class Activity:
         if result.latency_ms is not None:
             histogram = self.latency.get(kind)
             if histogram is None:
-                histogram = self.latency[kind] = Latency.empty()
+                histogram = self.latency[kind] = Histogram.empty()
             histogram.observe(result.latency_ms / 1000.0)
 
     def delivered(self, platform: str, result: str) -> None:

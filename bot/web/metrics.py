@@ -19,7 +19,7 @@ from prometheus_client.utils import floatToGoString
 from bot.config import Monitor
 from bot.model import ComponentView
 from bot.store import Store
-from bot.web.activity import Activity, CheckResultKind, Latency
+from bot.web.activity import Activity, CheckResultKind, Histogram
 from bot.web.cache import Views
 
 STATUS_HELP = ("Each component's current status (label) and severity (value): -1 unknown, 0 operational, "
@@ -223,7 +223,7 @@ def exposition(own: CollectorRegistry) -> bytes:
     return "".join([_family(metric, numbers) for metric in own.collect()]).encode()
 
 
-def _buckets(histogram: Latency) -> list[tuple[str, float]]:
+def _buckets(histogram: Histogram) -> list[tuple[str, float]]:
     """Cumulative counts by upper bound, as HistogramMetricFamily takes them."""
     running = 0
     buckets: list[tuple[str, float]] = []
