@@ -12,19 +12,21 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, SchedulerEvent
+from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Monitor
 
-STARTUP_RATE = 200.0  # first polls per second at most, beyond the first 2 s
+STARTUP_RATE = 200.0  # polls per second: up to 2 s of them all start within 2 s; more spread over the interval
 # Every monitor's phase is a multiple of TICK after start, and the monitors sharing an interval and a tick
-# are one APScheduler job (a slot) that starts their polls: 10,000 monitors at 60 s are 1,000 jobs firing 20
+# are one APScheduler job (a slot) that starts their polls: 10,000 monitors at 60 s are 1,200 jobs firing 20
 # times a second, not 10,000 firing 167 times: APScheduler's cost per run grows with its number of jobs, and
 # polls that share a wake-up share the loop's turns. A coarser tick saves no more CPU and adds scheduling lag;
 # starting each poll at its own phase within the tick (a loop timer each) cut the lag p99 but cost the
 # 10,000-monitor run half as much CPU again (the measurements are in bench/README.md).
 TICK = 0.05  # seconds
+INLINE = "inline"  # the executor slot jobs run on
 QUIET_TICK = 15.0  # seconds: how late a mute or maintenance window that ends without a poll is noticed at most
 DIGEST_TICK = 30.0  # seconds between two looks of the weekly digest's job at the clock (cron times are minutes)
 
@@ -39,8 +41,8 @@ def build_scheduler(
     quiet: Callable[[], Awaitable[object]] | None = None,
     on_lag: Callable[[float], object] | None = None,
 ) -> AsyncIOScheduler:
-    """A scheduler (not started) polling each monitor on its interval; first polls spread over 2 s, or
-    longer when there are many monitors, so the start-up burst stays under STARTUP_RATE polls/s.
+    """A scheduler (not started) polling each monitor on its interval; first polls spread over 2 s when
+    there are few monitors (at most 2 s at STARTUP_RATE polls/s), otherwise over each monitor's interval.
 
     No per-run jitter: each monitor keeps the phase it got here (IntervalTrigger counts from the previous
     run), which spreads the load as evenly as jitter would, without drift, and keeps polls on the tick grid.
@@ -48,10 +50,16 @@ def build_scheduler(
     `on_lag` is told, for each poll, how many seconds after its slot's run time it started (/metrics).
     """
     scheduler = AsyncIOScheduler(timezone="UTC")
+    # A slot job only creates tasks: APScheduler's inline executor (named `debug`) calls it in the timer's own
+    # callback, where the asyncio executor would first wrap it in a task of its own and start the polls one
+    # loop turn later, behind whatever else became ready meanwhile.
+    scheduler.add_executor(DebugExecutor(), INLINE)
     monitors = list(monitors)
     # Later runs keep the first run's phase (IntervalTrigger counts from next_run_time), so this spread is
-    # also the steady-state spread: 10,000 monitors started within 2 s stay a 5,000/s burst every interval.
-    spread = max(2.0, len(monitors) / STARTUP_RATE)
+    # also the steady-state spread: 10,000 monitors started within 2 s stay a 5,000/s burst every interval,
+    # and spread over 50 s of a 60 s interval (at STARTUP_RATE) they leave 10 s of it idle and put 10 polls
+    # in each tick where the whole interval puts 8 or 9. A few monitors are all seen within 2 s of start.
+    spread = 2.0 if len(monitors) <= 2.0 * STARTUP_RATE else math.inf
     slots: dict[tuple[float, int], list[Monitor]] = {}
     for index, monitor in enumerate(monitors):
         phase = min(spread, monitor.interval) * index / max(1, len(monitors))
@@ -62,6 +70,7 @@ def build_scheduler(
         scheduler.add_job(
             polls.start,
             IntervalTrigger(seconds=interval),
+            executor=INLINE,
             args=[Slot(first=first.timestamp(), interval=interval, members=tuple(members))],
             id=f"slot:{interval:g}s:{tick}",
             max_instances=1,
@@ -118,8 +127,8 @@ class PollTasks:
     def running(self) -> int:
         return len(self._running)
 
-    async def start(self, slot: Slot) -> None:
-        """Start each monitor's poll unless its previous one is still running; returns at once."""
+    def start(self, slot: Slot) -> None:
+        """Start each monitor's poll unless its previous one is still running (on the event loop's thread)."""
         due = slot.due(self._now())
         for monitor in slot.members:
             if monitor.name in self._running:
