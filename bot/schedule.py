@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Monitor
 
-STARTUP_RATE = 200.0  # polls per second: up to 2 s of them all start within 2 s; more spread over the interval
+STARTUP_RATE = 200.0  # first polls per second: a config of up to 2 s of them is all polled within 2 s of start
 # Every monitor's phase is a multiple of TICK after start, and the monitors sharing an interval and a tick
 # are one APScheduler job (a slot) that starts their polls: 10,000 monitors at 60 s are 1,200 jobs firing 20
 # times a second, not 10,000 firing 167 times: APScheduler's cost per run grows with its number of jobs, and
@@ -56,13 +56,14 @@ def build_scheduler(
     scheduler.add_executor(DebugExecutor(), INLINE)
     monitors = list(monitors)
     # Later runs keep the first run's phase (IntervalTrigger counts from next_run_time), so this spread is
-    # also the steady-state spread: 10,000 monitors started within 2 s stay a 5,000/s burst every interval,
-    # and spread over 50 s of a 60 s interval (at STARTUP_RATE) they leave 10 s of it idle and put 10 polls
-    # in each tick where the whole interval puts 8 or 9. A few monitors are all seen within 2 s of start.
-    spread = 2.0 if len(monitors) <= 2.0 * STARTUP_RATE else math.inf
+    # also the steady-state spread: 10,000 monitors started within 2 s would stay a 5,000/s burst every
+    # interval. A few are all seen within 2 s of start; more spread over their whole interval, which puts the
+    # fewest polls in each tick (10,000 at 60 s: 8 or 9).
+    few = len(monitors) <= 2.0 * STARTUP_RATE
     slots: dict[tuple[float, int], list[Monitor]] = {}
     for index, monitor in enumerate(monitors):
-        phase = min(spread, monitor.interval) * index / max(1, len(monitors))
+        window = min(2.0, monitor.interval) if few else monitor.interval
+        phase = window * index / max(1, len(monitors))
         slots.setdefault((monitor.interval, int(phase / TICK + 1e-9)), []).append(monitor)  # down to its tick
     polls = PollTasks(poll, on_lag=on_lag)
     for (interval, tick), members in slots.items():

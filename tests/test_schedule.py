@@ -7,13 +7,14 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
 
 from bot.checks.http import HttpMonitor
 from bot.config import Monitor
-from bot.schedule import STARTUP_RATE, TICK, PollTasks, Slot, build_scheduler
+from bot.schedule import INLINE, STARTUP_RATE, TICK, PollTasks, Slot, build_scheduler
 
 START = datetime(2026, 9, 29, 18, 30, 0, 123456, tzinfo=UTC)
 
@@ -32,6 +33,7 @@ def _phases(count: int, interval: float = 60.0) -> dict[str, float]:
     jobs = scheduler.get_jobs()
     assert all(job.max_instances == 1 and job.coalesce for job in jobs)
     assert all(job.trigger.jitter is None for job in jobs)  # a fixed phase keeps the grid; jitter would not
+    assert all(job.executor == INLINE for job in jobs)  # started in the timer's callback, not a thread
     phases: dict[str, float] = {}
     for job in jobs:
         (slot,) = job.args
@@ -63,7 +65,7 @@ def test_start_up_stays_under_the_start_up_rate_and_within_the_interval() -> Non
     assert max(_phases(3).values()) <= 2.0  # a few monitors: all polled within the first 2 s
     assert max(_phases(400).values()) < 2.0  # as many as STARTUP_RATE starts in 2 s: still all within 2 s
     wide = sorted(_phases(401, interval=30.0).values())  # more: over the whole interval, evenly
-    assert wide[-1] > 29.0 and max(b - a for a, b in zip(wide, wide[1:], strict=False)) < 2 * TICK + 1e-6
+    assert wide[-1] > 29.0 and max(b - a for a, b in pairwise(wide)) < 2 * TICK + 1e-6
     assert max(_phases(1_000, interval=5.0).values()) < 5.0  # the spread never exceeds one interval
 
 
