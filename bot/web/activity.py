@@ -25,6 +25,9 @@ LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
 OUTBOX_STUCK = timedelta(minutes=10)  # a due row older than this means delivery is not draining
 STALE_FACTOR = 3  # no check completed within this many of the shortest interval: checks have stopped
 MIN_STALE = timedelta(seconds=60)
+# The log of checked monitors (Activity.checked_since) starts over past this many entries per monitor: a reader
+# that fell further behind rebuilds from every monitor, which is what each scrape would cost without the log.
+MOVES_PER_MONITOR = 4
 
 
 class CheckResultKind:
@@ -66,17 +69,31 @@ class Activity:
         self.last_completed: datetime | None = None
         self.lag = Histogram.empty(LAG_BUCKETS)  # the scheduler's: a poll's start after its due time
         self.deliveries: dict[tuple[str, str], int] = {}  # (platform, result) → delivery attempts
+        self._moves: list[str] = []  # the monitors checked, in order, since the mark `_moves_from`
+        self._moves_from = 0
 
     def record(self, result: CheckResult, *, kind: str) -> None:
         outcome = CheckResultKind.READABLE if result.readable else CheckResultKind.UNREADABLE
         self.checks[outcome] = self.checks.get(outcome, 0) + 1
         self.last_check[result.monitor] = result.at
+        self._moves.append(result.monitor)
+        if len(self._moves) > MOVES_PER_MONITOR * len(self.last_check) + 1024:
+            self._moves_from += len(self._moves)
+            self._moves = []
         self.last_completed = self._clock.now()
         if result.latency_ms is not None:
             histogram = self.latency.get(kind)
             if histogram is None:
                 histogram = self.latency[kind] = Histogram.empty()
             histogram.observe(result.latency_ms / 1000.0)
+
+    def checked_since(self, mark: int | None) -> tuple[list[str] | None, int]:
+        """The monitors checked since `mark` (a mark this returned before), and the mark to ask from next;
+        None instead of monitors for a first ask or a mark the log no longer reaches: any may have moved."""
+        end = self._moves_from + len(self._moves)
+        if mark is None or mark < self._moves_from:
+            return None, end
+        return self._moves[mark - self._moves_from:], end
 
     def delivered(self, platform: str, result: str) -> None:
         """A delivery attempt's outcome (bot.outbox.Sender's on_result)."""

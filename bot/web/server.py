@@ -32,7 +32,8 @@ from bot.web import page as view
 from bot.web import statuspage
 from bot.web.activity import Activity, Health
 from bot.web.cache import Views
-from bot.web.metrics import StateCollector, exposition, registry
+from bot.web.deflated import Block, gzipped, plain
+from bot.web.metrics import StateCollector, registry
 from bot.web.traffic import GZIP_FROM, Compressed, Turns, accepts_gzip
 
 REFRESH = 30  # seconds between the page's own reloads
@@ -102,7 +103,8 @@ class StatusSite:
         self._places: tuple[object, object, set[str], list[tuple[int, str]]] = (None, None, set(), [])  # per monitor: its documents, as JSON
         self._turns = Turns()
         self._compressed = Compressed()
-        self._scraped: tuple[float, bytes] | None = None  # /metrics: (when, the text), kept `cache_for` seconds
+        # /metrics: when it was collected, its blocks, their joins by whether gzipped; kept `cache_for` seconds
+        self._scraped: tuple[float, list[Block], dict[bool, bytes]] | None = None
         self._registry = registry(StateCollector(store=store, monitors=monitors, activity=activity,
                                                  problems=health.problems if health else None, views=self._views,
                                                  role=health.role if health else None))
@@ -472,11 +474,21 @@ class StatusSite:
     # ------------------------------------------------------------ operations
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        """Collected at most once per `cache_for` seconds: two Prometheus servers, or a crowd, cost one."""
+        """Collected at most once per `cache_for` seconds: two Prometheus servers, or a crowd, cost one. Its
+        gzip encoding is joined from blocks compressed once each (bot.web.deflated), not compressed whole."""
         at = time.monotonic()
         if self._scraped is None or at - self._scraped[0] >= self._cache_for:
-            self._scraped = (at, exposition(self._registry))
-        return await self._answer(request, "/metrics", self._scraped[1], PROMETHEUS_TEXT)
+            self._scraped = (at, self._registry.state.blocks(), {})
+        blocks, joined = self._scraped[1], self._scraped[2]
+        zipped = (accepts_gzip(request.headers.get("Accept-Encoding", ""))
+                  and sum(len(block.text) for block in blocks) >= GZIP_FROM)
+        body = joined.get(zipped)
+        if body is None:
+            body = joined[zipped] = gzipped(blocks) if zipped else plain(blocks)
+        headers = {"Content-Type": PROMETHEUS_TEXT, "Vary": "Accept-Encoding"}
+        if zipped:
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(body=body, headers=headers)
 
     async def _healthz(self, request: web.Request) -> web.Response:
         problems = self._health.problems() if self._health else []

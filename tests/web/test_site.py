@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import re
 import threading
@@ -21,6 +22,7 @@ from bot.config import Config, ConfigError, Route, Web, parse_config
 from bot.model import SendError, Status
 from bot.outbox import Sender
 from bot.web.activity import Activity
+from bot.web.deflated import gzipped
 from bot.web.metrics import exposition, reference
 from bot.web.page import href
 from tests.fakes.recording import RecordingAdapter
@@ -280,6 +282,7 @@ def test_parts_kept_per_monitor_read_like_a_fresh_render(world: World) -> None:
         for document in (kept._summary("http://x"), kept._components("http://x")):  # joined from kept JSON
             assert kept._json(document) == json.dumps(document).encode()
         assert exposition(kept._registry) == reference(fresh._registry)
+        assert gzip.decompress(gzipped(kept._registry.state.blocks())) == reference(fresh._registry)
 
 
 async def test_healthz_200_then_503_with_the_reason(world: World, web: httpx.AsyncClient) -> None:
