@@ -88,10 +88,6 @@ class StateCollector(Collector):
         yield last
         yield from self._histograms(activity)
 
-    def text(self) -> str:
-        """What `exposition` writes of `collect()`."""
-        return plain(self.blocks()).decode()
-
     def blocks(self) -> list[Block]:
         """The text of `collect()` as blocks: the per-monitor families from lines and blocks kept."""
         active = self._views.names()
@@ -202,31 +198,31 @@ class StateCollector(Collector):
     def _incident_blocks(self, open_by: set[str]) -> list[Block]:
         if self._incident_family[0] == open_by:
             return self._incident_family[1]
-        names = self._names
-        size = self._chunk
-        blocks = [self._blocks.get(("incident", first), (
-            (_head("downwatch_monitor_open_incident", "gauge", INCIDENT_HELP) if first == 0 else "")
-            + "".join([self._incident_line(name)[name in open_by] for name in names[first:first + size]])).encode())
-            for first in range(0, max(1, len(names)), size)]
+        names, size = self._names, self._chunk
+        blocks = []
+        for first in range(0, max(1, len(names)), size):
+            out = [_head("downwatch_monitor_open_incident", "gauge", INCIDENT_HELP)] if first == 0 else []
+            out.extend(self._incident_line(name)[name in open_by] for name in names[first:first + size])
+            blocks.append(self._blocks.get(("incident", first), "".join(out).encode()))
         self._incident_family = (open_by, blocks)
         return blocks
 
     def _last_blocks(self, activity: Activity) -> list[Block]:
         """One block per chunk of monitors; only the chunks holding a monitor checked since the last time are
         written again."""
-        names, kept, size = self._names, self._last_family, self._chunk
+        names, size = self._names, self._chunk
         moved, self._last_mark = activity.checked_since(self._last_mark)
-        firsts = range(0, max(1, len(names)), size)
-        if moved is None or not kept:
-            kept[:] = [Block.of(b"")] * len(firsts)
-            dirty: Iterable[int] = firsts
+
+        def written(first: int) -> Block:
+            return Block.of("".join([self._last_line(name, at) for name in names[first:first + size]
+                                     if (at := activity.last_check.get(name)) is not None]).encode())
+
+        if moved is None or not self._last_family:
+            self._last_family = [written(first) for first in range(0, max(1, len(names)), size)]
         else:
-            dirty = {index // size * size for name in moved if (index := self._position.get(name)) is not None}
-        for first in dirty:
-            kept[first // size] = Block.of("".join([
-                self._last_line(name, at) for name in names[first:first + size]
-                if (at := activity.last_check.get(name)) is not None]).encode())
-        return kept
+            for first in {index // size * size for name in moved if (index := self._position.get(name)) is not None}:
+                self._last_family[first // size] = written(first)
+        return self._last_family
 
     def _incident_line(self, name: str) -> tuple[str, str]:
         lines = self._incident_lines.get(name)
