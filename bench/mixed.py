@@ -203,7 +203,7 @@ async def run(args: dict[str, Any]) -> dict[str, Any]:
                         unreadable_by[monitor.name] = step.state.source_detail
                 return step
 
-            scheduler = build_scheduler(monitors=watched, poll=poll, start=clock.now())
+            scheduler = build_scheduler(monitors=watched, poll=poll, start=clock.now(), checkpoint=store.checkpoint)
             runtime.settle()  # as bot/app.py does before starting the scheduler
             scheduler.start()
             await asyncio.sleep(warmup)

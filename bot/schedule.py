@@ -29,6 +29,7 @@ TICK = 0.05  # seconds
 INLINE = "inline"  # the executor slot jobs run on
 QUIET_TICK = 15.0  # seconds: how late a mute or maintenance window that ends without a poll is noticed at most
 DIGEST_TICK = 30.0  # seconds between two looks of the weekly digest's job at the clock (cron times are minutes)
+CHECKPOINT_EVERY = 1.0  # seconds between two moves of SQLite's WAL into the database (bot/store/sqlite.py)
 
 
 def build_scheduler(
@@ -40,6 +41,7 @@ def build_scheduler(
     digest: Callable[[], Awaitable[object]] | None = None,
     quiet: Callable[[], Awaitable[object]] | None = None,
     on_lag: Callable[[float], object] | None = None,
+    checkpoint: Callable[[], object] | None = None,
 ) -> AsyncIOScheduler:
     """A scheduler (not started) polling each monitor on its interval; first polls spread over 2 s when
     there are few monitors (at most 2 s at STARTUP_RATE polls/s), otherwise over each monitor's interval.
@@ -48,6 +50,7 @@ def build_scheduler(
     run), which spreads the load as evenly as jitter would, without drift, and keeps polls on the tick grid.
     Each slot job only starts its polls (PollTasks), so one slow target never delays its slot-mates.
     `on_lag` is told, for each poll, how many seconds after its slot's run time it started (/metrics).
+    `checkpoint`, a plain function, runs every CHECKPOINT_EVERY seconds on the loop's worker threads.
     """
     scheduler = AsyncIOScheduler(timezone="UTC")
     # A slot job only creates tasks: APScheduler's inline executor (named `debug`) calls it in the timer's own
@@ -89,6 +92,9 @@ def build_scheduler(
     if digest is not None:  # the weekly digest (issue 12): it looks at the injected clock, its cron is its own
         scheduler.add_job(digest, IntervalTrigger(seconds=DIGEST_TICK), id="digest", max_instances=1,
                           coalesce=True, next_run_time=start + timedelta(seconds=DIGEST_TICK))
+    if checkpoint is not None:  # not a coroutine function: APScheduler's asyncio executor runs it in a thread
+        scheduler.add_job(checkpoint, IntervalTrigger(seconds=CHECKPOINT_EVERY), id="checkpoint", max_instances=1,
+                          coalesce=True, next_run_time=start + timedelta(seconds=CHECKPOINT_EVERY))
     return scheduler
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -14,7 +15,7 @@ import pytest
 
 from bot.checks.http import HttpMonitor
 from bot.config import Monitor
-from bot.schedule import INLINE, STARTUP_RATE, TICK, PollTasks, Slot, build_scheduler
+from bot.schedule import CHECKPOINT_EVERY, INLINE, STARTUP_RATE, TICK, PollTasks, Slot, build_scheduler
 
 START = datetime(2026, 9, 29, 18, 30, 0, 123456, tzinfo=UTC)
 
@@ -194,3 +195,26 @@ async def test_the_scheduler_starts_slot_polls_and_its_shutdown_cancels_them() -
     finally:
         scheduler.shutdown(wait=False)
     await asyncio.wait_for(cancelled.wait(), timeout=5)
+
+
+@pytest.mark.anyio
+async def test_the_checkpoint_job_runs_every_second_off_the_event_loop() -> None:
+    ran = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    threads: list[int] = []
+
+    def checkpoint() -> int:
+        threads.append(threading.get_ident())
+        loop.call_soon_threadsafe(ran.set)
+        return 0
+
+    start = datetime.now(UTC) - timedelta(seconds=CHECKPOINT_EVERY)  # its first run is due now
+    scheduler = build_scheduler(monitors=_monitors(1), poll=_poll, start=start, checkpoint=checkpoint)
+    job = scheduler.get_job("checkpoint")
+    assert job is not None and job.trigger.interval == timedelta(seconds=CHECKPOINT_EVERY) == timedelta(seconds=1)
+    scheduler.start()
+    try:
+        await asyncio.wait_for(ran.wait(), timeout=5)
+    finally:
+        scheduler.shutdown(wait=False)
+    assert threads and threads[0] != threading.get_ident()

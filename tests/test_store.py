@@ -62,6 +62,40 @@ def test_migrations_are_recorded_and_reopening_applies_nothing(tmp_path: Path) -
     assert migrations.pending(again.db) == []
 
 
+def test_commits_leave_the_wal_to_the_checkpoint_job(tmp_path: Path) -> None:
+    """SQLite only. No commit copies the WAL into the database at SQLite's default 1,000 pages (a stall of the
+    event loop); `checkpoint` does it, from any thread, and the WAL is then written again from its start."""
+    import threading
+
+    path = tmp_path / "dw.db"
+    store = Store.open(str(path))
+    wal = Path(f"{path}-wal")
+    store.sql.execute("CREATE TABLE ballast (page BLOB)")
+    for _ in range(1_500):  # each its own transaction, each at least one 4 KB page
+        store.sql.execute("INSERT INTO ballast VALUES (?)", [b"x" * 4000])
+    grown = wal.stat().st_size
+    assert grown > 1_500 * 4096  # 1,000 pages would have been copied and the WAL restarted at 4 MB
+
+    copied: list[int] = []
+    worker = threading.Thread(target=lambda: copied.append(store.checkpoint()))
+    worker.start()
+    worker.join()
+    assert copied[0] >= 1_500
+    for _ in range(100):
+        store.sql.execute("INSERT INTO ballast VALUES (?)", [b"y" * 4000])
+    assert wal.stat().st_size == grown  # reused from its start, not grown
+    assert store.checkpoint() >= 100
+    assert count(store, "ballast") == 1_600
+    store.close()
+    assert store.checkpoint() == 0  # a job that ran on past the close opens nothing again
+
+
+def test_postgresql_checkpoints_itself(pg_url: str) -> None:
+    store = Store.open(pg_url)
+    assert store.checkpoint() == 0
+    store.close()
+
+
 def test_postgresql_migrations_are_recorded_and_reopening_applies_nothing(pg_url: str) -> None:
     from bot.store.postgres import MIGRATIONS, TABLES, applied, migrate
 

@@ -134,6 +134,10 @@ class Store:
     def integrity(self) -> str:
         return self.sql.integrity()
 
+    def checkpoint(self) -> int:
+        """Move the write-ahead log's pages into the database (SQLite), from a worker thread."""
+        return self.sql.checkpoint()
+
     # ------------------------------------------------------------ monitors and engine state
 
     def sync_monitors(self, monitors: Iterable[tuple[str, str]], now: datetime) -> None:

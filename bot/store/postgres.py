@@ -374,6 +374,10 @@ class PostgresBackend:
         missing = sorted(set(TABLES) - set(self.tables()))
         return "ok" if not missing else f"missing tables: {', '.join(missing)}"
 
+    def checkpoint(self) -> int:
+        """PostgreSQL checkpoints in its own processes."""
+        return 0
+
     def tables(self) -> list[str]:
         return [r[0] for r in self.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")]
