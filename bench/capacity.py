@@ -27,7 +27,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from pathlib import Path
 from typing import Any
 
-from bench.common import cpu_seconds, percentile, rss_mb, tree_cpu_seconds
+from bench.common import cpu_seconds, machine_bursts, percentile, rss_mb, tree_cpu_seconds
 from bench.probes import ticker
 from bot import runtime
 
@@ -110,6 +110,8 @@ async def run(args: dict[str, Any], *, web: Serving | None = None) -> dict[str, 
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("downwatch").propagate = True
 
+    # the machine's own figure first, in this process, before the bot runs here (`calibrate`: seconds of it)
+    machine = machine_bursts(float(args["calibrate"])) if args.get("calibrate") else {}
     clock = SystemClock()
     rss_start = rss_mb()
     tmp = tempfile.TemporaryDirectory(prefix="downwatch-cap-")
@@ -206,6 +208,7 @@ async def run(args: dict[str, Any], *, web: Serving | None = None) -> dict[str, 
         "loop_lag_p99_ms": percentile(loop_lags, 99),
         "rss_start_mb": rss_start, "rss_built_mb": rss_built, "rss_first_mb": rss_samples[0] if rss_samples else 0.0,
         "rss_mb": max(rss_samples, default=rss_mb()), "rss_end_mb": rss_samples[-1] if rss_samples else 0.0,
+        "machine_burst_p50_ms": machine.get("burst_p50_ms", 0.0), "machine_burst_p99_ms": machine.get("burst_p99_ms", 0.0),
         "timeouts": timeouts, "failed": failed, "skipped_watcher": skipped,
         "skipped_scheduler": events["max_instances"], "missed": events["missed"],
         "overloaded_reports": counter.counts["probe engine overloaded"],

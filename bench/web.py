@@ -327,7 +327,7 @@ def in_the_runs(url: str, spec: dict[str, Any]) -> dict[str, Any]:
     `clients` connections asking for `/`. The scrapes' CPU: (scraped − quiet) × seconds / scrapes."""
     from bench.common import run_worker
 
-    capacity = {key: spec[key] for key in ("monitors", "interval", "warmup", "seconds")} | {"url": url}
+    capacity = {key: spec[key] for key in ("monitors", "interval", "warmup", "seconds", "calibrate")} | {"url": url}
     timeout = spec["warmup"] + spec["seconds"] + 600
     out: dict[str, Any] = {}
     crowd = {"kind": "hammer", "clients": spec["clients"], "paths": ["/"]}
@@ -362,8 +362,10 @@ def run_sizes(quick: bool) -> dict[str, Any]:
     once every monitor was checked once (warm-up > interval): a monitor's first check writes its state, and in
     the first minute after start the pages rebuild thousands of them, which is not the steady state."""
     if quick:
-        return {"monitors": 1000, "interval": 6.0, "warmup": 8.0, "seconds": 8.0, "every": 1.0, "clients": 200}
-    return {"monitors": 10_000, "interval": 60.0, "warmup": 75.0, "seconds": 60.0, "every": 1.0, "clients": 200}
+        return {"monitors": 1000, "interval": 6.0, "warmup": 8.0, "seconds": 8.0, "every": 1.0, "clients": 200,
+                "calibrate": 1.0}
+    return {"monitors": 10_000, "interval": 60.0, "warmup": 75.0, "seconds": 60.0, "every": 1.0, "clients": 200,
+            "calibrate": 10.0}
 
 
 def report_runs(r: dict[str, Any]) -> list[str]:

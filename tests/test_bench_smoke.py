@@ -11,7 +11,7 @@ import pytest
 
 from bench import capacity, history, mixed, postgres, soak, sources, statuspage, web
 from bench.__main__ import table
-from bench.common import Figure, local_target, percentile
+from bench.common import Figure, local_target, machine_bursts, percentile
 from bench.probes import drive
 from tests.pg import PgServer
 
@@ -102,6 +102,11 @@ def test_drive_counts_probes() -> None:
 
     r = asyncio.run(drive(probe, concurrency=3, seconds=0.05))
     assert r["probes"] == r["ok"] + r["failed"] > 0 and r["per_s"] > 0
+
+
+def test_the_machine_reference_times_a_fixed_burst() -> None:
+    r = machine_bursts(0.3)  # six bursts of the same pure Python, 50 ms apart
+    assert 0 < r["burst_p50_ms"] <= r["burst_p99_ms"] < 1000
 
 
 def test_table_and_percentile() -> None:
