@@ -146,15 +146,15 @@ class Sender:
         adapter = self._adapters[platform]
         health = self._health[platform]
         later_edits: set[tuple[str, str]] = set()
-        for row in reversed(self._store.pending(platform)):
+        for row in reversed(await self._store.apending(platform)):
             key = (row.incident_id, row.channel)
             if row.op is Op.EDIT and key in later_edits:
-                self._store.mark_done(row, RowState.SUPERSEDED)  # a newer edit shows a newer snapshot
+                await self._store.mark_done(row, RowState.SUPERSEDED)  # a newer edit shows a newer snapshot
                 continue
             if row.op is Op.EDIT:
                 later_edits.add(key)
         settled = 0
-        for row in self._heads(platform):
+        for row in await self._heads(platform):
             now = self._clock.now()
             if health.hold_until and now < health.hold_until:
                 break
@@ -169,9 +169,9 @@ class Sender:
                 settled += 1
         return settled
 
-    def next_due(self, platform: str) -> float | None:
+    async def next_due(self, platform: str) -> float | None:
         """Seconds until something of this platform may be due (None: nothing pending)."""
-        rows = self._heads(platform)
+        rows = await self._heads(platform)
         if not rows:
             return None
         now = self._clock.now()
@@ -181,10 +181,10 @@ class Sender:
             waits.append((hold - now).total_seconds())
         return max(0.0, min(waits))
 
-    def _heads(self, platform: str) -> list[OutboxRow]:
+    async def _heads(self, platform: str) -> list[OutboxRow]:
         """The first pending row of each incident+channel: later rows wait for it (order per thread)."""
         heads: dict[tuple[str, str], OutboxRow] = {}
-        for row in self._store.pending(platform):
+        for row in await self._store.apending(platform):
             heads.setdefault((row.incident_id, row.channel), row)
         return list(heads.values())
 
@@ -199,7 +199,7 @@ class Sender:
             try:
                 if self._active():  # a follower's sender never reads the outbox: the leader drains it
                     await self.deliver_due(platform)
-                    wait = self.next_due(platform)
+                    wait = await self.next_due(platform)
             except (Unavailable, Fenced) as exc:  # the database, not a bug: the rows wait (and are retried)
                 self._log.debug("outbox: %s waits: %s", platform, exc)
                 wait = DATABASE_RETRY  # soon: a restarted database is back within a second, and its rows are due
@@ -217,9 +217,9 @@ class Sender:
     async def _deliver(self, adapter: ChatAdapter, row: OutboxRow) -> bool:
         """Try one row; True when it is settled (sent, failed for good, or skipped)."""
         store = self._store
-        parent = store.parent_ref(row.incident_id, row.platform, row.channel)
+        parent = await store.aparent_ref(row.incident_id, row.platform, row.channel)
         if not adapter.can_edit and row.op is Op.EDIT:
-            store.mark_done(row, RowState.SUPERSEDED, "platform cannot edit: the reply posts the change")
+            await store.mark_done(row, RowState.SUPERSEDED, "platform cannot edit: the reply posts the change")
             return True
         result: SendResult
         new_parent: str | None = None
@@ -239,13 +239,13 @@ class Sender:
             result = await adapter.post(row.channel, row.alert, mention=row.mention)
             if isinstance(result, Sent):
                 new_parent = result.ref
-        return self._settle(adapter, row, result, new_parent)
+        return await self._settle(adapter, row, result, new_parent)
 
-    def _settle(self, adapter: ChatAdapter, row: OutboxRow, result: SendResult, new_parent: str | None) -> bool:
+    async def _settle(self, adapter: ChatAdapter, row: OutboxRow, result: SendResult, new_parent: str | None) -> bool:
         now = self._clock.now()
         health = self._health[row.platform]
         if isinstance(result, Sent):
-            self._store.mark_sent(row, ref=result.ref, parent=new_parent, now=now)
+            await self._store.mark_sent(row, ref=result.ref, parent=new_parent, now=now)
             self._on_result(row.platform, DeliveryResult.SENT)
             self._last_sent[(row.platform, row.channel)] = now
             if health.failing:
@@ -257,7 +257,7 @@ class Sender:
             wait = result.retry_after if result.retry_after is not None else backoff(row.attempts)
             wait = min(max(wait, 0.0), MAX_RETRY_AFTER)
             until = now + timedelta(seconds=wait)
-            self._store.mark_retry(row, next_at=until, error=result.reason)
+            await self._store.mark_retry(row, next_at=until, error=result.reason)
             self._on_result(row.platform, DeliveryResult.RETRY)
             if result.rate_limited:
                 health.hold_until = until
@@ -266,7 +266,7 @@ class Sender:
                 self._log.warning("%s: delivery failing (%s); alerts stay queued and are retried",
                                   row.platform, result.reason)
             return False
-        self._store.mark_done(row, RowState.FAILED, result.reason)
+        await self._store.mark_done(row, RowState.FAILED, result.reason)
         self._on_result(row.platform, DeliveryResult.FAILED)
         self._log.error("%s: %s in channel %s was refused for good: %s", row.platform, row.op.value,
                         row.channel, result.reason)

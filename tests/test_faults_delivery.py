@@ -97,7 +97,7 @@ async def drive(world: World, watcher: Watcher, monitors: list[StatuspageMonitor
         candidates += [(at(m) - now).total_seconds() for n, s in SCRIPT.items() for m in s if (n, m) not in done_minutes]
         candidates += [(at(m) - now).total_seconds() for m in (*SLACK_DOWN, *DISCORD_DOWN) if at(m) > now]
         for platform in ("slack", "discord"):
-            wait = sender.next_due(platform)
+            wait = await sender.next_due(platform)
             if wait is not None:
                 candidates.append(max(wait, 1.0))  # due now but paced: the channel's next 1 s slot
         clock.advance(max(0.001, min(c for c in candidates if c > 0)))

@@ -288,3 +288,37 @@ def test_the_watchdog_watches_every_round_trip_in_flight() -> None:
         dog.close()
         for sock in (slow, slow_peer, fast, fast_peer):
             sock.close()
+
+
+async def test_the_sender_on_postgresql_settles_its_rows_without_holding_the_event_loop(pg_url: str) -> None:
+    """The outbox is read and settled awaited: while the leader's sender waits on the database (here its
+    `mark_sent` on a row another session holds), the checks go on; the row is sent once, when the lock goes."""
+    from bot.outbox import Sender
+    from tests.fakes.recording import RecordingAdapter
+
+    async with watching(pg_url) as (store, watcher, results, clock):
+        await watcher.poll(A)
+        await watcher.poll(B)
+        results.status[A.name] = Status.MAJOR
+        for _ in range(2):  # the policy's two failures: the incident opens and its message is queued
+            clock.advance(60)
+            step = await watcher.poll(A)
+        assert step is not None and step.opened is not None
+        chat = RecordingAdapter()
+        sender = Sender(store=store, adapters={"chat": chat}, clock=clock)
+        [row] = await store.apending("chat")
+        with psycopg.connect(pg_url, autocommit=True) as blocker, blocker.transaction():
+            blocker.execute("SELECT 1 FROM outbox WHERE id = %s FOR UPDATE", [row.id])
+            delivering = asyncio.create_task(sender.deliver_all())
+            await until(lambda: waiting(pg_url) == 1, what="mark_sent to wait on the row lock")
+            assert [c.op for c in chat.calls] == ["post"]  # sent; its record waits
+            clock.advance(60)
+            results.status[B.name] = Status.MAJOR
+            # Blocking, the loop itself would wait here until the lock timed out (3 s), the check after it.
+            moved = await asyncio.wait_for(watcher.poll(B), timeout=2.0)
+            assert moved is not None and moved.state.components[0].observed is Status.MAJOR
+            assert not delivering.done()
+        assert await asyncio.wait_for(delivering, timeout=5.0) == 1
+        assert await store.apending("chat") == [] and [c.op for c in chat.calls] == ["post"]
+        assert await store.aparent_ref(row.incident_id, "chat", "C1") == "m1" == store.parent_ref(
+            row.incident_id, "chat", "C1")

@@ -37,7 +37,7 @@ class Wired:
         """Deliver until `platform`'s outbox is empty, moving the fake clock to each next due row (backoff,
         pacing, Retry-After) instead of waiting."""
         for _ in range(passes):
-            wait = self.sender.next_due(platform)
+            wait = await self.sender.next_due(platform)
             if wait is None:
                 return
             self.clock.advance(max(wait, 1.0))

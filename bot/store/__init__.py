@@ -411,13 +411,24 @@ class Store:
 
     # ------------------------------------------------------------ outbox
 
+    # The outbox as the Sender reads and settles it, awaited: on a cluster's leader (PostgreSQL) the event loop
+    # runs the checks while these travel; on SQLite they run inline, as before. `pending` and `parent_ref`
+    # are also there blocking, for the CLI and tests.
+
     def pending(self, platform: str, *, limit: int = 500) -> list[OutboxRow]:
         """Pending rows of one platform in order; the sender takes the head row of each incident+channel."""
-        rows = self.sql.execute(
+        return drive(self.sql, self._pending(platform, limit))
+
+    async def apending(self, platform: str, *, limit: int = 500) -> list[OutboxRow]:
+        return await self.sql.perform(self._pending(platform, limit), atomic=False)
+
+    @staticmethod
+    def _pending(platform: str, limit: int) -> Ops[list[OutboxRow]]:
+        rows = (yield Read(
             "SELECT id, incident_id, platform, channel, op, alert, mention, attempts, next_at FROM outbox "
             "WHERE state = 'pending' AND platform = ? ORDER BY id LIMIT ?",
             [platform, limit],
-        ).fetchall()
+        )).fetchall()
         return [
             OutboxRow(id=r[0], incident_id=r[1], platform=r[2], channel=r[3], op=Op(r[4]),
                       alert=queued_alert(r[5]), mention=r[6], attempts=r[7], next_at=r[8])
@@ -425,36 +436,36 @@ class Store:
         ]
 
     def parent_ref(self, incident_id: str, platform: str, channel: str) -> str | None:
-        row = self.sql.execute(
-            "SELECT ref FROM messages WHERE incident_id = ? AND platform = ? AND channel = ?",
-            [incident_id, platform, channel],
-        ).fetchone()
-        return row[0] if row else None
+        return drive(self.sql, self._parent_ref(incident_id, platform, channel))
 
-    def mark_sent(self, row: OutboxRow, *, ref: str | None, parent: str | None, now: datetime) -> None:
+    async def aparent_ref(self, incident_id: str, platform: str, channel: str) -> str | None:
+        return await self.sql.perform(self._parent_ref(incident_id, platform, channel), atomic=False)
+
+    @staticmethod
+    def _parent_ref(incident_id: str, platform: str, channel: str) -> Ops[str | None]:
+        row = (yield Read("SELECT ref FROM messages WHERE incident_id = ? AND platform = ? AND channel = ?",
+                          [incident_id, platform, channel])).fetchone()
+        return typing.cast(str | None, row[0]) if row else None
+
+    async def mark_sent(self, row: OutboxRow, *, ref: str | None, parent: str | None, now: datetime) -> None:
         """Record delivery; `parent` (when given) becomes the message later edits and replies go to."""
-        with self.sql.atomic(fenced=True):
-            self.sql.execute(
-                "UPDATE outbox SET state = 'sent', sent_at = ?, ref = ?, attempts = attempts + 1, error = '' "
-                "WHERE id = ?",
-                [ts(now), ref, row.id],
-            )
-            if parent is not None:
-                self.sql.execute(
-                    "INSERT INTO messages (incident_id, platform, channel, ref) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (incident_id, platform, channel) DO UPDATE SET ref = excluded.ref",
-                    [row.incident_id, row.platform, row.channel, parent],
-                )
+        writes = [Write("UPDATE outbox SET state = 'sent', sent_at = ?, ref = ?, attempts = attempts + 1, "
+                        "error = '' WHERE id = ?", [ts(now), ref, row.id])]
+        if parent is not None:
+            writes.append(Write(
+                "INSERT INTO messages (incident_id, platform, channel, ref) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (incident_id, platform, channel) DO UPDATE SET ref = excluded.ref",
+                [row.incident_id, row.platform, row.channel, parent]))
+        await self.sql.perform(statements(*writes), fenced=True)
 
-    def mark_retry(self, row: OutboxRow, *, next_at: datetime, error: str) -> None:
-        with self.sql.atomic(fenced=True):
-            self.sql.execute("UPDATE outbox SET attempts = attempts + 1, next_at = ?, error = ? WHERE id = ?",
-                             [ts(next_at), error[:300], row.id])
+    async def mark_retry(self, row: OutboxRow, *, next_at: datetime, error: str) -> None:
+        await self.sql.perform(statements(Write(
+            "UPDATE outbox SET attempts = attempts + 1, next_at = ?, error = ? WHERE id = ?",
+            [ts(next_at), error[:300], row.id])), fenced=True)
 
-    def mark_done(self, row: OutboxRow, state: RowState, error: str = "") -> None:
-        with self.sql.atomic(fenced=True):
-            self.sql.execute("UPDATE outbox SET state = ?, error = ? WHERE id = ?",
-                             [state.value, error[:300], row.id])
+    async def mark_done(self, row: OutboxRow, state: RowState, error: str = "") -> None:
+        await self.sql.perform(statements(Write(
+            "UPDATE outbox SET state = ?, error = ? WHERE id = ?", [state.value, error[:300], row.id])), fenced=True)
 
     def outbox_rows(self) -> list[dict[str, object]]:
         """Every outbox row (diagnostics and tests)."""
