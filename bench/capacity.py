@@ -160,7 +160,7 @@ async def run(args: dict[str, Any], *, web: Serving | None = None) -> dict[str, 
                 lags.append(seconds * 1000.0)
 
         scheduler = build_scheduler(monitors=monitors, poll=poll, start=clock.now(), on_lag=late,
-                                    checkpoint=None if store.sql.shared else store.checkpoint)
+                                    checkpoint=store.checkpoint)
         events = {"missed": 0, "max_instances": 0}
 
         def listen(event: Any) -> None:

@@ -49,24 +49,26 @@ class Figure:
         return asdict(self)
 
 
+def spin(iterations: int) -> int:
+    """The same pure-Python work every time: what the machine references time (no I/O, no allocation to speak of)."""
+    total = 0
+    for i in range(iterations):
+        total += i * i % 7
+    return total
+
+
 def machine_bursts(seconds: float) -> dict[str, float]:
     """How this machine runs the same ~2 ms of pure Python (9 units: a slot's polls' first steps at 10,000
     monitors @ 60 s) once every 50 ms, idle in between, as the bot's loop runs: the median and p99 of a
     burst's wall time. On a VM whose host runs its vCPU slower in stretches, the p99 is several times the
     median whatever the bot does; a poll that starts behind such a burst starts that late. The reference
     beside the scheduling lag."""
-    def unit() -> int:
-        total = 0
-        for i in range(2_500):
-            total += i * i % 7
-        return total
-
     bursts: list[float] = []
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         began = time.perf_counter()
         for _ in range(9):
-            unit()
+            spin(2_500)
         bursts.append((time.perf_counter() - began) * 1000)
         time.sleep(max(0.0, 0.05 - (time.perf_counter() - began)))
     return {"burst_p50_ms": percentile(bursts, 50), "burst_p99_ms": percentile(bursts, 99)}

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.common import spin
 from bot import runtime
 from bot.checks.client import make_client
 from bot.checks.http import HttpMonitor
@@ -125,9 +126,8 @@ async def over_http(site: StatusSite, paths: list[str], repeat: int, move: Calla
 def fixed_work() -> float:
     """The CPU milliseconds of the same pure-Python loop (~3 ms): its spread is the machine's, not a render's
     (on this shared 2-core VM its p99 is 2-3× its median when other processes run)."""
-    began, total = time.thread_time(), 0
-    for i in range(100_000):
-        total += i * i % 7
+    began = time.thread_time()
+    spin(100_000)
     return (time.thread_time() - began) * 1000
 
 

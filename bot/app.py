@@ -287,8 +287,7 @@ async def run(
         scheduler = build_scheduler(monitors=config.monitors, poll=activity.wrap_poll(poll),
                                     housekeeping=housekeeping,
                                     start=clock.now(), digest=digest_tick if digest is not None else None,
-                                    quiet=quiet_tick, on_lag=activity.late,
-                                    checkpoint=None if store.sql.shared else store.checkpoint)  # PostgreSQL's own
+                                    quiet=quiet_tick, on_lag=activity.late, checkpoint=store.checkpoint)
         if membership is not None and lease is not None:
             beating = asyncio.ensure_future(membership.run(stop))
             stack.callback(lease.release)  # after the engine and the sender stopped: a follower takes over now

@@ -246,7 +246,7 @@ class SqliteBackend:
     shared = False  # one process: its own counters are the versions
     greatest, least = "MAX", "MIN"
 
-    def __init__(self, db: Database, path: str = ":memory:") -> None:
+    def __init__(self, db: Database, path: str) -> None:
         self.db = db
         conn: sqlite3.Connection = db.conn
         # sqlite3's own methods, bound once: the per-check path pays no wrapper.
