@@ -138,6 +138,24 @@ async def test_method_is_used(server: LoopbackServer, client: httpx.AsyncClient)
 
 
 @pytest.mark.anyio
+async def test_every_poll_sends_the_monitors_whole_request(server: LoopbackServer, client: httpx.AsyncClient) -> None:
+    """The client builds a monitor's request once and sends it every poll: its body goes out each time,
+    monitors that differ only in a header or a body each send their own, and header names go out as written."""
+    server.reply("/rpc", b"ok", content_type="text/plain")
+    url = server.url_for("/rpc")
+    first = monitor(url, method="POST", headers=(("X-Team", "core"),), body=b'{"ping": 1}')
+    other = monitor(url, method="POST", headers=(("X-Team", "edge"),), body=b'{"ping": 2}')
+    for _ in range(3):
+        assert reading(await check(client, first)) == (Status.OPERATIONAL, "HTTP 200")
+    assert reading(await check(client, other)) == (Status.OPERATIONAL, "HTTP 200")
+    assert reading(await check(client, monitor(url))) == (Status.OPERATIONAL, "HTTP 200")
+    seen = [(r.method, r.headers.get("X-Team"), r.body, r.headers["User-Agent"]) for r in server.requests]
+    assert seen == [("POST", "core", b'{"ping": 1}', "downwatch/0.1")] * 3 + [
+        ("POST", "edge", b'{"ping": 2}', "downwatch/0.1"), ("GET", None, b"", "downwatch/0.1")]
+    assert [r.headers.get("Content-Length") for r in server.requests] == ["11"] * 4 + [None]
+
+
+@pytest.mark.anyio
 async def test_keyword_found_and_not_found(server: LoopbackServer, client: httpx.AsyncClient) -> None:
     server.reply("/health", b'{"status": "ok"}')
     found = await check(client, monitor(server.url_for("/health"), body_contains='"ok"'))

@@ -16,6 +16,9 @@ from typing import Any
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import AiohttpResponseStream, map_aiohttp_exceptions
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 USER_AGENT = "downwatch/0.1"
 MAX_REDIRECTS = 5
@@ -62,6 +65,11 @@ class ProbeClient(httpx.AsyncClient):
         self._ssl_context = ssl_context  # what certificate_expiry verifies with (None: built when first needed)
         self._redirecting: set[str] = set()  # probe URLs seen answering a redirect (bounded by the config)
         self._urls: dict[str, httpx.URL] = {}  # parsed once per monitor URL: parsing is a visible share of a probe
+        # A probe's request is the same every poll: on aiohttp's transport it is prepared once per monitor
+        # (aiohttp's own URL; the headers and timeout shared) and sent as it is. An httpx.Request built each
+        # poll, for httpx-aiohttp to turn into aiohttp's arguments, was much of the CPU a poll spends before
+        # its connection is under way, where every poll of a tick waits for the ones before it (bench/README.md)
+        self._prepared: dict[tuple[object, ...], _Prepared] = {}
         self._origins: dict[str, tuple[str, int]] = {}  # probe URL → (host, port) whose certificate it has
         self._certs: dict[tuple[str, int], _CertLookup] = {}
 
@@ -74,13 +82,13 @@ class ProbeClient(httpx.AsyncClient):
 
         Not a context manager on purpose: contextlib's wrapper was ~3 % of a probe."""
         if url not in self._redirecting:
-            extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
-            sent = self.headers
-            if headers:
-                sent = self.headers.copy()
-                sent.update(headers)
-            request = httpx.Request(method, self._url(url), headers=sent, content=content, extensions=extensions)
-            response = await self._probe_transport.handle_async_request(request)
+            transport = self._probe_transport
+            if isinstance(transport, _AiohttpTransport):
+                response = await transport.send_prepared(self._prepare(method, url, timeout, headers, content))
+            else:  # an injected transport (tests): httpx's request
+                response = await transport.handle_async_request(httpx.Request(
+                    method, self._url(url), headers=self._sent(headers), content=content,
+                    extensions={"timeout": httpx.Timeout(timeout).as_dict()}))
             if not (self.follow_redirects and response.has_redirect_location):
                 return response
             await response.aclose()
@@ -148,6 +156,27 @@ class ProbeClient(httpx.AsyncClient):
         for lookup in self._certs.values():
             lookup.task.cancel()
 
+    def _prepare(self, method: str, url: str, timeout: float, headers: tuple[tuple[str, str], ...],
+                 content: bytes | None) -> _Prepared:
+        key = (method, url, timeout, headers, content)
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            if len(self._prepared) >= MAX_CACHED_URLS:  # only a config far beyond any real one gets here
+                self._prepared.clear()
+            transport = self._probe_transport
+            assert isinstance(transport, _AiohttpTransport)
+            prepared = self._prepared[key] = transport.prepare(method, self._url(url), self._sent(headers), content,
+                                                                timeout)
+        return prepared
+
+    def _sent(self, headers: tuple[tuple[str, str], ...]) -> httpx.Headers:
+        """The client's headers (User-Agent), the monitor's over them."""
+        if not headers:
+            return self.headers
+        sent = self.headers.copy()
+        sent.update(headers)
+        return sent
+
     def _url(self, url: str) -> httpx.URL:
         parsed = self._urls.get(url)
         if parsed is None:
@@ -157,8 +186,57 @@ class ProbeClient(httpx.AsyncClient):
         return parsed
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A probe's request as aiohttp takes it: what httpx-aiohttp would convert an httpx.Request into."""
+
+    method: str
+    url: URL
+    headers: CIMultiDictProxy[str]  # shared by every probe sending the same headers
+    data: bytes | None
+    timeout: aiohttp.ClientTimeout  # shared by every probe with the same timeout
+
+
 class _AiohttpTransport(AiohttpTransport):
-    """httpx-aiohttp's transport, sending a request body held in memory as bytes."""
+    """httpx-aiohttp's transport, sending a request body held in memory as bytes, and sending a probe's
+    request prepared once (`prepare`, `send_prepared`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._headers: dict[tuple[tuple[bytes, bytes], ...], CIMultiDictProxy[str]] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+    def prepare(self, method: str, url: httpx.URL, headers: httpx.Headers, content: bytes | None,
+                timeout: float) -> _Prepared:
+        """aiohttp's arguments for the request httpx would build from these (the same conversions as
+        httpx-aiohttp's handle_async_request; header names as written, where httpx's mapping lowercases them)."""
+        raw = tuple(headers.raw)
+        shared = self._headers.get(raw)
+        if shared is None:
+            if len(self._headers) >= MAX_CACHED_URLS:  # as many header sets as monitors at the very most
+                self._headers.clear()
+            shared = self._headers[raw] = CIMultiDictProxy(CIMultiDict(
+                (k.decode(headers.encoding), v.decode(headers.encoding)) for k, v in raw))
+        limits = self._timeouts.get(timeout)
+        if limits is None:
+            limits = self._timeouts[timeout] = aiohttp.ClientTimeout(
+                sock_connect=timeout, sock_read=timeout, connect=timeout)  # httpx.Timeout(t): connect, read, pool
+        return _Prepared(method=method, url=URL(str(url)), headers=shared, data=content or None, timeout=limits)
+
+    async def send_prepared(self, probe: _Prepared) -> httpx.Response:
+        """The response to a prepared probe, as handle_async_request answers (its body unread), with no
+        httpx.Request behind it: nothing reads one from a probe's response."""
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        with map_aiohttp_exceptions():
+            response = await self.client.request(
+                probe.method, probe.url, headers=probe.headers, data=probe.data, allow_redirects=False,
+                auto_decompress=False, compress=False, timeout=probe.timeout).__aenter__()
+        extensions = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode()
+        return httpx.Response(status_code=response.status, headers=response.raw_headers,
+                              stream=AiohttpResponseStream(response), extensions=extensions)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         # httpx builds the request that follows a redirect with the original request's body *stream* (for a
@@ -166,8 +244,7 @@ class _AiohttpTransport(AiohttpTransport):
         # aiohttp as a streaming upload, so without this the redirected GET goes out with `Transfer-Encoding:
         # chunked`, `Content-Type: application/octet-stream` and an empty chunked body, which servers and
         # proxies that refuse a GET with a body answer with 400. A ByteStream is bytes already in memory:
-        # reading it is free and lets the transport send what it is (no body at all when empty). A request
-        # built with its content (every probe) is read already: read() returns at once.
+        # reading it is free and lets the transport send what it is (no body at all when empty).
         if isinstance(request.stream, httpx.ByteStream):
             request.read()
         return await super().handle_async_request(request)
@@ -329,7 +406,7 @@ async def read_capped(response: httpx.Response, cap: int) -> AsyncIterator[bytes
             yield chunk
         return
     if len(encodings) > 1:  # no server does this unasked; decoding layer upon layer would need a cap each
-        raise httpx.DecodingError(f"content encoded {len(encodings)} times", request=response.request)
+        raise httpx.DecodingError(f"content encoded {len(encodings)} times")
     wbits = _WBITS[encodings[0]]
     decoder = zlib.decompressobj(wbits)
     first, left = True, cap + 1
@@ -353,7 +430,7 @@ async def read_capped(response: httpx.Response, cap: int) -> AsyncIterator[bytes
         if piece:
             yield piece
     except zlib.error as exc:
-        raise httpx.DecodingError(f"could not decompress the body: {exc}", request=response.request) from exc
+        raise httpx.DecodingError(f"could not decompress the body: {exc}") from exc
 
 
 # Content-Encoding → zlib's wbits: gzip's header, zlib's header (raw deflate is tried too).
