@@ -15,8 +15,9 @@ Rules (see README "How alerts are decided"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from bot.config import Policy
 from bot.model import (
@@ -108,6 +109,13 @@ class MonitorState:
                 return c
         return None
 
+    def same_but_checked_at(self, other: MonitorState) -> bool:
+        """`replace(self, checked_at=other.checked_at) == other`, without building that state (per poll)."""
+        return _BUT_CHECKED_AT(self) == _BUT_CHECKED_AT(other)
+
+
+_BUT_CHECKED_AT = attrgetter(*(f.name for f in fields(MonitorState) if f.compare and f.name != "checked_at"))
+
 
 @dataclass(frozen=True)
 class ObservedChange:
@@ -150,6 +158,9 @@ def step(prev: MonitorState | None, result: CheckResult, now: datetime, policy: 
         return Step(state=replace(prev, source_detail=result.detail, checked_at=now,
                                   maintenances=result.maintenances))
     components, observed, kept = _advance_components(prev, result.components, now, policy)
+    # One replace() in the usual case (each builds a whole MonitorState again: a visible share of a poll). A
+    # source whose unreadability was announced keeps its streak towards the "readable again" notice below.
+    notified = prev.unreadable_notified
     state = replace(
         prev,
         components=components,
@@ -159,9 +170,11 @@ def step(prev: MonitorState | None, result: CheckResult, now: datetime, policy: 
         unreadable_streak=0,
         source_detail=result.detail,
         checked_at=now,
+        unreadable_since=prev.unreadable_since if notified else None,
+        readable_streak=prev.readable_streak if notified else 0,
     )
     alerts: list[Alert] = []
-    if prev.unreadable_notified:
+    if notified:
         streak = prev.readable_streak + 1
         if streak >= policy.successes_before_recovery:
             since = prev.unreadable_since or now
@@ -170,8 +183,6 @@ def step(prev: MonitorState | None, result: CheckResult, now: datetime, policy: 
             state = replace(state, unreadable_notified=False, unreadable_since=None, readable_streak=0)
         else:
             state = replace(state, readable_streak=streak)
-    else:
-        state = replace(state, unreadable_since=None, readable_streak=0)
     incident_step = _advance_incident(state, now, policy, prev.incidents)
     state = incident_step.state
     if (kept and not alerts and not incident_step.alerts and incident_step.opened is None

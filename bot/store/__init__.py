@@ -279,7 +279,7 @@ class Store:
         and for a probe (whose own row records the time) the monitor row is not touched at all. True when
         the state itself was written (anything the pages show may have moved)."""
         state = step.state
-        same = prev is not None and not step.observed and replace(prev, checked_at=state.checked_at) == state
+        same = prev is not None and not step.observed and prev.same_but_checked_at(state)
         if not same:
             yield Write(
                 "UPDATE monitors SET state = ?, checked_at = ?, readable = ?, unreadable = ?, detail = ?, "
