@@ -85,8 +85,12 @@ async def test_two_replicas_one_leads_the_follower_answers_and_a_clean_stop_hand
                 polled = (await client.get(urls[leader][0] + "/metrics")).text  # the scheduler's own lag, served
                 counted = [line for line in polled.splitlines() if line.startswith("downwatch_scheduler_lag_seconds_count")]
                 assert counted and float(counted[0].split()[-1]) >= 1
-                before = (await client.get(urls[follower][0] + "/api/v2/summary.json")).json()  # now cached
-                assert {c["status"] for c in before["components"]} == {"operational"}
+                async def follower_page_says(status: str) -> bool:  # its versions are read every SHARED_FOR
+                    summary = (await client.get(urls[follower][0] + "/api/v2/summary.json")).json()
+                    return {c["status"] for c in summary["components"]} == {status}
+
+                await until(lambda: follower_page_says("operational"), within=3.0,
+                            what="the follower's page to show the leader's first poll")
                 sim.set_phase(Phase.MAJOR)
                 await until(lambda: any(c.op == "post" for c in chats[leader].calls), what="the leader's post")
                 assert not chats[follower].calls  # only the leader sends
