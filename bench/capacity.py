@@ -15,6 +15,7 @@ while it leads; with `region` it is also that region's agent (RegionAgent.poll, 
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import json
 import logging
 import os
@@ -47,6 +48,7 @@ class Count(logging.Handler):
 
 
 Serving = Callable[..., tuple[Any, AbstractAsyncContextManager[Any]]]
+TEARDOWN = 120.0  # seconds the worker may take to stop after its window (it takes a few)
 
 
 @asynccontextmanager
@@ -192,13 +194,16 @@ async def run(args: dict[str, Any], *, web: Serving | None = None) -> dict[str, 
         cpu, elapsed = cpu_seconds() - cpu0, time.perf_counter() - t0
         server_cpu = tree_cpu_seconds(int(server_pid)) - server0 if server_pid else 0.0
         measuring = False
+        # One full `make bench` once saw this worker never finish (issue 14's item, session 8): should the
+        # teardown hang again, every thread's stack goes to stderr, which the bench prints.
+        faulthandler.dump_traceback_later(TEARDOWN, exit=True)
         leader = leads()
         await around.aclose()
         skipped = getattr(watcher, "skipped", 0) - skipped0
         stop.set()
         await tick
         scheduler.shutdown(wait=False)
-    store.close()
+    await store.aclose()  # as bot/app.py: PostgreSQL's async pool closed in its loop
     tmp.cleanup()
     return {
         "monitors": n, "interval": interval, "seconds": elapsed, "cpu_share": cpu / elapsed,
@@ -217,3 +222,4 @@ async def run(args: dict[str, Any], *, web: Serving | None = None) -> dict[str, 
 
 if __name__ == "__main__":
     print(json.dumps(runtime.run(run(json.loads(sys.argv[1])))))
+    faulthandler.cancel_dump_traceback_later()

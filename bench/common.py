@@ -295,6 +295,6 @@ def run_worker(module: str, args: dict[str, object], *, timeout: float = 600.0) 
                           timeout=timeout, cwd=Path(__file__).resolve().parent.parent)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"{module} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        raise RuntimeError(f"{module} failed ({proc.returncode}): {proc.stderr[-8000:]}")  # room for stacks
     result: dict[str, object] = json.loads(lines[-1])
     return result
