@@ -10,7 +10,7 @@ import gzip
 from collections import deque
 from functools import partial
 
-PER_TURN = 8  # requests started per turn of the event loop; a turn's answers cost ~1 ms, not a burst's 100
+PER_TURN = 2  # requests started per turn of the event loop: a check due meanwhile waits for ~1 ms of answers
 GZIP_LEVEL = 1  # 30× smaller on the page's repeated bars at a fifth of level 6's time
 GZIP_FROM = 1024  # bytes: a smaller answer goes as it is
 ASIDE = 64 * 1024  # bytes: a larger answer is compressed on another thread (zlib lets go of the GIL)
