@@ -87,6 +87,13 @@ async def leading(store: Any, database: str, monitors: Iterable[Any], clock: Any
 async def run(args: dict[str, Any], *, web: Serving | None = None) -> dict[str, Any]:
     """`web(store=, monitors=, clock=)`, when given (bench/web.py), returns the check the watcher runs and a
     context entered before the scheduler starts and left when the measured window ends."""
+    try:
+        return await _measure(args, web)
+    finally:  # the teardown's watchdog (below) must not outlive it: tests call run() in their own process
+        faulthandler.cancel_dump_traceback_later()
+
+
+async def _measure(args: dict[str, Any], web: Serving | None) -> dict[str, Any]:
     from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 
     from bot.checks import run_check
@@ -222,4 +229,3 @@ async def run(args: dict[str, Any], *, web: Serving | None = None) -> dict[str, 
 
 if __name__ == "__main__":
     print(json.dumps(runtime.run(run(json.loads(sys.argv[1])))))
-    faulthandler.cancel_dump_traceback_later()
