@@ -73,6 +73,15 @@ def delivery_key(row: OutboxRow) -> str:
     return f"{row.incident_id}#{row.id}"
 
 
+def heads(pending: Iterable[OutboxRow]) -> list[OutboxRow]:
+    """The first pending row of each incident+channel, `pending` in outbox order: later rows wait for it (order
+    per thread)."""
+    first: dict[tuple[str, str], OutboxRow] = {}
+    for row in pending:
+        first.setdefault((row.incident_id, row.channel), row)
+    return list(first.values())
+
+
 def backoff(attempts: int) -> float:
     """Seconds to wait after `attempts` failed tries when the platform gave no Retry-After."""
     return min(MAX_BACKOFF, 2.0 ** max(0, attempts))
@@ -146,6 +155,7 @@ class Sender:
         adapter = self._adapters[platform]
         health = self._health[platform]
         later_edits: set[tuple[str, str]] = set()
+        live: list[OutboxRow] = []  # one read of the outbox a pass: on PostgreSQL each is a round trip
         for row in reversed(await self._store.apending(platform)):
             key = (row.incident_id, row.channel)
             if row.op is Op.EDIT and key in later_edits:
@@ -153,8 +163,9 @@ class Sender:
                 continue
             if row.op is Op.EDIT:
                 later_edits.add(key)
+            live.append(row)
         settled = 0
-        for row in await self._heads(platform):
+        for row in heads(reversed(live)):
             now = self._clock.now()
             if health.hold_until and now < health.hold_until:
                 break
@@ -171,7 +182,7 @@ class Sender:
 
     async def next_due(self, platform: str) -> float | None:
         """Seconds until something of this platform may be due (None: nothing pending)."""
-        rows = await self._heads(platform)
+        rows = heads(await self._store.apending(platform))
         if not rows:
             return None
         now = self._clock.now()
@@ -180,13 +191,6 @@ class Sender:
         if hold:
             waits.append((hold - now).total_seconds())
         return max(0.0, min(waits))
-
-    async def _heads(self, platform: str) -> list[OutboxRow]:
-        """The first pending row of each incident+channel: later rows wait for it (order per thread)."""
-        heads: dict[tuple[str, str], OutboxRow] = {}
-        for row in await self._store.apending(platform):
-            heads.setdefault((row.incident_id, row.channel), row)
-        return list(heads.values())
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set: one worker per platform."""

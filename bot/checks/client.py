@@ -84,7 +84,8 @@ class ProbeClient(httpx.AsyncClient):
         if url not in self._redirecting:
             transport = self._probe_transport
             if isinstance(transport, _AiohttpTransport):
-                response = await transport.send_prepared(self._prepare(method, url, timeout, headers, content))
+                response = await transport.send_prepared(
+                    self._prepare(transport, method, url, timeout, headers, content))
             else:  # an injected transport (tests): httpx's request
                 response = await transport.handle_async_request(httpx.Request(
                     method, self._url(url), headers=self._sent(headers), content=content,
@@ -156,15 +157,13 @@ class ProbeClient(httpx.AsyncClient):
         for lookup in self._certs.values():
             lookup.task.cancel()
 
-    def _prepare(self, method: str, url: str, timeout: float, headers: tuple[tuple[str, str], ...],
-                 content: bytes | None) -> _Prepared:
+    def _prepare(self, transport: _AiohttpTransport, method: str, url: str, timeout: float,
+                 headers: tuple[tuple[str, str], ...], content: bytes | None) -> _Prepared:
         key = (method, url, timeout, headers, content)
         prepared = self._prepared.get(key)
         if prepared is None:
             if len(self._prepared) >= MAX_CACHED_URLS:  # only a config far beyond any real one gets here
                 self._prepared.clear()
-            transport = self._probe_transport
-            assert isinstance(transport, _AiohttpTransport)
             prepared = self._prepared[key] = transport.prepare(method, self._url(url), self._sent(headers), content,
                                                                 timeout)
         return prepared
