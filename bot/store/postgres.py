@@ -162,6 +162,8 @@ class Watchdog:
             for busy in list(self._busy):
                 if time.monotonic() < busy.deadline:
                     continue
+                # marked before the shutdown: the failing call wakes at once and may read `cut` before _cut returns
+                busy.cut = True
                 busy.cut = _cut(busy.conn)
                 self._busy.discard(busy)
 
