@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 import pytest
@@ -18,7 +19,8 @@ from bot.checks.http import HttpMonitor
 from bot.clock import FakeClock
 from bot.config import Route
 from bot.model import CheckResult, ComponentReading, RegionReading, Status
-from bot.store import Store, Unavailable
+from bot.store import Store, Unavailable, postgres
+from bot.store.sql import Fenced, Write, statements
 from bot.watch import Watcher
 from tests.pg import PgServer, via
 from tests.tcpproxy import TcpProxy
@@ -322,3 +324,108 @@ async def test_the_sender_on_postgresql_settles_its_rows_without_holding_the_eve
         assert await store.apending("chat") == [] and [c.op for c in chat.calls] == ["post"]
         assert await store.aparent_ref(row.incident_id, "chat", "C1") == "m1" == store.parent_ref(
             row.incident_id, "chat", "C1")
+
+
+@contextmanager
+def leading(store: Store, url: str, term: tuple[str, int]) -> Iterator[psycopg.Connection[Any]]:
+    """`store` writes as the leader of `term` (the lease row says so); yields a connection to look with."""
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("INSERT INTO lease (name, holder, epoch, cluster, acquired_at, renewed_at, expires_at) "
+                   "VALUES ('leader', %s, %s, 'x', now(), now(), now() + interval '1 hour')", term)
+        store.sql.fence = lambda: term  # type: ignore[attr-defined]
+        yield db
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Each query the async path sends (its statements, bound), in order; groups wait 0.2 s for members, so
+    that what is in flight together is grouped however slow the machine."""
+    sent: list[list[str]] = []
+    real = postgres._send
+
+    async def counted(conn: psycopg.AsyncConnection[Any], queued: list[str]) -> None:
+        if queued:
+            sent.append(list(queued))
+        await real(conn, queued)
+
+    monkeypatch.setattr(postgres, "_send", counted)
+    monkeypatch.setattr(postgres, "GROUP_FOR", 0.2)
+    return sent
+
+
+async def test_a_leaders_checks_finishing_together_commit_in_one_round_trip(
+        pg_url: str, round_trips: list[list[str]]) -> None:
+    """Two monitors' checks in flight together, on the leader: one transaction, fenced once, one round trip,
+    and both checks' rows and states land (bench item 12: a round trip's CPU paid once for several checks)."""
+    async with watching(pg_url) as (store, watcher, results, clock):
+        with leading(store, pg_url, ("a", 3)) as db:
+            await watcher.poll(A)
+            await watcher.poll(B)
+            round_trips.clear()
+            clock.advance(60)
+            results.status[B.name] = Status.MAJOR
+            steps = await asyncio.gather(watcher.poll(A), watcher.poll(B))
+            assert all(step is not None for step in steps)
+            [sent] = round_trips
+            assert sent[0] == "BEGIN" and sent[-1] == "COMMIT"
+            assert [s for s in sent if "downwatch_fence" in s] == ["SELECT downwatch_fence('a', 3)"]
+            assert db.execute("SELECT count(*) FROM probes").fetchone() == (4,)
+    reopened = Store.open(pg_url)
+    try:
+        assert reopened.load_states()[B.name].components[0].observed is Status.MAJOR
+    finally:
+        reopened.close()
+
+
+async def test_a_member_the_database_refuses_fails_alone(pg_url: str, round_trips: list[list[str]]) -> None:
+    """A group whose transaction fails for one member's statement (a bug) is tried again member by member:
+    the others commit, that one raises its own error."""
+    store = Store.open(pg_url)
+    try:
+        with leading(store, pg_url, ("a", 3)) as db:
+            good = [store.sql.perform(statements(Write("INSERT INTO probes (mid, ts, status) VALUES (?, ?, 0)",
+                                                       [1, n])), fenced=True) for n in range(3)]
+            bad = store.sql.perform(statements(Write("INSERT INTO probes (mid, ts, status) VALUES (?, ?, NULL)",
+                                                     [1, 99])), fenced=True)
+            outcomes = await asyncio.gather(*good, bad, return_exceptions=True)
+            assert outcomes[:3] == [None, None, None]
+            assert isinstance(outcomes[3], psycopg.errors.NotNullViolation)
+            assert db.execute("SELECT ts FROM probes ORDER BY ts").fetchall() == [(0,), (1,), (2,)]
+            assert len(round_trips) == 1 + 4  # the group, then each member on its own
+    finally:
+        await store.aclose()
+
+
+async def test_a_group_in_a_term_no_longer_current_commits_nothing(pg_url: str,
+                                                                    round_trips: list[list[str]]) -> None:
+    store = Store.open(pg_url)
+    try:
+        with leading(store, pg_url, ("a", 3)) as db:
+            store.sql.fence = lambda: ("a", 2)  # type: ignore[attr-defined]  # replaced meanwhile
+            writes = [store.sql.perform(statements(Write("INSERT INTO probes (mid, ts, status) VALUES (?, ?, 0)",
+                                                         [1, n])), fenced=True) for n in range(3)]
+            outcomes = await asyncio.gather(*writes, return_exceptions=True)
+            assert [type(o) for o in outcomes] == [Fenced] * 3
+            assert len({id(o) for o in outcomes}) == 3  # each its own exception
+            assert db.execute("SELECT count(*) FROM probes").fetchone() == (0,)
+            assert len(round_trips) == 1  # refused together: nothing to try again
+    finally:
+        await store.aclose()
+
+
+async def test_a_check_stopped_while_its_group_waits_writes_nothing_and_closing_commits_the_rest(
+        pg_url: str, round_trips: list[list[str]]) -> None:
+    store = Store.open(pg_url)
+    try:
+        with leading(store, pg_url, ("a", 3)) as db:
+            stopped = asyncio.ensure_future(store.sql.perform(statements(
+                Write("INSERT INTO probes (mid, ts, status) VALUES (?, ?, 0)", [1, 1])), fenced=True))
+            kept = asyncio.ensure_future(store.sql.perform(statements(
+                Write("INSERT INTO probes (mid, ts, status) VALUES (?, ?, 0)", [1, 2])), fenced=True))
+            await asyncio.sleep(0)
+            stopped.cancel()
+            await store.aclose()  # the group goes now, not after its wait
+            assert kept.done() and kept.exception() is None
+            assert db.execute("SELECT ts FROM probes").fetchall() == [(2,)]
+    finally:
+        await store.aclose()
