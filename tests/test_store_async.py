@@ -429,3 +429,33 @@ async def test_a_check_stopped_while_its_group_waits_writes_nothing_and_closing_
             assert db.execute("SELECT ts FROM probes").fetchall() == [(2,)]
     finally:
         await store.aclose()
+
+
+async def test_a_row_locked_past_the_lock_timeout_holds_up_its_group_once_then_only_its_own_check(
+        pg_url: str, round_trips: list[list[str]]) -> None:
+    """Another session holds a's monitor row: the group of a's and b's commits waits for the lock until the
+    lock timeout (3 s), then each is committed again on its own: b's lands at once, a's when the lock goes."""
+    async with watching(pg_url) as (store, watcher, results, clock):
+        with leading(store, pg_url, ("a", 3)):
+            await watcher.poll(A)
+            await watcher.poll(B)
+            round_trips.clear()
+            clock.advance(60)
+            results.status[A.name] = Status.MAJOR  # a's state moves: its monitor row is written
+            results.status[B.name] = Status.MAJOR
+            with row_locked(pg_url, A.name):
+                a = asyncio.create_task(watcher.poll(A))
+                b = asyncio.create_task(watcher.poll(B))
+                await until(b.done, within=8.0, what="b's commit, alone after the group's lock timeout")
+                assert not a.done()
+                assert b.result() is not None
+            step = await a
+            assert step is not None
+            assert len(round_trips) == 1 + 2
+    reopened = Store.open(pg_url)
+    try:
+        stored = reopened.load_states()
+        assert stored[A.name] == step.state
+        assert stored[B.name].components[0].observed is Status.MAJOR
+    finally:
+        reopened.close()

@@ -358,9 +358,9 @@ class PostgresBackend:
         """`writes` committed, fenced on `term`, in one transaction with the others that arrive within
         `GROUP_FOR`: 10,000 monitors at 60 s finish ~8 checks per 50 ms tick, and a round trip's own CPU (the
         pool, the wait, the loop's wake-ups) is paid once for them. A group commits whole or not at all;
-        when it fails for any reason but the fence or the database, each member is tried again on its own,
-        so only the one at fault fails. A group in flight holds no other: the next one takes another
-        connection."""
+        when it fails for one member (a statement refused, a row locked too long), each member is tried
+        again on its own, so only the one at fault fails; a term that is over or a database out of reach
+        fails them all. A group in flight holds no other: the next one takes another connection."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         self._group.setdefault(term, []).append((writes, done))
@@ -376,35 +376,47 @@ class PostgresBackend:
             self._groups.add(task)
             task.add_done_callback(self._groups.discard)
 
-    async def _commit_group(self, term: tuple[str, int], members: list[tuple[list[Bound], asyncio.Future[None]]]) -> None:
+    async def _commit_group(self, term: tuple[str, int],
+                            members: list[tuple[list[Bound], asyncio.Future[None]]]) -> None:
         live = [(writes, done) for writes, done in members if not done.done()]  # a cancelled check writes nothing
+        if not live:
+            return
         try:
             await self._transaction([w for writes, _ in live for w in writes], term=term)
         except (Fenced, Unavailable) as exc:
-            for _, done in live:
-                _fail(done, exc)
-            return
+            if len(live) == 1 or not isinstance(exc.__cause__, _ONE_AT_FAULT):
+                for _, done in live:  # the term is over, or the database is out of reach: for every member
+                    _fail(done, exc)
+                return
+            await self._each_alone(term, live)
         except Exception as exc:
             if len(live) == 1:
                 _fail(live[0][1], exc)
                 return
-            for writes, done in live:
-                try:
-                    await self._transaction(writes, term=term)
-                except Exception as alone:
-                    _fail(done, alone)
-                else:
-                    if not done.done():
-                        done.set_result(None)
-            return
+            await self._each_alone(term, live)
         except BaseException:
             for _, done in live:
                 done.cancel()
             raise
-        self._writes += len(live) - 1
-        for _, done in live:
-            if not done.done():
-                done.set_result(None)
+        else:
+            self._writes += len(live) - 1
+            for _, done in live:
+                if not done.done():
+                    done.set_result(None)
+
+    async def _each_alone(self, term: tuple[str, int], live: list[tuple[list[Bound], asyncio.Future[None]]]) -> None:
+        """A group that failed for one member (a statement the database refuses, a row locked past the lock
+        timeout): each member committed again on its own, together, so that only the one at fault fails."""
+        async def alone(writes: list[Bound], done: asyncio.Future[None]) -> None:
+            try:
+                await self._transaction(writes, term=term)
+            except Exception as exc:
+                _fail(done, exc)
+            else:
+                if not done.done():
+                    done.set_result(None)
+
+        await asyncio.gather(*(alone(writes, done) for writes, done in live))
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[typing.Any]]:
@@ -509,6 +521,9 @@ class PostgresBackend:
 # waits for the transaction), the epoch set for the transaction (the outbox rows' default reads it), and an
 # error with SQLSTATE `FENCED` otherwise, which ends the transaction without one more round trip.
 _FENCE = "SELECT downwatch_fence(%s, %s)"
+# What one member of a group can cause alone, though psycopg reports it as an OperationalError: a row locked past
+# lock_timeout, a statement past statement_timeout. The members are committed again one by one.
+_ONE_AT_FAULT = (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled)
 FENCED = "DWF01"
 
 
