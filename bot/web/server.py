@@ -34,7 +34,7 @@ from bot.web.activity import Activity, Health
 from bot.web.cache import Views
 from bot.web.deflated import Block, gzipped, plain
 from bot.web.metrics import StateCollector, registry
-from bot.web.traffic import GZIP_FROM, Compressed, Turns, accepts_gzip
+from bot.web.traffic import GZIP_FROM, Compressed, Pace, PacedSite, Turns, accepts_gzip
 
 REFRESH = 30  # seconds between the page's own reloads
 LAST_INCIDENTS = 10
@@ -528,7 +528,7 @@ async def serve(application: web.Application, *, host: str, port: int) -> AsyncI
     runner = web.AppRunner(application, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
+        site = PacedSite(runner, host, port, pace=Pace())
         await site.start()
         bound = runner.addresses[0]
         shown = f"[{bound[0]}]" if ":" in str(bound[0]) else bound[0]

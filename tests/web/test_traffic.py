@@ -10,7 +10,7 @@ import socket
 import httpx
 import pytest
 
-from bot.web.traffic import PER_TURN, Compressed, Turns, accepts_gzip
+from bot.web.traffic import PER_TURN, Compressed, Pace, Paced, Turns, accepts_gzip
 from tests.web.world import World, running
 
 pytestmark = pytest.mark.anyio
@@ -119,3 +119,56 @@ async def test_a_crowd_is_answered_a_few_per_turn_of_the_loop(world: World) -> N
             sock.close()
     assert answered[-1] == 200
     assert max(b - a for a, b in zip(answered, answered[1:], strict=False)) <= PER_TURN, answered
+
+
+class Recorder(asyncio.Protocol):
+    """A connection's protocol that notes, with the loop's turn, what it was fed."""
+
+    def __init__(self, clock: list[int], log: list[tuple[int, int, bytes | None]], number: int) -> None:
+        self.clock, self.log, self.number = clock, log, number
+
+    def data_received(self, data: bytes) -> None:
+        self.log.append((self.clock[0], self.number, data))
+
+    def eof_received(self) -> bool | None:
+        self.log.append((self.clock[0], self.number, None))
+        return None
+
+
+async def test_bytes_that_arrive_together_are_fed_a_few_connections_per_turn() -> None:
+    """200 clients send at once, then end their stream: their protocols are fed their bytes PER_TURN a turn
+    (without Pace, all 200 in one), each connection its bytes before its end of stream; nothing is lost."""
+    pace = Pace()
+    turn = [0]
+    log: list[tuple[int, int, bytes | None]] = []
+    made = iter(range(1000))
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: Paced(Recorder(turn, log, next(made)), pace), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    crowd: list[socket.socket] = []
+    for _ in range(200):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex(("127.0.0.1", port))
+        crowd.append(sock)
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.2)  # every connection accepted
+    for n, sock in enumerate(crowd):  # all in the kernel before the loop looks again
+        sock.send(b"GET /%d HTTP/1.1\r\n\r\n" % n)
+        sock.shutdown(socket.SHUT_WR)
+    while len(log) < 400 and turn[0] < 5000:
+        turn[0] += 1
+        await asyncio.sleep(0)
+    for sock in crowd:
+        sock.close()
+    server.close()
+    per_turn: dict[int, int] = {}
+    for at, _, data in log:
+        if data is not None:  # the parsing; an end of stream costs next to nothing and is not metered alone
+            per_turn[at] = per_turn.get(at, 0) + 1
+    assert len(log) == 400
+    assert max(per_turn.values()) <= PER_TURN, per_turn
+    fed: dict[int, list[bytes | None]] = {}
+    for _, number, data in log:
+        fed.setdefault(number, []).append(data)
+    assert all(len(got) == 2 and got[0] and got[0].startswith(b"GET /") and got[1] is None for got in fed.values())
