@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 from collections import deque
+from collections.abc import Callable
 from functools import partial
 
 from aiohttp import web
@@ -19,28 +20,28 @@ GZIP_FROM = 1024  # bytes: a smaller answer goes as it is
 ASIDE = 64 * 1024  # bytes: a larger answer is compressed on another thread (zlib lets go of the GIL)
 
 
-class Turns:
-    """Admits at most `per_turn` requests per turn of the event loop; the others wait for later turns, in order.
-
-    A burst of 200 requests read in one turn would otherwise all be answered in the next, one after the other,
-    and a check due meanwhile waits for all of them (asyncio runs a turn's ready callbacks before the timers
-    that fell due). Only the start is metered: a client that is slow to read holds no turn."""
+class PerTurn:
+    """At most `per_turn` things go per turn of the event loop; the others wait for later turns, in order."""
 
     def __init__(self, per_turn: int = PER_TURN) -> None:
         self._per_turn = per_turn
-        self._started = 0
-        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._gone = 0
+        self._queue: deque[Callable[[], bool]] = deque()
         self._turning = False
 
-    async def admit(self) -> None:
-        if self._started < self._per_turn and not self._waiting:
-            self._started += 1
-            self._next_turn()
-            return
-        waiting = asyncio.get_running_loop().create_future()
-        self._waiting.append(waiting)
+    def _room(self) -> bool:
+        """Takes a place in this turn if one is free and nothing waits."""
+        if self._queue or self._gone >= self._per_turn:
+            return False
+        self._gone += 1
         self._next_turn()
-        await waiting
+        return True
+
+    def _later(self, go: Callable[[], bool]) -> None:
+        """`go()` in a later turn, after those waiting; it returns False when there was nothing left to do
+        (its client went away), which takes no place."""
+        self._queue.append(go)
+        self._next_turn()
 
     def _next_turn(self) -> None:
         if not self._turning:
@@ -49,17 +50,37 @@ class Turns:
 
     def _turn(self) -> None:
         self._turning = False
-        self._started = 0
-        while self._waiting and self._started < self._per_turn:
-            waiting = self._waiting.popleft()
-            if not waiting.done():  # its client went away meanwhile
-                waiting.set_result(None)
-                self._started += 1
-        if self._waiting or self._started:
+        self._gone = 0
+        while self._queue and self._gone < self._per_turn:
+            if self._queue.popleft()():
+                self._gone += 1
+        if self._queue or self._gone:
             self._next_turn()
 
 
-class Pace:
+class Turns(PerTurn):
+    """Admits at most `per_turn` requests per turn of the event loop; the others wait for later turns, in order.
+
+    A burst of 200 requests read in one turn would otherwise all be answered in the next, one after the other,
+    and a check due meanwhile waits for all of them (asyncio runs a turn's ready callbacks before the timers
+    that fell due). Only the start is metered: a client that is slow to read holds no turn."""
+
+    async def admit(self) -> None:
+        if self._room():
+            return
+        waiting: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._later(partial(_start, waiting))
+        await waiting
+
+
+def _start(waiting: asyncio.Future[None]) -> bool:
+    if waiting.done():  # its client went away meanwhile
+        return False
+    waiting.set_result(None)
+    return True
+
+
+class Pace(PerTurn):
     """Feeds connections the bytes they received, at most `per_turn` of them per turn of the event loop.
 
     200 clients that send their requests at the same moment are 200 readable sockets in one poll of the loop,
@@ -67,41 +88,14 @@ class Pace:
     waits (the timers run after the turn). Queued bytes go out first come, first served, so a connection's
     bytes keep their order."""
 
-    def __init__(self, per_turn: int = PER_TURN) -> None:
-        self._per_turn = per_turn
-        self._fed = 0
-        self._queue: deque[tuple[Paced, bytes | None]] = deque()
-        self._turning = False
-
     def feed(self, conn: Paced, data: bytes | None) -> bool:
         """Hand `data` (None: the client's end of stream) to `conn` now, or queue it; True when queued."""
-        if not self._queue and self._fed < self._per_turn:
-            self._fed += 1
-            self._next_turn()
+        if self._room():
             conn.deliver(data)
             return False
         conn.pending += 1
-        self._queue.append((conn, data))
-        self._next_turn()
+        self._later(partial(conn.deliver_queued, data))
         return True
-
-    def _next_turn(self) -> None:
-        if not self._turning:
-            self._turning = True
-            asyncio.get_running_loop().call_soon(self._turn)
-
-    def _turn(self) -> None:
-        self._turning = False
-        self._fed = 0
-        while self._queue and self._fed < self._per_turn:
-            conn, data = self._queue.popleft()
-            conn.pending -= 1
-            if conn.closed:  # its client went away meanwhile
-                continue
-            self._fed += 1
-            conn.deliver(data)
-        if self._queue or self._fed:
-            self._next_turn()
 
 
 class Paced(asyncio.Protocol):
@@ -126,6 +120,13 @@ class Paced(asyncio.Protocol):
             self._pace.feed(self, None)
             return True
         return self._inner.eof_received()
+
+    def deliver_queued(self, data: bytes | None) -> bool:
+        self.pending -= 1
+        if self.closed:  # its client went away meanwhile
+            return False
+        self.deliver(data)
+        return True
 
     def deliver(self, data: bytes | None) -> None:
         if data is not None:
